@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent, non-interactive setup for a fresh Debian 12 machine with Node 20:
+# system packages (only what is missing), npm ci (only when needed), the native addon (only when stale).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[bootstrap] $*" >&2; }
+
+need=()
+for pkg in libdnnl-dev build-essential python3; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${TLC_WITH_TORCH:-0}" = "1" ]; then
+  dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != "0" ]; then
+    log "missing system packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}"
+    exit 1
+  fi
+  log "installing ${need[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+stamp=node_modules/.tlc-lock-stamp
+if [ ! -d node_modules ] || [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  log "npm ci"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --ignore-scripts >&2
+  cp package-lock.json "$stamp"
+fi
+
+addon=build/Release/tlc_native.node
+if [ ! -f "$addon" ] || [ -n "$(find src/native binding.gyp -newer "$addon" -type f 2>/dev/null | head -n 1)" ]; then
+  log "building the native addon (node-gyp, oneDNN)"
+  npx --no-install node-gyp rebuild -j 2 >build-native.log 2>&1 || { cat build-native.log >&2; exit 1; }
+fi

@@ -1,0 +1,7 @@
+// The list of tlc subcommands. Each module exports one `register(program)` function.
+import type { Command } from 'commander';
+import { registerBench } from './bench.ts';
+
+export function registerCommands(program: Command): void {
+  registerBench(program);
+}

@@ -1,0 +1,22 @@
+// The `tlc` command line: parses, validates and calls the library. Holds no logic of its own;
+// each command lives in its own module and registers itself on the program here.
+import { Command, CommanderError } from 'commander';
+import { formatError, InputError } from '../engine/errors.ts';
+import { registerCommands } from './commands.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('tlc')
+    .description('train large, then compress: train Transformers under one wall-clock budget, compress, evaluate')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    process.stderr.write(`tlc: ${formatError(e)}\n`);
+    return e instanceof InputError ? 2 : 1;
+  }
+}

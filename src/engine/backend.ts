@@ -1,0 +1,203 @@
+// The Backend interface: allocation plus the kernels every model in tlc is built from.
+// It knows nothing of Transformers; shapes are passed explicitly. Two implementations:
+// `ts` (plain TypeScript, the reference twin, also runs in float64 for finite differences)
+// and `native` (C++ on oneDNN). Nothing here picks a backend from a global.
+//
+// Conventions (every implementation must follow them exactly; the shared test suite checks):
+// - All tensors are row-major, contiguous unless a row stride is given. A "view" is a
+//   subarray; kernels read and write starting at the view's first element.
+// - Forward kernels overwrite their outputs.
+// - Backward kernels ACCUMULATE (+=) into parameter gradients (weights, biases, embedding
+//   tables) and into input gradients marked "accumulates" below; the others overwrite.
+// - Shapes in comments use B (batch), T (time), C (channels), NH (heads), V (vocab).
+
+/** The float buffer type a backend computes in: Float32Array (both backends) or Float64Array (ts only). */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Attention geometry. q, k, v are views whose rows are `*Stride` floats apart. */
+export interface AttnShape {
+  B: number;
+  /** query length */
+  Tq: number;
+  /** key/value length */
+  Tk: number;
+  /** model width; head size is C / NH */
+  C: number;
+  NH: number;
+  /** query i may attend to key j only if j <= i (requires Tq == Tk) */
+  causal: boolean;
+  /** distance in floats between consecutive time rows of q, k, v (e.g. 3C for a fused qkv) */
+  qStride: number;
+  kStride: number;
+  vStride: number;
+}
+
+export interface AdamWParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number, for bias correction */
+  step: number;
+}
+
+export interface CrossEntropyOptions<A extends FloatArray> {
+  /** targets equal to this are skipped (no loss, zero gradient) */
+  ignoreIndex: number;
+  /** label smoothing epsilon in [0, 1): target distribution (1-eps)*onehot + eps/V */
+  labelSmoothing: number;
+  /** if given, receives d(loss * gradScale)/dlogits, shape (N, V); ignored rows are zeroed */
+  dlogits: A | null;
+  /** multiplier for the gradient (usually 1 / number of counted positions) */
+  gradScale: number;
+  /** if given, receives each row's loss, shape (N); ignored rows get 0 */
+  losses: A | null;
+}
+
+export interface Backend<A extends FloatArray = Float32Array> {
+  readonly name: string;
+  /** A zero-filled buffer of n floats. */
+  alloc(n: number): A;
+  /** Number of threads kernels may use (native: one shared pool; ts: always 1). */
+  setThreads(n: number): void;
+  getThreads(): number;
+
+  // ---- elementwise / memory --------------------------------------------------------------
+  /** x[i] = value */
+  fill(x: A, value: number, n: number): void;
+  /** dst[i] = src[i] */
+  copy(dst: A, src: A, n: number): void;
+  /** x[i] *= s */
+  scale(x: A, s: number, n: number): void;
+  /** out[i] = a[i] + b[i] (out may alias a or b) */
+  add(out: A, a: A, b: A, n: number): void;
+  /** sum of x[i]^2, accumulated in double */
+  sumSquares(x: A, n: number): number;
+
+  // ---- dense algebra -----------------------------------------------------------------------
+  /**
+   * C (M,N) = alpha * op(A) op(B) + (accumulate ? C : 0), where op(A) is (M,K) and op(B) is (K,N).
+   * A is stored (M,K) or, if transA, (K,M); B is stored (K,N) or, if transB, (N,K). Row-major.
+   */
+  matmul(
+    c: A,
+    a: A,
+    b: A,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    accumulate: boolean,
+  ): void;
+  /** x (N, C) += bias (C) per row */
+  addBias(x: A, bias: A, N: number, C: number): void;
+  /** dbias (C) += column sums of dout (N, C)  [accumulates] */
+  biasBackward(dbias: A, dout: A, N: number, C: number): void;
+
+  // ---- embeddings --------------------------------------------------------------------------
+  /** out (B,T,C) = wte[tokens[b,t]] + (wpe ? wpe[t] : 0); token ids must be in [0, V) */
+  embeddingForward(out: A, tokens: Int32Array, wte: A, wpe: A | null, B: number, T: number, C: number): void;
+  /** dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t]  [accumulates] */
+  embeddingBackward(
+    dwte: A,
+    dwpe: A | null,
+    dout: A,
+    tokens: Int32Array,
+    B: number,
+    T: number,
+    C: number,
+  ): void;
+  /** out (n, C) = inp[idx[i]] rows */
+  gatherRows(out: A, inp: A, idx: Int32Array, n: number, C: number): void;
+  /** dinp[idx[i]] += dout[i]  [accumulates] */
+  scatterAddRows(dinp: A, dout: A, idx: Int32Array, n: number, C: number): void;
+
+  // ---- normalization and activations ----------------------------------------------------
+  /** out (N,C) = (inp - mean) * rstd * weight + bias; saves mean (N), rstd (N). eps = 1e-5 */
+  layernormForward(out: A, mean: A, rstd: A, inp: A, weight: A, bias: A, N: number, C: number): void;
+  /** dinp += ..., dweight += ..., dbias += ...  [all three accumulate] */
+  layernormBackward(
+    dinp: A,
+    dweight: A,
+    dbias: A,
+    dout: A,
+    inp: A,
+    weight: A,
+    mean: A,
+    rstd: A,
+    N: number,
+    C: number,
+  ): void;
+  /** out = gelu(inp), tanh approximation (as GPT-2 / PyTorch approximate='tanh') */
+  geluForward(out: A, inp: A, n: number): void;
+  /** dinp = gelu'(inp) * dout  [overwrites; dinp may alias dout] */
+  geluBackward(dinp: A, inp: A, dout: A, n: number): void;
+  /** out = tanh(inp) */
+  tanhForward(out: A, inp: A, n: number): void;
+  /** dinp = (1 - out^2) * dout, from the saved output  [overwrites; may alias dout] */
+  tanhBackward(dinp: A, out: A, dout: A, n: number): void;
+
+  /**
+   * Dropout with a counter-based RNG: element i is kept iff hash(seed, i) >= p * 2^32
+   * (see `dropoutKeep` in rng.ts, which every backend reproduces exactly). Kept elements are
+   * scaled by 1/(1-p). mask (n) receives 1 for kept, 0 for dropped. p = 0 copies.
+   */
+  dropoutForward(out: A, mask: Uint8Array, inp: A, p: number, seed: number, n: number): void;
+  /** dinp = dout * mask / (1-p)  [overwrites; may alias dout] */
+  dropoutBackward(dinp: A, dout: A, mask: Uint8Array, p: number, n: number): void;
+
+  // ---- attention ---------------------------------------------------------------------------
+  /**
+   * Multi-head scaled dot-product attention. out (B,Tq,C) contiguous; probs (B,NH,Tq,Tk) saved
+   * softmax. keyMask (B,Tk) with 1 = attend, 0 = padding, or null. A query row whose keys are
+   * all masked gets zero output and zero probs.
+   */
+  attentionForward(
+    out: A,
+    probs: A,
+    q: A,
+    k: A,
+    v: A,
+    keyMask: Uint8Array | null,
+    s: AttnShape,
+  ): void;
+  /**
+   * Gradients wrt q, k, v, written with the same strides as q, k, v. [overwrites] — for a fused
+   * qkv the three views interleave and together cover the buffer exactly.
+   */
+  attentionBackward(
+    dq: A,
+    dk: A,
+    dv: A,
+    dout: A,
+    q: A,
+    k: A,
+    v: A,
+    probs: A,
+    s: AttnShape,
+  ): void;
+
+  // ---- loss ----------------------------------------------------------------------------------
+  /**
+   * Softmax cross-entropy over rows of logits (N, V). Returns the summed loss over counted rows
+   * and the number of counted rows (targets != ignoreIndex). Row losses and dlogits optional.
+   */
+  crossEntropy(
+    logits: A,
+    targets: Int32Array,
+    N: number,
+    V: number,
+    opts: CrossEntropyOptions<A>,
+  ): { sum: number; count: number };
+
+  // ---- optimizer ---------------------------------------------------------------------------
+  /**
+   * AdamW (decoupled weight decay, PyTorch semantics):
+   * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; mhat = m/(1-b1^t); vhat = v/(1-b2^t);
+   * p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p)
+   */
+  adamw(param: A, grad: A, m: A, v: A, n: number, h: AdamWParams): void;
+}

@@ -1,0 +1,69 @@
+// The `ts` backend: plain TypeScript loops, the reference twin every native kernel is tested
+// against; 'f64' runs the same code in float64 for finite differences. Single-threaded, not fast.
+
+import type { Backend, FloatArray } from './backend.ts';
+import { InputError } from './errors.ts';
+import { attentionBackward, attentionForward } from './ts/attention.ts';
+import * as dense from './ts/dense.ts';
+import * as layers from './ts/layers.ts';
+import { adamw, crossEntropy } from './ts/loss.ts';
+
+export type TsPrecision = 'f32' | 'f64';
+
+/**
+ * A reference backend computing in Float32Array ('f32') or Float64Array ('f64'). Scalars and
+ * reductions are carried in double in both; only stored values are rounded to the buffer type.
+ * setThreads records the requested count (getThreads returns it) but every kernel runs on the
+ * calling thread: the ts backend has no thread pool.
+ */
+export function createTsBackend(precision: 'f32'): Backend<Float32Array>;
+export function createTsBackend(precision: 'f64'): Backend<Float64Array>;
+export function createTsBackend(precision: TsPrecision): Backend<Float32Array> | Backend<Float64Array> {
+  if (precision === 'f32') return makeBackend('ts-f32', (n) => new Float32Array(n));
+  if (precision === 'f64') return makeBackend('ts-f64', (n) => new Float64Array(n));
+  throw new InputError(`ts backend: expected precision 'f32' or 'f64', found ${String(precision)}`, "use 'f32'");
+}
+
+function makeBackend<A extends FloatArray>(name: string, alloc: (n: number) => A): Backend<A> {
+  let threads = 1;
+  return {
+    name,
+    alloc(n) {
+      if (!Number.isInteger(n) || n < 0) {
+        throw new InputError(`${name}.alloc: expected a non-negative integer size, found ${n}`, 'check the shape');
+      }
+      return alloc(n);
+    },
+    setThreads(n) {
+      if (!Number.isInteger(n) || n < 1) {
+        throw new InputError(`${name}.setThreads: expected an integer >= 1, found ${n}`, 'pass e.g. 1 or 2');
+      }
+      threads = n; // recorded only: ts kernels always run on the calling thread
+    },
+    getThreads: () => threads,
+    fill: dense.fill,
+    copy: dense.copy,
+    scale: dense.scale,
+    add: dense.add,
+    sumSquares: dense.sumSquares,
+    matmul: dense.matmul,
+    addBias: dense.addBias,
+    biasBackward: dense.biasBackward,
+    embeddingForward: dense.embeddingForward,
+    embeddingBackward: dense.embeddingBackward,
+    gatherRows: dense.gatherRows,
+    scatterAddRows: dense.scatterAddRows,
+    layernormForward: layers.layernormForward,
+    layernormBackward: layers.layernormBackward,
+    geluForward: layers.geluForward,
+    geluBackward: layers.geluBackward,
+    tanhForward: layers.tanhForward,
+    tanhBackward: layers.tanhBackward,
+    dropoutForward: layers.dropoutForward,
+    dropoutBackward: layers.dropoutBackward,
+    attentionForward,
+    attentionBackward,
+    crossEntropy,
+    adamw,
+  };
+}
