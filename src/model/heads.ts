@@ -1,0 +1,152 @@
+// Output heads as forward/backward pairs: the tied LM head (RoBERTa's transform for the encoder,
+// plain for decoder/encdec), computed only at the positions that carry a target, and the
+// classification head on the first token. Loss is the mean cross-entropy over counted rows.
+import type { FloatArray } from '../engine/backend.ts';
+import { type Ctx, type LnCache, layernorm, layernormBack, linearBackward, linearForward } from './layers.ts';
+
+export interface HeadTape<A extends FloatArray> {
+  /** rows of the stack output used (n) */
+  idx: Int32Array;
+  /** targets of those rows (n) */
+  targets: Int32Array;
+  hsel: A;
+  /** encoder LM transform / cls hidden */
+  dense: A | null;
+  act: A | null;
+  ln: LnCache<A> | null;
+  /** (n, V) or (B, n_classes) */
+  logits: A;
+  /** d(mean loss)/dlogits, when gradients were asked for */
+  dlogits: A | null;
+  V: number;
+  sum: number;
+  count: number;
+}
+
+/** positions b*T+t whose target is not -1, and those targets */
+export function selectTargets(ws: Ctx<FloatArray>['ws'], key: string, targets: Int32Array): { idx: Int32Array; tg: Int32Array } {
+  let n = 0;
+  for (let i = 0; i < targets.length; i++) if (targets[i]! >= 0) n++;
+  const idx = ws.i32(`${key}.idx`, n);
+  const tg = ws.i32(`${key}.tg`, n);
+  let j = 0;
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
+    if (t >= 0) {
+      idx[j] = i;
+      tg[j++] = t;
+    }
+  }
+  return { idx, tg };
+}
+
+function loss<A extends FloatArray>(ctx: Ctx<A>, key: string, logits: A, tg: Int32Array, n: number, V: number, grad: boolean, smoothing: number) {
+  const dlogits = grad ? ctx.ws.f(`${key}.dlogits`, n * V) : null;
+  const { sum, count } = ctx.be.crossEntropy(logits, tg, n, V, {
+    ignoreIndex: -1,
+    labelSmoothing: smoothing,
+    dlogits,
+    gradScale: 1,
+    losses: null,
+  });
+  if (dlogits && count > 0) ctx.be.scale(dlogits, 1 / count, n * V);
+  return { dlogits, sum, count };
+}
+
+/** Tied LM head at selected rows of h (N, C). `transform`: RoBERTa dense-gelu-LN + output bias. */
+export function lmHeadForward<A extends FloatArray>(
+  ctx: Ctx<A>,
+  h: A,
+  targets: Int32Array,
+  C: number,
+  V: number,
+  transform: boolean,
+  grad: boolean,
+  smoothing = 0,
+): HeadTape<A> {
+  const { be, ws, p } = ctx;
+  const { idx, tg } = selectTargets(ws, 'head', targets);
+  const n = idx.length;
+  const hsel = ws.f('head.hsel', n * C); // (n, C)
+  be.gatherRows(hsel, h, idx, n, C);
+  let x = hsel;
+  let dense: A | null = null;
+  let act: A | null = null;
+  let ln: LnCache<A> | null = null;
+  if (transform) {
+    dense = ws.f('head.dense', n * C);
+    act = ws.f('head.act', n * C);
+    linearForward(ctx, dense, hsel, 'lm_head.dense', n, C, C);
+    be.geluForward(act, dense, n * C);
+    ln = layernorm(ctx, 'head.ln', 'lm_head.ln', act, n, C);
+    x = ln.out;
+  }
+  const logits = ws.f('head.logits', n * V); // (n, V)
+  be.matmul(logits, x, p.get('tok_emb.weight'), n, V, C, false, true, 1, false);
+  if (transform) be.addBias(logits, p.get('lm_head.bias'), n, V);
+  const l = loss(ctx, 'head', logits, tg, n, V, grad, smoothing);
+  return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
+}
+
+/** dh (N, C) = gradient wrt the stack output (overwrites); head parameter gradients accumulate. */
+export function lmHeadBackward<A extends FloatArray>(ctx: Ctx<A>, t: HeadTape<A>, dh: A, N: number, C: number): void {
+  const { be, ws, p, g } = ctx;
+  const n = t.idx.length;
+  const V = t.V;
+  const dl = t.dlogits!;
+  const x = t.ln ? t.ln.out : t.hsel;
+  if (t.ln) be.biasBackward(g.get('lm_head.bias'), dl, n, V);
+  be.matmul(g.get('tok_emb.weight'), dl, x, V, C, n, true, false, 1, true); // dE += dl^T x
+  const dx = ws.f('head.dx', n * C);
+  be.matmul(dx, dl, p.get('tok_emb.weight'), n, C, V, false, false, 1, false); // dx = dl E
+  let dhsel = dx;
+  if (t.ln) {
+    const dact = ws.f('head.dact', n * C);
+    be.fill(dact, 0, n * C);
+    layernormBack(ctx, 'lm_head.ln', t.ln, dact, dx, n, C);
+    be.geluBackward(dact, t.dense!, dact, n * C);
+    dhsel = ws.f('head.dhsel', n * C);
+    linearBackward(ctx, dhsel, dact, t.hsel, 'lm_head.dense', n, C, C, false);
+  }
+  be.fill(dh, 0, N * C);
+  be.scatterAddRows(dh, dhsel, t.idx, n, C);
+}
+
+/** Classification head on the first token of each row: dense, tanh, out (RoBERTa's head). */
+export function clsHeadForward<A extends FloatArray>(
+  ctx: Ctx<A>,
+  h: A,
+  B: number,
+  T: number,
+  C: number,
+  K: number,
+  labels: Int32Array,
+  grad: boolean,
+): HeadTape<A> {
+  const { be, ws } = ctx;
+  const idx = ws.i32('cls.idx', B);
+  for (let b = 0; b < B; b++) idx[b] = b * T;
+  const hsel = ws.f('cls.hsel', B * C);
+  be.gatherRows(hsel, h, idx, B, C);
+  const dense = ws.f('cls.dense', B * C);
+  const act = ws.f('cls.act', B * C);
+  linearForward(ctx, dense, hsel, 'cls.dense', B, C, C);
+  be.tanhForward(act, dense, B * C);
+  const logits = ws.f('cls.logits', B * K);
+  linearForward(ctx, logits, act, 'cls.out', B, C, K);
+  const l = loss(ctx, 'cls', logits, labels, B, K, grad, 0);
+  return { idx, targets: labels, hsel, dense, act, ln: null, logits, V: K, ...l };
+}
+
+export function clsHeadBackward<A extends FloatArray>(ctx: Ctx<A>, t: HeadTape<A>, dh: A, N: number, C: number): void {
+  const { be, ws } = ctx;
+  const B = t.idx.length;
+  const K = t.V;
+  const dact = ws.f('cls.dact', B * C);
+  linearBackward(ctx, dact, t.dlogits!, t.act!, 'cls.out', B, C, K, false);
+  be.tanhBackward(dact, t.act!, dact, B * C);
+  const dhsel = ws.f('cls.dhsel', B * C);
+  linearBackward(ctx, dhsel, dact, t.hsel, 'cls.dense', B, C, C, false);
+  be.fill(dh, 0, N * C);
+  be.scatterAddRows(dh, dhsel, t.idx, B, C);
+}

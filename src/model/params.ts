@@ -1,0 +1,127 @@
+// The flat parameter layout: every tensor of a model is a named slice of one buffer, so the
+// optimizer, checkpoints, pruning masks and quantizers work on flat slices. Also the seeded init.
+import type { Backend, FloatArray } from '../engine/backend.ts';
+import { Rng } from '../engine/rng.ts';
+import { type ModelConfig, decoderLayers, encoderLayers } from './config.ts';
+
+export type Init = 'normal' | 'zeros' | 'ones';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+  init: Init;
+  /** weight decay applies (matrices and embeddings), not to biases and layer norms */
+  decay: boolean;
+  /** a weight matrix of a linear layer, (out, in): what compression quantizes and prunes */
+  linear: boolean;
+}
+
+export interface Layout {
+  specs: ParamSpec[];
+  byName: Map<string, ParamSpec>;
+  total: number;
+}
+
+class LayoutBuilder {
+  specs: ParamSpec[] = [];
+  total = 0;
+  add(name: string, shape: number[], init: Init, opts: { decay?: boolean; linear?: boolean } = {}): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    // align each tensor to 16 floats (64 bytes) so native kernels see aligned rows
+    this.total = Math.ceil(this.total / 16) * 16;
+    this.specs.push({
+      name,
+      shape,
+      offset: this.total,
+      size,
+      init,
+      decay: opts.decay ?? init === 'normal',
+      linear: opts.linear ?? false,
+    });
+    this.total += size;
+  }
+  linear(prefix: string, out: number, inp: number): void {
+    this.add(`${prefix}.weight`, [out, inp], 'normal', { linear: true });
+    this.add(`${prefix}.bias`, [out], 'zeros');
+  }
+  norm(prefix: string, C: number): void {
+    this.add(`${prefix}.weight`, [C], 'ones');
+    this.add(`${prefix}.bias`, [C], 'zeros');
+  }
+  block(prefix: string, C: number, F: number, cross: boolean): void {
+    this.norm(`${prefix}.ln1`, C);
+    this.linear(`${prefix}.attn.qkv`, 3 * C, C);
+    this.linear(`${prefix}.attn.proj`, C, C);
+    if (cross) {
+      this.norm(`${prefix}.lnx`, C);
+      this.linear(`${prefix}.xattn.q`, C, C);
+      this.linear(`${prefix}.xattn.kv`, 2 * C, C);
+      this.linear(`${prefix}.xattn.proj`, C, C);
+    }
+    this.norm(`${prefix}.ln2`, C);
+    this.linear(`${prefix}.mlp.fc`, F, C);
+    this.linear(`${prefix}.mlp.proj`, C, F);
+  }
+}
+
+/** Layer-name prefixes of the encoder and decoder stacks of a config. */
+export function stackPrefixes(c: ModelConfig): { enc: string[]; dec: string[] } {
+  const e = c.family === 'encdec' ? 'enc.layers' : 'layers';
+  const d = c.family === 'encdec' ? 'dec.layers' : 'layers';
+  return {
+    enc: Array.from({ length: encoderLayers(c) }, (_, i) => `${e}.${i}`),
+    dec: Array.from({ length: decoderLayers(c) }, (_, i) => `${d}.${i}`),
+  };
+}
+
+export function buildLayout(c: ModelConfig): Layout {
+  const b = new LayoutBuilder();
+  const C = c.d_model;
+  b.add('tok_emb.weight', [c.vocab, C], 'normal');
+  const encdec = c.family === 'encdec';
+  const stacks = encdec ? ['enc', 'dec'] : [''];
+  for (const s of stacks) b.add(s ? `${s}.pos_emb.weight` : 'pos_emb.weight', [c.max_len, C], 'normal');
+  if (c.norm === 'post') for (const s of stacks) b.norm(s ? `${s}.emb_ln` : 'emb_ln', C);
+  const { enc, dec } = stackPrefixes(c);
+  for (const p of enc) b.block(p, C, c.d_ff, false);
+  if (c.family !== 'encoder') for (const p of dec) b.block(p, C, c.d_ff, encdec);
+  if (c.norm === 'pre') for (const s of stacks) b.norm(s ? `${s}.ln_f` : 'ln_f', C);
+  if (c.family === 'encoder') {
+    b.linear('lm_head.dense', C, C);
+    b.norm('lm_head.ln', C);
+    b.add('lm_head.bias', [c.vocab], 'zeros');
+  }
+  if (c.n_classes > 0) {
+    b.linear('cls.dense', C, C);
+    b.linear('cls.out', c.n_classes, C);
+  }
+  return { specs: b.specs, byName: new Map(b.specs.map((s) => [s.name, s])), total: b.total };
+}
+
+/** Named views into one flat buffer. */
+export class ParamViews<A extends FloatArray> {
+  constructor(
+    readonly layout: Layout,
+    readonly data: A,
+  ) {}
+  get(name: string): A {
+    const s = this.layout.byName.get(name);
+    if (!s) throw new Error(`no parameter named ${name}`);
+    return this.data.subarray(s.offset, s.offset + s.size) as A;
+  }
+}
+
+/** Deterministic init: each tensor gets its own Rng seeded from (seed, tensor index). */
+export function initParams<A extends FloatArray>(backend: Backend<A>, layout: Layout, data: A, c: ModelConfig, seed: number): void {
+  backend.fill(data, 0, layout.total);
+  layout.specs.forEach((s, i) => {
+    const v = data.subarray(s.offset, s.offset + s.size);
+    if (s.init === 'ones') v.fill(1);
+    else if (s.init === 'normal') {
+      const rng = new Rng((seed * 1000003 + i) >>> 0);
+      for (let j = 0; j < s.size; j++) v[j] = rng.normal() * c.init_std;
+    }
+  });
+}

@@ -1,0 +1,136 @@
+// One Transformer stack (embeddings, N residual blocks, final norm) as an explicit
+// forward/backward pair. Used as the encoder, the decoder, or both halves of an encdec model.
+import type { FloatArray } from '../engine/backend.ts';
+import type { ModelConfig } from './config.ts';
+import {
+  type AttnGeom,
+  type Ctx,
+  type DropCache,
+  type LnCache,
+  type ResCache,
+  type Sublayer,
+  crossAttention,
+  dropout,
+  dropoutBack,
+  layernorm,
+  layernormBack,
+  mlp,
+  residualBackward,
+  residualForward,
+  selfAttention,
+} from './layers.ts';
+
+export interface StackSpec {
+  /** workspace key of this stack ("enc" / "dec" / "body") */
+  key: string;
+  /** parameter-name prefix of stack-level tensors ("" or "enc." / "dec.") */
+  pfx: string;
+  /** layer prefixes, e.g. ["layers.0", ...] */
+  layers: string[];
+  causal: boolean;
+}
+
+export interface CrossInput<A extends FloatArray> {
+  enc: A;
+  /** gradient wrt enc, accumulated by every cross-attention (null in eval) */
+  dEnc: A | null;
+  Tk: number;
+  mask: Uint8Array | null;
+}
+
+interface BlockTape<A extends FloatArray> {
+  subs: Array<{ key: string; ln: string; sub: Sublayer<A>; cache: ResCache<A> }>;
+}
+
+export interface StackTape<A extends FloatArray> {
+  spec: StackSpec;
+  B: number;
+  T: number;
+  tokens: Int32Array;
+  embLn: LnCache<A> | null;
+  drop: DropCache;
+  blocks: BlockTape<A>[];
+  lnf: LnCache<A> | null;
+  /** final hidden states (B, T, C) */
+  out: A;
+}
+
+export function stackForward<A extends FloatArray>(
+  ctx: Ctx<A>,
+  cfg: ModelConfig,
+  spec: StackSpec,
+  tokens: Int32Array,
+  B: number,
+  T: number,
+  keyMask: Uint8Array | null,
+  cross: CrossInput<A> | null,
+): StackTape<A> {
+  const { be, ws, p } = ctx;
+  const C = cfg.d_model;
+  const N = B * T;
+  const pre = cfg.norm === 'pre';
+  const emb = ws.f(`${spec.key}.emb`, N * C); // (B, T, C)
+  be.embeddingForward(emb, tokens, p.get('tok_emb.weight'), p.get(`${spec.pfx}pos_emb.weight`), B, T, C);
+  const embLn = pre ? null : layernorm(ctx, `${spec.key}.embln`, `${spec.pfx}emb_ln`, emb, N, C);
+  const x0 = embLn ? embLn.out : emb;
+  let x = ctx.dropout > 0 ? ws.f(`${spec.key}.x0`, N * C) : x0;
+  const drop = dropout(ctx, `${spec.key}.x0`, x, x0, N * C);
+  const geom: AttnGeom = { B, Tq: T, Tk: T, C, NH: cfg.n_heads, causal: spec.causal, keyMask };
+  const blocks: BlockTape<A>[] = [];
+  spec.layers.forEach((lp, i) => {
+    const key = `${spec.key}.L${i}`;
+    const subs: BlockTape<A>['subs'] = [];
+    const run = (name: string, ln: string, sub: Sublayer<A>): void => {
+      const cache = residualForward(ctx, `${key}.${name}`, pre, `${lp}.${ln}`, sub, x, N, C);
+      subs.push({ key: `${key}.${name}`, ln: `${lp}.${ln}`, sub, cache });
+      x = cache.y;
+    };
+    run('attn', 'ln1', selfAttention<A>(`${lp}.attn`, geom));
+    if (cross) {
+      const g: AttnGeom = { B, Tq: T, Tk: cross.Tk, C, NH: cfg.n_heads, causal: false, keyMask: cross.mask };
+      run('xattn', 'lnx', crossAttention<A>(`${lp}.xattn`, g, cross.enc, cross.dEnc));
+    }
+    run('mlp', 'ln2', mlp<A>(`${lp}.mlp`, N, C, cfg.d_ff));
+    blocks.push({ subs });
+  });
+  const lnf = pre ? layernorm(ctx, `${spec.key}.lnf`, `${spec.pfx}ln_f`, x, N, C) : null;
+  return { spec, B, T, tokens, embLn, drop, blocks, lnf, out: lnf ? lnf.out : x };
+}
+
+/** Backpropagate dout (B, T, C) through the stack; parameter gradients accumulate. */
+export function stackBackward<A extends FloatArray>(ctx: Ctx<A>, cfg: ModelConfig, t: StackTape<A>, dout: A): void {
+  const { be, ws, g } = ctx;
+  const C = cfg.d_model;
+  const N = t.B * t.T;
+  const n = N * C;
+  const pre = cfg.norm === 'pre';
+  const bufs = [ws.f(`${t.spec.key}.gA`, n), ws.f(`${t.spec.key}.gB`, n)];
+  let cur = 0;
+  let dy = dout;
+  if (t.lnf) {
+    be.fill(bufs[cur]!, 0, n);
+    layernormBack(ctx, `${t.spec.pfx}ln_f`, t.lnf, bufs[cur]!, dout, N, C);
+    dy = bufs[cur]!;
+    cur ^= 1;
+  }
+  for (let i = t.blocks.length - 1; i >= 0; i--) {
+    const subs = t.blocks[i]!.subs;
+    for (let j = subs.length - 1; j >= 0; j--) {
+      const s = subs[j]!;
+      const dx = bufs[cur]!;
+      residualBackward(ctx, s.key, pre, s.ln, s.sub, s.cache, dy, dx, N, C);
+      dy = dx;
+      cur ^= 1;
+    }
+  }
+  // dy is now d(x after embedding dropout)
+  const dx0 = bufs[cur]!;
+  dropoutBack(ctx, t.drop, dx0, dy, n);
+  let demb = dx0;
+  if (t.embLn) {
+    demb = bufs[cur ^ 1]!;
+    be.fill(demb, 0, n);
+    layernormBack(ctx, `${t.spec.pfx}emb_ln`, t.embLn, demb, dx0, N, C);
+  }
+  be.embeddingBackward(g.get('tok_emb.weight'), g.get(`${t.spec.pfx}pos_emb.weight`), demb, t.tokens, t.B, t.T, C);
+}
