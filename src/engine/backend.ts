@@ -59,7 +59,7 @@ export interface Backend<A extends FloatArray = Float32Array> {
   readonly name: string;
   /** A zero-filled buffer of n floats. */
   alloc(n: number): A;
-  /** Number of threads kernels may use (native: one shared pool; ts: always 1). */
+  /** Threads kernels may use (native: one shared OpenMP pool; ts: remembered, but computes on one). */
   setThreads(n: number): void;
   getThreads(): number;
 

@@ -21,7 +21,10 @@ export function createTsBackend(precision: 'f64'): Backend<Float64Array>;
 export function createTsBackend(precision: TsPrecision): Backend<Float32Array> | Backend<Float64Array> {
   if (precision === 'f32') return makeBackend('ts-f32', (n) => new Float32Array(n));
   if (precision === 'f64') return makeBackend('ts-f64', (n) => new Float64Array(n));
-  throw new InputError(`ts backend: expected precision 'f32' or 'f64', found ${String(precision)}`, "use 'f32'");
+  throw new InputError(
+    `ts backend: expected precision 'f32' or 'f64', found ${String(precision)}`,
+    "use 'f32'",
+  );
 }
 
 function makeBackend<A extends FloatArray>(name: string, alloc: (n: number) => A): Backend<A> {
@@ -30,7 +33,10 @@ function makeBackend<A extends FloatArray>(name: string, alloc: (n: number) => A
     name,
     alloc(n) {
       if (!Number.isInteger(n) || n < 0) {
-        throw new InputError(`${name}.alloc: expected a non-negative integer size, found ${n}`, 'check the shape');
+        throw new InputError(
+          `${name}.alloc: expected a non-negative integer size, found ${n}`,
+          'check the shape',
+        );
       }
       return alloc(n);
     },

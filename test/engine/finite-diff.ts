@@ -43,11 +43,19 @@ export function gradCheck(
 ): GradCheckReport {
   const { h = 1e-5, perElementMax = 512, probes = 12, floor = 1e-3, seed = 1 } = opts;
   assert.equal(analytic.length, x.length, 'gradient and input lengths differ');
-  const report: GradCheckReport = { maxRelErr: 0, worst: -1, fd: 0, analytic: 0, mode: 'element', checked: 0 };
+  const report: GradCheckReport = {
+    maxRelErr: 0,
+    worst: -1,
+    fd: 0,
+    analytic: 0,
+    mode: 'element',
+    checked: 0,
+  };
   const note = (i: number, fd: number, an: number): void => {
     const e = relErr(fd, an, floor);
     report.checked++;
-    if (e > report.maxRelErr || Number.isNaN(e)) Object.assign(report, { maxRelErr: e, worst: i, fd, analytic: an });
+    if (e > report.maxRelErr || Number.isNaN(e))
+      Object.assign(report, { maxRelErr: e, worst: i, fd, analytic: an });
   };
   if (x.length <= perElementMax) {
     for (let i = 0; i < x.length; i++) {
@@ -98,4 +106,35 @@ export function expectGrad(
       `(finite difference ${r.fd}, analytic ${r.analytic})`,
   );
   return r;
+}
+
+/** n standard-normal draws times `s`, in float64. */
+export function randn(rng: Rng, n: number, s = 1): Float64Array {
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = s * rng.normal();
+  return x;
+}
+
+/** The scalar objective sum_i out[i] * r[i]; its gradient wrt out is r. */
+export function weightedSum(out: ArrayLike<number>, r: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < r.length; i++) s += out[i]! * r[i]!;
+  return s;
+}
+
+/** a - b elementwise: what an accumulating backward added on top of a pre-filled gradient. */
+export function minus(a: Float64Array, b: Float64Array): Float64Array {
+  return a.map((x, i) => x - b[i]!);
+}
+
+/** max_i |a[i] - b[i]| / max(max_i |b[i]|, tiny): a scale-aware error of a against reference b. */
+export function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'lengths differ');
+  let diff = 0;
+  let scale = 1e-300;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
 }

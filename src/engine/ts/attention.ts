@@ -10,7 +10,10 @@ function checkShape(kernel: string, s: AttnShape): number {
     checkSize(kernel, key, s[key]);
   }
   if (s.NH < 1 || s.C % s.NH !== 0) {
-    throw new InputError(`${kernel}: expected C divisible by NH, found C=${s.C}, NH=${s.NH}`, 'pick NH dividing C');
+    throw new InputError(
+      `${kernel}: expected C divisible by NH, found C=${s.C}, NH=${s.NH}`,
+      'pick NH dividing C',
+    );
   }
   if (s.causal && s.Tq !== s.Tk) {
     throw new InputError(
@@ -20,13 +23,23 @@ function checkShape(kernel: string, s: AttnShape): number {
   }
   for (const key of ['qStride', 'kStride', 'vStride'] as const) {
     if (s[key] < s.C) {
-      throw new InputError(`${kernel}: expected ${key} >= C (${s.C}), found ${s[key]}`, 'rows of a view must not overlap');
+      throw new InputError(
+        `${kernel}: expected ${key} >= C (${s.C}), found ${s[key]}`,
+        'rows of a view must not overlap',
+      );
     }
   }
   return s.C / s.NH;
 }
 
-function checkViews(kernel: string, prefix: string, q: FloatArray, k: FloatArray, v: FloatArray, s: AttnShape): void {
+function checkViews(
+  kernel: string,
+  prefix: string,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  s: AttnShape,
+): void {
   checkLen(kernel, `${prefix}q`, q, stridedLen(s.B * s.Tq, s.C, s.qStride));
   checkLen(kernel, `${prefix}k`, k, stridedLen(s.B * s.Tk, s.C, s.kStride));
   checkLen(kernel, `${prefix}v`, v, stridedLen(s.B * s.Tk, s.C, s.vStride));
@@ -113,13 +126,17 @@ export function attentionBackward(
   checkViews('attentionBackward', 'd', dq, dk, dv, s);
   checkLen('attentionBackward', 'dout', dout, B * Tq * C);
   checkLen('attentionBackward', 'probs', probs, B * NH * Tq * Tk);
-  const scratch = { dq: new Float64Array(Tq * hs), dk: new Float64Array(Tk * hs), dv: new Float64Array(Tk * hs) };
+  const scratch = {
+    dq: new Float64Array(Tq * hs),
+    dk: new Float64Array(Tk * hs),
+    dv: new Float64Array(Tk * hs),
+  };
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < NH; h++) {
       headBackward(scratch, dout, q, k, v, probs, s, b, h, hs);
-      writeHead(dq, scratch.dq, Tq, (b * Tq) * s.qStride + h * hs, s.qStride, hs);
-      writeHead(dk, scratch.dk, Tk, (b * Tk) * s.kStride + h * hs, s.kStride, hs);
-      writeHead(dv, scratch.dv, Tk, (b * Tk) * s.vStride + h * hs, s.vStride, hs);
+      writeHead(dq, scratch.dq, Tq, b * Tq * s.qStride + h * hs, s.qStride, hs);
+      writeHead(dk, scratch.dk, Tk, b * Tk * s.kStride + h * hs, s.kStride, hs);
+      writeHead(dv, scratch.dv, Tk, b * Tk * s.vStride + h * hs, s.vStride, hs);
     }
   }
 }
@@ -171,6 +188,13 @@ function headBackward(
 }
 
 /** Writes scratch (rows, hs) into x at `off`, rows `stride` apart. */
-function writeHead(x: FloatArray, src: Float64Array, rows: number, off: number, stride: number, hs: number): void {
+function writeHead(
+  x: FloatArray,
+  src: Float64Array,
+  rows: number,
+  off: number,
+  stride: number,
+  hs: number,
+): void {
   for (let r = 0; r < rows; r++) for (let d = 0; d < hs; d++) x[off + r * stride + d] = src[r * hs + d]!;
 }

@@ -53,7 +53,12 @@ export function matmul(
   alpha: number,
   accumulate: boolean,
 ): void {
-  for (const [name, v] of [['M', M], ['N', N], ['K', K]] as const) checkSize('matmul', name, v);
+  for (const [name, v] of [
+    ['M', M],
+    ['N', N],
+    ['K', K],
+  ] as const)
+    checkSize('matmul', name, v);
   checkLen('matmul', 'c', c, M * N);
   checkLen('matmul', 'a', a, M * K);
   checkLen('matmul', 'b', b, K * N);
@@ -164,7 +169,13 @@ export function gatherRows(out: FloatArray, inp: FloatArray, idx: Int32Array, n:
 }
 
 /** dinp[idx[i]] += dout[i]. */
-export function scatterAddRows(dinp: FloatArray, dout: FloatArray, idx: Int32Array, n: number, C: number): void {
+export function scatterAddRows(
+  dinp: FloatArray,
+  dout: FloatArray,
+  idx: Int32Array,
+  n: number,
+  C: number,
+): void {
   checkLen('scatterAddRows', 'dout', dout, n * C);
   checkLen('scatterAddRows', 'idx', idx, n);
   checkIndices('scatterAddRows', 'idx', idx, n, rowsOf(dinp, C));

@@ -22,8 +22,15 @@ export function layernormForward(
   N: number,
   C: number,
 ): void {
-  for (const [name, buf, n] of [['out', out, N * C], ['inp', inp, N * C], ['mean', mean, N], ['rstd', rstd, N],
-    ['weight', weight, C], ['bias', bias, C]] as const) checkLen('layernormForward', name, buf, n);
+  for (const [name, buf, n] of [
+    ['out', out, N * C],
+    ['inp', inp, N * C],
+    ['mean', mean, N],
+    ['rstd', rstd, N],
+    ['weight', weight, C],
+    ['bias', bias, C],
+  ] as const)
+    checkLen('layernormForward', name, buf, n);
   for (let r = 0; r < N; r++) {
     const off = r * C;
     let s = 0;
@@ -57,8 +64,16 @@ export function layernormBackward(
   N: number,
   C: number,
 ): void {
-  for (const [name, buf, n] of [['dinp', dinp, N * C], ['dout', dout, N * C], ['inp', inp, N * C],
-    ['dweight', dweight, C], ['dbias', dbias, C], ['weight', weight, C], ['mean', mean, N], ['rstd', rstd, N]] as const)
+  for (const [name, buf, n] of [
+    ['dinp', dinp, N * C],
+    ['dout', dout, N * C],
+    ['inp', inp, N * C],
+    ['dweight', dweight, C],
+    ['dbias', dbias, C],
+    ['weight', weight, C],
+    ['mean', mean, N],
+    ['rstd', rstd, N],
+  ] as const)
     checkLen('layernormBackward', name, buf, n);
   for (let r = 0; r < N; r++) {
     const off = r * C;
@@ -128,7 +143,10 @@ export function tanhBackward(dinp: FloatArray, out: FloatArray, dout: FloatArray
 
 function checkDropoutP(kernel: string, p: number): void {
   if (!(p >= 0 && p < 1)) {
-    throw new InputError(`${kernel}: expected p in [0, 1), found ${p}`, 'set the dropout probability below 1');
+    throw new InputError(
+      `${kernel}: expected p in [0, 1), found ${p}`,
+      'set the dropout probability below 1',
+    );
   }
 }
 
@@ -155,7 +173,13 @@ export function dropoutForward(
 }
 
 /** dinp = dout * mask / (1-p) (overwrites; dinp may alias dout). */
-export function dropoutBackward(dinp: FloatArray, dout: FloatArray, mask: Uint8Array, p: number, n: number): void {
+export function dropoutBackward(
+  dinp: FloatArray,
+  dout: FloatArray,
+  mask: Uint8Array,
+  p: number,
+  n: number,
+): void {
   checkDropoutP('dropoutBackward', p);
   checkLen('dropoutBackward', 'dinp', dinp, n);
   checkLen('dropoutBackward', 'dout', dout, n);

@@ -18,7 +18,10 @@ export function crossEntropy(
 ): { sum: number; count: number } {
   const { ignoreIndex, labelSmoothing: eps, dlogits, gradScale, losses } = opts;
   if (!(eps >= 0 && eps < 1)) {
-    throw new InputError(`crossEntropy: expected labelSmoothing in [0, 1), found ${eps}`, 'use e.g. 0 or 0.1');
+    throw new InputError(
+      `crossEntropy: expected labelSmoothing in [0, 1), found ${eps}`,
+      'use e.g. 0 or 0.1',
+    );
   }
   checkLen('crossEntropy', 'logits', logits, N * V);
   checkLen('crossEntropy', 'targets', targets, N);
@@ -68,11 +71,27 @@ export function crossEntropy(
  * AdamW, PyTorch semantics: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; mhat = m/(1-b1^t);
  * vhat = v/(1-b2^t); p -= lr (mhat / (sqrt(vhat) + eps) + wd p), with p on the right the old value.
  */
-export function adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, n: number, h: AdamWParams): void {
+export function adamw(
+  param: FloatArray,
+  grad: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  n: number,
+  h: AdamWParams,
+): void {
   if (!(Number.isInteger(h.step) && h.step >= 1)) {
-    throw new InputError(`adamw: expected a 1-based integer step, found ${h.step}`, 'count optimizer steps from 1');
+    throw new InputError(
+      `adamw: expected a 1-based integer step, found ${h.step}`,
+      'count optimizer steps from 1',
+    );
   }
-  for (const [name, buf] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) checkLen('adamw', name, buf, n);
+  for (const [name, buf] of [
+    ['param', param],
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const)
+    checkLen('adamw', name, buf, n);
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
   for (let i = 0; i < n; i++) {

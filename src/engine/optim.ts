@@ -1,0 +1,79 @@
+// AdamW over a flat parameter buffer, with per-range weight decay, and global grad-norm clipping.
+// The moments live in two flat buffers (same layout as the parameters). No schedules here.
+import type { AdamWParams, Backend, FloatArray } from './backend.ts';
+
+/** A contiguous slice of the flat buffer and whether weight decay applies to it. */
+export interface DecayRange {
+  offset: number;
+  size: number;
+  decay: boolean;
+}
+
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const defaultAdamW: AdamWConfig = { beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: 0.01 };
+
+/** Merge adjacent ranges with the same decay flag so the kernel runs on few, long slices. */
+export function mergeRanges(ranges: DecayRange[]): DecayRange[] {
+  const out: DecayRange[] = [];
+  for (const r of [...ranges].sort((a, b) => a.offset - b.offset)) {
+    const last = out[out.length - 1];
+    if (last && last.decay === r.decay) last.size = r.offset + r.size - last.offset;
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+export class AdamW<A extends FloatArray> {
+  readonly m: A;
+  readonly v: A;
+  /** number of steps taken (the next step is t + 1) */
+  t = 0;
+  private readonly ranges: DecayRange[];
+
+  constructor(
+    private readonly be: Backend<A>,
+    readonly n: number,
+    ranges: DecayRange[],
+    readonly cfg: AdamWConfig = defaultAdamW,
+  ) {
+    this.m = be.alloc(n);
+    this.v = be.alloc(n);
+    this.ranges = mergeRanges(ranges);
+  }
+
+  step(params: A, grads: A, lr: number): void {
+    this.t++;
+    for (const r of this.ranges) {
+      const h: AdamWParams = {
+        lr,
+        beta1: this.cfg.beta1,
+        beta2: this.cfg.beta2,
+        eps: this.cfg.eps,
+        weightDecay: r.decay ? this.cfg.weightDecay : 0,
+        step: this.t,
+      };
+      const e = r.offset + r.size;
+      this.be.adamw(
+        params.subarray(r.offset, e) as A,
+        grads.subarray(r.offset, e) as A,
+        this.m.subarray(r.offset, e) as A,
+        this.v.subarray(r.offset, e) as A,
+        r.size,
+        h,
+      );
+    }
+  }
+}
+
+/** Global L2 norm of the gradient; if maxNorm > 0 and the norm exceeds it, scale grads down to it. */
+export function clipGradNorm<A extends FloatArray>(be: Backend<A>, grads: A, n: number, maxNorm: number): number {
+  const norm = Math.sqrt(be.sumSquares(grads, n));
+  if (maxNorm > 0 && norm > maxNorm && Number.isFinite(norm)) be.scale(grads, maxNorm / (norm + 1e-6), n);
+  return norm;
+}
