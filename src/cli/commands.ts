@@ -1,7 +1,11 @@
 // The list of tlc subcommands. Each module exports one `register(program)` function.
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
+import { registerData } from './data.ts';
+import { registerTrain } from './train.ts';
 
 export function registerCommands(program: Command): void {
   registerBench(program);
+  registerData(program);
+  registerTrain(program);
 }

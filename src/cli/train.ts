@@ -1,0 +1,66 @@
+// `tlc train` and `tlc finetune`: parse flags, load the config, call the library.
+import type { Command } from 'commander';
+import { InputError } from '../engine/errors.ts';
+import { applyOverrides, parseConfig, readConfigSource, trainConfigSchema } from '../train/config.ts';
+import { resumeRun, startRun } from '../train/run.ts';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function configFrom(spec: string, sets: string[], o: { deterministic?: boolean; threads?: string; backend?: string; precision?: string }) {
+  const { raw, where } = readConfigSource(spec);
+  const extra = [...sets];
+  if (o.deterministic) extra.push('deterministic=true');
+  if (o.threads) extra.push(`threads=${o.threads}`);
+  if (o.backend) extra.push(`backend=${o.backend}`);
+  if (o.precision) extra.push(`precision=${o.precision}`);
+  const cfg = parseConfig(trainConfigSchema, applyOverrides(raw, extra), where);
+  if (cfg.precision === 'bf16') {
+    throw new InputError('precision bf16 is not available yet: the bf16 GEMM path is not built', 'use --precision fp32');
+  }
+  return cfg;
+}
+
+function print(json: boolean, runDir: string, result: object): void {
+  if (json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, ...result })}\n`);
+  else process.stdout.write(`run finished: ${runDir}\n`);
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train one model under a budget (seconds, steps, tokens, FLOPs); writes a run directory')
+    .option('--config <file|preset>', 'YAML/JSON config or a preset name from configs/')
+    .option('--set <key=value>', 'override a config key (repeatable), e.g. --set optim.lr=3e-4', collect, [])
+    .option('--run-dir <dir>', 'where to write the run (default runs/<family>-<time>)')
+    .option('--resume <run-dir>', 'continue a killed run from its last good checkpoint')
+    .option('--deterministic', 'bit-identical losses for the same config, seed and threads')
+    .option('--threads <n>', 'threads (default: all cores)')
+    .option('--backend <name>', 'native | ts')
+    .option('--precision <p>', 'fp32 | bf16')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((o) => {
+      if (o.resume) {
+        const result = resumeRun(o.resume);
+        return print(Boolean(o.json), o.resume, result);
+      }
+      if (!o.config) throw new InputError('tlc train needs --config FILE|PRESET or --resume RUN', 'e.g. tlc train --config tiny-encoder');
+      const { runDir, result } = startRun({ cfg: configFrom(o.config, o.set, o), runDir: o.runDir });
+      print(Boolean(o.json), runDir, result);
+    });
+  program
+    .command('finetune')
+    .description('fine-tune a pretrained encoder with a classification head (first-token pooling)')
+    .requiredOption('--from <run-dir>', 'the pretrained encoder run')
+    .option('--data <name|path>', 'classification data: sentiment-en, reviews-en, or your files', 'sentiment-en')
+    .option('--config <file|preset>', 'fine-tuning config (optim, budget, data)', 'finetune')
+    .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
+    .option('--run-dir <dir>', 'where to write the run')
+    .option('--threads <n>', 'threads (default: all cores)')
+    .option('--backend <name>', 'native | ts')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((o) => {
+      const cfg = configFrom(o.config, [...o.set, `data.name=${o.data}`], o);
+      const { runDir, result } = startRun({ cfg, runDir: o.runDir, from: o.from });
+      print(Boolean(o.json), runDir, result);
+    });
+}

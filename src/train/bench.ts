@@ -1,0 +1,90 @@
+// Timed training steps (forward, backward, AdamW) of one model shape on random tokens: the
+// measurement behind `tlc bench train`. Reports the median step; no data loading, no eval.
+import * as os from 'node:os';
+import type { Backend } from '../engine/backend.ts';
+import { AdamW, clipGradNorm } from '../engine/optim.ts';
+import { Rng } from '../engine/rng.ts';
+import type { LmBatch, Seq2SeqBatch } from '../model/batch.ts';
+import { type ModelConfig, modelStats } from '../model/config.ts';
+import { Transformer } from '../model/transformer.ts';
+
+export interface BenchTrainOptions {
+  cfg: ModelConfig;
+  seq: number;
+  batch: number;
+  warmup: number;
+  steps: number;
+  seed: number;
+}
+
+export interface BenchTrainResult {
+  tokens_per_s: number;
+  step_ms: number;
+  step_ms_min: number;
+  step_ms_max: number;
+  params: number;
+  flops_per_token: number;
+  model_flops_per_s: number;
+  threads: number;
+  backend: string;
+  family: string;
+  steps: number;
+  peak_rss_mb: number;
+}
+
+/** Random batch of the model's kind: MLM (15% targets), causal LM, or seq2seq of equal lengths. */
+export function randomBatch(cfg: ModelConfig, B: number, T: number, rng: Rng): LmBatch | Seq2SeqBatch {
+  const V = cfg.vocab;
+  const ids = (n: number) => Int32Array.from({ length: n }, () => 5 + rng.int(V - 5));
+  if (cfg.family === 'encdec') {
+    return { B, Ts: T, Tt: T, src: ids(B * T), srcMask: new Uint8Array(B * T).fill(1), tgtIn: ids(B * T), tgtOut: ids(B * T) };
+  }
+  const tokens = ids(B * T);
+  const targets = cfg.family === 'encoder'
+    ? Int32Array.from(tokens, (t) => (rng.uniform() < 0.15 ? t : -1))
+    : ids(B * T);
+  return { B, T, tokens, keyMask: null, targets };
+}
+
+export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): BenchTrainResult {
+  const { cfg } = o;
+  const m = new Transformer(be, cfg, o.seed);
+  const opt = new AdamW(be, m.layout.total, m.layout.specs);
+  const rng = new Rng(o.seed);
+  const batches = Array.from({ length: 4 }, () => randomBatch(cfg, o.batch, o.seq, rng));
+  const times: number[] = [];
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    const b = batches[i % batches.length]!;
+    const t0 = process.hrtime.bigint();
+    m.zeroGrad();
+    const tape = 'src' in b ? m.forwardSeq2Seq(b, { train: true, grad: true, seed: i }) : m.forwardLm(b, { train: true, grad: true, seed: i });
+    m.backward(tape);
+    clipGradNorm(be, m.grads, m.layout.total, 1.0);
+    opt.step(m.params, m.grads, 1e-4);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (i >= o.warmup) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  const med = times[Math.floor(times.length / 2)]!;
+  const tokens = cfg.family === 'encdec' ? 2 * o.batch * o.seq : o.batch * o.seq;
+  const stats = modelStats(cfg, o.seq);
+  const tps = tokens / (med / 1000);
+  return {
+    tokens_per_s: Math.round(tps),
+    step_ms: +med.toFixed(2),
+    step_ms_min: +times[0]!.toFixed(2),
+    step_ms_max: +times[times.length - 1]!.toFixed(2),
+    params: stats.params,
+    flops_per_token: Math.round(stats.trainFlopsPerToken),
+    model_flops_per_s: Math.round(tps * stats.trainFlopsPerToken),
+    threads: be.getThreads(),
+    backend: be.name,
+    family: cfg.family,
+    steps: o.steps,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+export function machineInfo(): { cpu: string; cores: number; node: string } {
+  return { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version };
+}

@@ -1,0 +1,48 @@
+// Progress on stderr: a redrawn line on a TTY, a plain line every few seconds otherwise.
+// Machine-readable results never go here.
+
+export interface ProgressInfo {
+  step: number;
+  loss: number;
+  tokensPerS: number;
+  /** fraction of the budget spent */
+  fraction: number;
+  wallS: number;
+  label?: string;
+}
+
+export class Progress {
+  private last = 0;
+  private readonly tty: boolean;
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly everyS = 5,
+    private readonly now: () => number = () => performance.now() / 1000,
+    readonly quiet = false,
+  ) {
+    this.tty = Boolean(stream.isTTY);
+  }
+
+  update(p: ProgressInfo, force = false): void {
+    if (this.quiet) return;
+    const t = this.now();
+    if (!force && t - this.last < (this.tty ? 0.2 : this.everyS)) return;
+    this.last = t;
+    const pct = (100 * p.fraction).toFixed(1);
+    const text = `${p.label ? `${p.label} ` : ''}step ${p.step}  loss ${p.loss.toFixed(4)}  ${Math.round(p.tokensPerS)} tok/s  ${pct}% of budget (${p.wallS.toFixed(0)} s)`;
+    if (this.tty) {
+      const width = 20;
+      const filled = Math.round(width * p.fraction);
+      this.stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}\x1b[K`);
+    } else this.stream.write(`${text}\n`);
+  }
+
+  message(s: string): void {
+    if (this.quiet) return;
+    this.stream.write(`${this.tty ? '\r\x1b[K' : ''}${s}\n`);
+  }
+
+  done(): void {
+    if (this.tty && !this.quiet) this.stream.write('\n');
+  }
+}

@@ -1,0 +1,108 @@
+// A training run end to end: resolve the config, make (or reopen) the run directory, prepare the
+// data, pick the backend, train, and leave config.json / metrics.jsonl / checkpoints / result.json.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../engine/errors.ts';
+import { createBackend } from '../engine/select.ts';
+import { type ModelConfig, resolveModelConfig } from '../model/config.ts';
+import { loadLatestCheckpoint } from './checkpoint.ts';
+import { type TrainConfig, parseConfig, trainConfigSchema } from './config.ts';
+import { prepareTrainData } from './data.ts';
+import { Progress } from './progress.ts';
+import { TLC_VERSION, gitHash, newRunId, readJson, writeJson } from './rundir.ts';
+import type { TrainData } from './task.ts';
+import { type TrainResult, train } from './trainer.ts';
+
+export interface RunOptions {
+  cfg: TrainConfig;
+  /** run directory; default runs/<family>-<timestamp> */
+  runDir?: string;
+  /** fine-tuning: start from this pretrained run's weights and tokenizer */
+  from?: string;
+  progress?: Progress;
+  log?: (msg: string) => void;
+}
+
+export interface SavedRunConfig {
+  tlc_version: string;
+  git: string | null;
+  task: TrainData['kind'];
+  config: TrainConfig;
+  model: ModelConfig;
+  data: Record<string, unknown>;
+  from?: string;
+  threads: number;
+  backend: string;
+}
+
+export function taskOf(cfg: TrainConfig, from?: string): TrainData['kind'] {
+  if (from) return 'cls';
+  return cfg.model.family === 'encdec' ? 'seq2seq' : 'lm';
+}
+
+export function resolveModel(cfg: TrainConfig, data: TrainData): ModelConfig {
+  const m = cfg.model;
+  return resolveModelConfig({
+    family: m.family,
+    vocab: data.vocabSize,
+    d_model: m.d_model,
+    n_layers: m.n_layers,
+    n_dec_layers: m.n_dec_layers,
+    n_heads: m.n_heads,
+    d_ff: m.d_ff ?? 4 * m.d_model,
+    max_len: m.max_len ?? data.maxLen,
+    dropout: m.dropout,
+    norm: m.norm,
+    init_std: m.init_std,
+    n_classes: data.nClasses,
+  });
+}
+
+function pretrained(from: string, log?: (m: string) => void): { tensors: Map<string, Float32Array>; saved: SavedRunConfig } {
+  const saved = readJson<SavedRunConfig>(path.join(from, 'config.json'), 'pretrained run config');
+  if (saved.model.family !== 'encoder') {
+    throw new InputError(`fine-tuning needs a pretrained encoder; ${from} holds a ${saved.model.family}`, 'pretrain with an encoder preset');
+  }
+  const ck = loadLatestCheckpoint(from, (m) => log?.(`warning: ${m}`));
+  if (!ck) throw new InputError(`no checkpoint in ${from}`, 'train the model first (tlc train), then fine-tune it');
+  return { tensors: ck.tensors, saved };
+}
+
+/** Start a new run. */
+export function startRun(o: RunOptions): { runDir: string; result: TrainResult } {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  let cfg = o.cfg;
+  const pre = o.from ? pretrained(o.from, log) : null;
+  if (pre) cfg = { ...cfg, model: { ...cfg.model, ...pre.saved.config.model, dropout: cfg.model.dropout } };
+  const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : cfg.model.family));
+  if (fs.existsSync(path.join(runDir, 'config.json'))) {
+    throw new InputError(`run directory ${runDir} already holds a run`, `resume it with --resume ${runDir}, or choose another --run-dir`);
+  }
+  fs.mkdirSync(runDir, { recursive: true });
+  const task = taskOf(cfg, o.from);
+  const tokenizerFile = pre ? path.join(o.from!, 'tokenizer.json') : undefined;
+  const data = prepareTrainData(cfg, { task, tokenizerFile, log });
+  const model = resolveModel(cfg, data);
+  const be = createBackend(cfg.backend, cfg.threads);
+  const saved: SavedRunConfig = { tlc_version: TLC_VERSION, git: gitHash(), task, config: cfg, model, data: data.describe, threads: be.getThreads(), backend: be.name };
+  if (o.from) saved.from = o.from;
+  writeJson(path.join(runDir, 'config.json'), saved);
+  fs.copyFileSync(data.tokenizerFile, path.join(runDir, 'tokenizer.json'));
+  const result = train({ cfg, model, data, be, runDir, resume: false, init: pre?.tensors, progress: o.progress });
+  return { runDir, result };
+}
+
+/** Continue a run from its last good checkpoint with the same config, data position and RNG. */
+export function resumeRun(runDir: string, o: { progress?: Progress; log?: (m: string) => void } = {}): TrainResult {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const saved = readJson<SavedRunConfig>(path.join(runDir, 'config.json'), 'run config');
+  const cfg = parseConfig(trainConfigSchema, saved.config, `${runDir}/config.json`);
+  const resultFile = path.join(runDir, 'result.json');
+  if (fs.existsSync(resultFile) && readJson<{ status: string }>(resultFile, 'result').status === 'done') {
+    throw new InputError(`run ${runDir} already finished`, 'start a new run, or raise its budget in a new run directory');
+  }
+  const data = prepareTrainData(cfg, { task: saved.task, tokenizerFile: path.join(runDir, 'tokenizer.json'), log });
+  const be = createBackend(cfg.backend, saved.threads);
+  const init = saved.from ? pretrained(saved.from, log).tensors : undefined;
+  return train({ cfg, model: saved.model, data, be, runDir, resume: true, init, progress: o.progress });
+}

@@ -1,0 +1,88 @@
+// The run directory (design §4): config.json, metrics.jsonl, checkpoints/, result.json. Reports,
+// fits and the dashboard read only these files. Writes of JSON summaries are atomic.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../data/fetch/cache.ts';
+import { InputError } from '../engine/errors.ts';
+
+export const TLC_VERSION = '0.1.0';
+
+/** One line of metrics.jsonl. */
+export interface MetricRecord {
+  step: number;
+  /** training seconds so far (the paper's x-axis) */
+  wall_s: number;
+  tokens: number;
+  flops: number;
+  split: 'train' | 'valid' | 'test';
+  name: string;
+  value: number;
+  /** total seconds since the run started, evaluation and restarts included */
+  elapsed_s: number;
+}
+
+export function gitHash(): string | null {
+  try {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export function newRunId(prefix: string): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${prefix}-${t}`;
+}
+
+export function writeJson(file: string, obj: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(obj, null, 2)}\n`);
+}
+
+export function readJson<T>(file: string, what: string): T {
+  if (!fs.existsSync(file)) throw new InputError(`${what} not found: ${file}`, 'check the run directory path');
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new InputError(`${what} is not valid JSON: ${file} (${(e as Error).message})`);
+  }
+}
+
+/** Append-only metrics log. Lines are flushed at every write (a killed run keeps them). */
+export class MetricsLog {
+  private fd: number;
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'a');
+  }
+  write(r: MetricRecord): void {
+    fs.writeSync(this.fd, `${JSON.stringify(r)}\n`);
+  }
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+export function readMetrics(file: string): MetricRecord[] {
+  if (!fs.existsSync(file)) return [];
+  const out: MetricRecord[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as MetricRecord);
+    } catch {
+      // a line cut by a kill mid-write: ignored, the records around it stand
+    }
+  }
+  return out;
+}
+
+/**
+ * On resume from a checkpoint at `step`: drop records after it (they are recomputed), so the log
+ * reads as one uninterrupted run. Rewritten atomically.
+ */
+export function truncateMetrics(file: string, step: number): void {
+  const keep = readMetrics(file).filter((r) => r.step <= step);
+  writeFileAtomic(file, keep.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
