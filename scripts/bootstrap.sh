@@ -34,5 +34,6 @@ fi
 addon=build/Release/tlc_native.node
 if [ ! -f "$addon" ] || [ -n "$(find src/native binding.gyp -newer "$addon" -type f 2>/dev/null | head -n 1)" ]; then
   log "building the native addon (node-gyp, oneDNN)"
-  npx --no-install node-gyp rebuild -j 2 >build-native.log 2>&1 || { cat build-native.log >&2; exit 1; }
+  nodedir=(); [ -f /usr/include/node/node_version.h ] && nodedir=(--nodedir=/usr)
+  npx --no-install node-gyp rebuild -j 2 "${nodedir[@]}" >build-native.log 2>&1 || { cat build-native.log >&2; exit 1; }
 fi

@@ -2,10 +2,12 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerData } from './data.ts';
+import { registerStudy } from './study.ts';
 import { registerTrain } from './train.ts';
 
 export function registerCommands(program: Command): void {
   registerBench(program);
   registerData(program);
   registerTrain(program);
+  registerStudy(program);
 }

@@ -28,7 +28,9 @@ Napi::Value AddressMod64(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(v.p) % 64));
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("apiVersion", Napi::Number::New(env, kApiVersion));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
@@ -41,7 +43,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
 }  // namespace tlc
 
-NODE_API_MODULE(tlc_native, tlc::Init)
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tlc::init(env, exports); }
+
+NODE_API_MODULE(tlc_native, InitModule)

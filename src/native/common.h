@@ -98,12 +98,14 @@ inline void colRange(int64_t C, int tid, int nt, int64_t* c0, int64_t* c1) {
   *c1 = b1 * 16 < C ? b1 * 16 : C;
 }
 
-// exp(x) for float with ~1 ulp error (Cephes polynomial), written so loops using it vectorize.
-// Inputs are clamped to [-87, 88]: results below exp(-87) come back as exp(-87), never 0.
+// exp(x) for float within 1.5 ulp (Cephes polynomial), written so loops using it vectorize (needs
+// -fno-trapping-math for the clamps). Inputs are clamped to [-87, 88]: below, the result is exp(-87), never 0.
 inline float fastExp(float x) {
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
-  float fx = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  float t = x * 1.44269504088896341f;
+  int32_t ni = static_cast<int32_t>(t + __builtin_copysignf(0.5f, t));  // round to nearest
+  float fx = static_cast<float>(ni);
   float r = x - fx * 0.693359375f;
   r = r + fx * 2.12194440e-4f;
   float r2 = r * r;
@@ -114,7 +116,7 @@ inline float fastExp(float x) {
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * r2 + r + 1.0f;
-  int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
+  int32_t e = (ni + 127) << 23;
   float scale;
   std::memcpy(&scale, &e, sizeof scale);
   return y * scale;

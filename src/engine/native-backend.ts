@@ -1,0 +1,224 @@
+// The `native` backend: loads the C++ addon (build/Release/tlc_native.node: oneDNN GEMM plus fused
+// OpenMP kernels) and adapts it to Backend<Float32Array>. It never falls back to `ts`: a missing,
+// unloadable or stale addon is a SetupError with the command that builds it.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { AdamWParams, AttnShape, Backend, CrossEntropyOptions } from './backend.ts';
+import { InputError, SetupError } from './errors.ts';
+
+/** Where `npx node-gyp rebuild` puts the addon, relative to the repository root. */
+export const NATIVE_ADDON_PATH = fileURLToPath(
+  new URL('../../build/Release/tlc_native.node', import.meta.url),
+);
+
+const BUILD_HINT = 'run: bash scripts/bootstrap.sh  (or npm run build:native)';
+/** Must equal kApiVersion in src/native/addon.cc (bumped when an argument list changes). */
+const API_VERSION = 1;
+
+type F32 = Float32Array;
+type B = Backend<F32>;
+
+/** The kernels whose argument lists are exactly the Backend methods'. */
+type DirectKernels = Pick<
+  B,
+  | 'fill'
+  | 'copy'
+  | 'scale'
+  | 'add'
+  | 'sumSquares'
+  | 'matmul'
+  | 'addBias'
+  | 'biasBackward'
+  | 'embeddingForward'
+  | 'embeddingBackward'
+  | 'gatherRows'
+  | 'scatterAddRows'
+  | 'layernormForward'
+  | 'layernormBackward'
+  | 'geluForward'
+  | 'geluBackward'
+  | 'tanhForward'
+  | 'tanhBackward'
+  | 'dropoutForward'
+  | 'dropoutBackward'
+>;
+
+const DIRECT: readonly (keyof DirectKernels)[] = [
+  'fill',
+  'copy',
+  'scale',
+  'add',
+  'sumSquares',
+  'matmul',
+  'addBias',
+  'biasBackward',
+  'embeddingForward',
+  'embeddingBackward',
+  'gatherRows',
+  'scatterAddRows',
+  'layernormForward',
+  'layernormBackward',
+  'geluForward',
+  'geluBackward',
+  'tanhForward',
+  'tanhBackward',
+  'dropoutForward',
+  'dropoutBackward',
+];
+
+type ShapeArgs = [number, number, number, number, number, boolean, number, number, number];
+
+/** What the addon exports (argument order as in src/native/*.cc). */
+interface Addon extends DirectKernels {
+  apiVersion: number;
+  setThreads(n: number): void;
+  getThreads(): number;
+  addressMod64(bytes: Uint8Array): number;
+  matmulCacheSize(): number;
+  attentionForward(
+    out: F32,
+    probs: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    mask: Uint8Array | null,
+    ...s: ShapeArgs
+  ): void;
+  attentionBackward(
+    dq: F32,
+    dk: F32,
+    dv: F32,
+    dout: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    probs: F32,
+    ...s: ShapeArgs
+  ): void;
+  crossEntropy(
+    logits: F32,
+    targets: Int32Array,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    dlogits: F32 | null,
+    gradScale: number,
+    losses: F32 | null,
+  ): { sum: number; count: number };
+  adamw(
+    param: F32,
+    grad: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+}
+
+/** Loads the addon itself (no wrapping); exported for tests of the loader and of the GEMM cache. */
+export function loadNativeAddon(path: string = NATIVE_ADDON_PATH): Addon {
+  if (!existsSync(path)) {
+    throw new SetupError(`native backend: expected the built addon at ${path}, found no file`, BUILD_HINT);
+  }
+  let addon: Addon;
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new SetupError(`native backend: the addon at ${path} failed to load: ${why}`, BUILD_HINT);
+  }
+  if (addon.apiVersion !== API_VERSION) {
+    throw new SetupError(
+      `native backend: expected addon API version ${API_VERSION}, found ${String(addon.apiVersion)} in ${path} (a stale build)`,
+      BUILD_HINT,
+    );
+  }
+  return addon;
+}
+
+/** Argument errors from the addon (TypeError, RangeError) become InputError, as in the ts backend. */
+function translate(kernel: string, e: unknown): unknown {
+  if (e instanceof TypeError || e instanceof RangeError) {
+    return new InputError(
+      `native ${kernel}: ${e.message}`,
+      'check the shape arguments and buffer types (Float32Array, Int32Array, Uint8Array) you passed',
+    );
+  }
+  return e;
+}
+
+function guarded<F extends (...args: never[]) => unknown>(kernel: string, f: F): F {
+  const g = (...args: Parameters<F>): ReturnType<F> => {
+    try {
+      return f(...args) as ReturnType<F>;
+    } catch (e) {
+      throw translate(kernel, e);
+    }
+  };
+  return g as unknown as F;
+}
+
+function checkThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InputError(`native setThreads: expected an integer >= 1, found ${n}`, 'pass e.g. 1 or 2');
+  }
+}
+
+function shapeArgs(s: AttnShape): ShapeArgs {
+  return [s.B, s.Tq, s.Tk, s.C, s.NH, s.causal, s.qStride, s.kStride, s.vStride];
+}
+
+/** A zero-filled Float32Array of n floats whose first element is 64-byte aligned. */
+function alignedAlloc(addon: Addon, n: number): F32 {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new InputError(`native.alloc: expected a non-negative integer size, found ${n}`, 'check the shape');
+  }
+  const buf = new ArrayBuffer(n * 4 + 64);
+  const offset = (64 - addon.addressMod64(new Uint8Array(buf, 0, 1))) % 64;
+  return new Float32Array(buf, offset, n);
+}
+
+/**
+ * The native backend. Kernels run on one OpenMP pool (oneDNN shares it) of `threads` threads,
+ * default all cores. Throws SetupError if the addon is not built or does not load.
+ */
+export function loadNativeBackend(opts?: { threads?: number }): Backend<Float32Array> {
+  const addon = loadNativeAddon();
+  const threads = opts?.threads ?? availableParallelism();
+  checkThreads(threads);
+  addon.setThreads(threads);
+  const direct = Object.fromEntries(
+    DIRECT.map((name) => [name, guarded(name, addon[name] as (...args: never[]) => unknown)]),
+  ) as unknown as DirectKernels;
+  const attnF = guarded('attentionForward', addon.attentionForward);
+  const attnB = guarded('attentionBackward', addon.attentionBackward);
+  const ce = guarded('crossEntropy', addon.crossEntropy);
+  const adamw = guarded('adamw', addon.adamw);
+  return {
+    name: 'native',
+    alloc: (n) => alignedAlloc(addon, n),
+    setThreads(n) {
+      checkThreads(n);
+      addon.setThreads(n);
+    },
+    getThreads: () => addon.getThreads(),
+    ...direct,
+    attentionForward: (out, probs, q, k, v, keyMask, s) =>
+      attnF(out, probs, q, k, v, keyMask, ...shapeArgs(s)),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, probs, s) =>
+      attnB(dq, dk, dv, dout, q, k, v, probs, ...shapeArgs(s)),
+    crossEntropy: (logits, targets, N, V, o: CrossEntropyOptions<F32>) =>
+      ce(logits, targets, N, V, o.ignoreIndex, o.labelSmoothing, o.dlogits, o.gradScale, o.losses),
+    adamw: (param, grad, m, v, n, h: AdamWParams) =>
+      adamw(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.step),
+  };
+}
