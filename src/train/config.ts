@@ -121,7 +121,11 @@ export type TrainConfig = z.output<typeof trainConfigSchema>;
 export function parseConfig<T>(schema: z.ZodType<T>, raw: unknown, where: string): T {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => {
+  const lines = r.error.issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const at = i.path.length ? `${i.path.join('.')}.` : '';
+      return i.keys.map((k) => `  ${at}${k}: unknown key (a typo? \`tlc train --help\` and configs/ show the valid keys)`);
+    }
     const key = i.path.join('.') || '(top level)';
     const found = i.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k as string] : undefined), raw);
     const shown = found === undefined ? '' : ` (found ${JSON.stringify(found)})`;
