@@ -1,0 +1,491 @@
+// Magnitude pruning as a pure function from weights and a spec to a keep-mask over the flat
+// parameter buffer (unstructured, N:M, whole attention heads, FFN neurons), plus what a pruning
+// loop needs: applying masks to weights and gradients, a sparsity report, the cubic schedule.
+// It never trains: fine-tuning between gradual pruning steps is the caller's loop.
+//
+// Decisions (stated once here, relied on by tests):
+// - Targets: unstructured and N:M prune every linear weight matrix (`linear: true`, which includes
+//   lm_head.dense and cls.*), plus tok_emb and the position embeddings when `embeddings` is set.
+//   Biases and layer norms are never targets.
+// - Order: weights are ranked by (|w|, flat index); the first k in that order are pruned, so ties
+//   break deterministically toward the lower index. |w| is compared at float32 precision.
+// - Unstructured: global = one threshold over all targets, exactly round(s*N) weights pruned;
+//   layer = exactly round(s*size) in every target tensor.
+// - N:M: in every M consecutive weights along the input (last) dimension keep the N largest; the
+//   sparsity is exactly 1 - N/M and scope is irrelevant. The input dimension must divide by M.
+// - Heads / neurons: score = L2 norm of the unit's weights (a head's q, k, v rows and its proj
+//   columns, cross-attention included; a neuron's fc row and proj column). The lowest-scoring
+//   round(s*units) units go (global over all modules, or per module for scope layer), so the
+//   achieved sparsity is the nearest achievable one and is reported. Pruning a unit also zeros its
+//   matching bias entries (q/k/v bias of a head, fc bias of a neuron), so its output is exactly
+//   zero and the container may drop it; the proj bias is shared by all units and stays.
+// - Gradual pruning: pruned weights are 0, so they rank first and stay pruned as sparsity grows.
+import type { FloatArray } from '../engine/backend.ts';
+import { InputError } from '../engine/errors.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { type Layout, type ParamSpec, stackPrefixes } from '../model/params.ts';
+
+export type PrunePattern = 'unstructured' | { n: number; m: number } | 'heads' | 'neurons';
+
+export interface PruneSpec {
+  /** fraction of targeted weights to zero, in [0, 1]; for N:M it must equal 1 - n/m */
+  sparsity: number;
+  /** one threshold over all targets, or the same sparsity in every tensor / module */
+  scope: 'global' | 'layer';
+  pattern: PrunePattern;
+  /** also prune token and position embeddings (unstructured and N:M only) */
+  embeddings: boolean;
+}
+
+export const PRUNE_SYNTAX = [
+  "tokens separated by ':' in any order:",
+  '  50% or 0.5            sparsity (required unless N:M)',
+  '  N:M                   keep N of every M weights along the input dimension (e.g. 2:4, 4:8)',
+  '  global | layer        scope (default global)',
+  '  unstructured | heads | neurons   pattern (default unstructured)',
+  '  emb                   also prune token and position embeddings',
+  "examples: '50%', '90%:layer:emb', '2:4', 'heads:30%', 'neurons:0.5:layer'",
+].join('\n');
+
+const WORDS = ['global', 'layer', 'unstructured', 'heads', 'neurons', 'emb'];
+
+function bad(msg: string): InputError {
+  return new InputError(msg, `prune spec syntax: ${PRUNE_SYNTAX}`);
+}
+
+/** Check a spec built in code (the parser calls it too); returns it unchanged. */
+export function validatePruneSpec(spec: PruneSpec): PruneSpec {
+  const { sparsity: s, pattern: p } = spec;
+  if (typeof p === 'object' && !(Number.isInteger(p.n) && Number.isInteger(p.m) && p.n >= 1 && p.n < p.m)) {
+    throw bad(`N:M pattern needs integers 1 <= N < M, found ${p.n}:${p.m}`);
+  }
+  if (!(s >= 0 && s <= 1)) throw bad(`prune sparsity must be in [0, 1], found ${s}`);
+  if (spec.scope !== 'global' && spec.scope !== 'layer')
+    throw bad(`prune scope must be global or layer, found '${spec.scope}'`);
+  if (typeof p === 'object') {
+    if (Math.abs(s - (1 - p.n / p.m)) > 1e-9)
+      throw bad(`N:M ${p.n}:${p.m} has sparsity ${1 - p.n / p.m}, the spec says ${s}`);
+  } else if (!['unstructured', 'heads', 'neurons'].includes(p)) {
+    throw bad(`unknown prune pattern '${p}': expected unstructured, heads, neurons or {n, m}`);
+  }
+  if (spec.embeddings && (p === 'heads' || p === 'neurons'))
+    throw bad(`'emb' applies to unstructured and N:M pruning, not ${p}`);
+  return spec;
+}
+
+/** Parse the CLI form of a prune spec (see PRUNE_SYNTAX). Errors name the bad token. */
+export function parsePruneSpec(text: string): PruneSpec {
+  const toks = text.trim().toLowerCase().split(':');
+  let sparsity: number | undefined;
+  let scope: PruneSpec['scope'] | undefined;
+  let pattern: PrunePattern | undefined;
+  let embeddings = false;
+  const once = (what: string, set: boolean, tok: string) => {
+    if (set) throw bad(`prune spec '${text}': ${what} given twice (at '${tok}')`);
+  };
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (/^\d+(\.\d+)?%$/.test(t) || /^\d*\.\d+$/.test(t)) {
+      once('sparsity', sparsity !== undefined, t);
+      sparsity = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
+    } else if (/^\d+$/.test(t)) {
+      const next = toks[i + 1];
+      if (next === undefined || !/^\d+$/.test(next)) {
+        throw bad(
+          `prune spec '${text}': '${t}' is neither a sparsity (write ${t}% or 0.${t}) nor part of N:M (e.g. 2:4)`,
+        );
+      }
+      once('pattern', pattern !== undefined, t);
+      pattern = { n: Number(t), m: Number(next) };
+      i++;
+    } else if (t === 'global' || t === 'layer') {
+      once('scope', scope !== undefined, t);
+      scope = t;
+    } else if (t === 'unstructured' || t === 'heads' || t === 'neurons') {
+      once('pattern', pattern !== undefined, t);
+      pattern = t;
+    } else if (t === 'emb') {
+      once('emb', embeddings, t);
+      embeddings = true;
+    } else {
+      throw bad(
+        `prune spec '${text}': unknown token '${t}'; expected a sparsity (50%, 0.5), N:M, or one of ${WORDS.join(', ')}`,
+      );
+    }
+  }
+  pattern ??= 'unstructured';
+  if (typeof pattern === 'object') sparsity ??= 1 - pattern.n / pattern.m;
+  if (sparsity === undefined) throw bad(`prune spec '${text}': no sparsity given (e.g. 50% or 0.5)`);
+  return validatePruneSpec({ sparsity, scope: scope ?? 'global', pattern, embeddings });
+}
+
+/** Canonical text of a spec, parseable by parsePruneSpec (for result files and run names). */
+export function formatPruneSpec(spec: PruneSpec): string {
+  const p = spec.pattern;
+  if (typeof p === 'object') return `${p.n}:${p.m}${spec.embeddings ? ':emb' : ''}`;
+  const pct = `${Number((spec.sparsity * 100).toFixed(6))}%`;
+  return [pct, spec.scope, p, ...(spec.embeddings ? ['emb'] : [])].join(':');
+}
+
+// ---- units and ranges ------------------------------------------------------------------------
+
+/** `count` runs of `len` contiguous entries, `stride` apart, from `offset` in the flat buffer. */
+interface Strided {
+  offset: number;
+  count: number;
+  stride: number;
+  len: number;
+}
+
+/** One prunable head or neuron: its weights (scored) and its bias entries (zeroed with it). */
+interface Unit {
+  module: string;
+  weights: Strided[];
+  biases: Strided[];
+}
+
+function specOf(layout: Layout, name: string): ParamSpec {
+  const s = layout.byName.get(name);
+  if (!s)
+    throw new InputError(
+      `pruning: the layout has no tensor ${name}`,
+      'the parameters do not belong to this model config',
+    );
+  return s;
+}
+
+/** rows [r0, r0+n) of an (out, in) matrix, or entries [r0, r0+n) of a vector */
+function rows(s: ParamSpec, r0: number, n: number): Strided {
+  const inDim = s.shape.length > 1 ? s.shape[s.shape.length - 1]! : 1;
+  return { offset: s.offset + r0 * inDim, count: 1, stride: 0, len: n * inDim };
+}
+
+function cols(s: ParamSpec, c0: number, n: number): Strided {
+  const inDim = s.shape[1]!;
+  return { offset: s.offset + c0, count: s.shape[0]!, stride: inDim, len: n };
+}
+
+/** Attention modules as [prefix, cross] pairs, each with n_heads heads. */
+function attentionModules(cfg: ModelConfig): Array<[string, boolean]> {
+  const { enc, dec } = stackPrefixes(cfg);
+  const out: Array<[string, boolean]> = enc.map((p) => [`${p}.attn`, false]);
+  for (const p of dec) {
+    out.push([`${p}.attn`, false]);
+    if (cfg.family === 'encdec') out.push([`${p}.xattn`, true]);
+  }
+  return out;
+}
+
+function headUnits(layout: Layout, cfg: ModelConfig): Unit[] {
+  const C = cfg.d_model;
+  const hd = C / cfg.n_heads;
+  const units: Unit[] = [];
+  for (const [m, cross] of attentionModules(cfg)) {
+    const proj = specOf(layout, `${m}.proj.weight`);
+    for (let h = 0; h < cfg.n_heads; h++) {
+      const r = h * hd;
+      let w: Strided[];
+      let b: Strided[];
+      if (cross) {
+        const [q, qb, kv, kvb] = ['q.weight', 'q.bias', 'kv.weight', 'kv.bias'].map((x) =>
+          specOf(layout, `${m}.${x}`),
+        ) as ParamSpec[];
+        w = [rows(q!, r, hd), rows(kv!, r, hd), rows(kv!, C + r, hd)];
+        b = [rows(qb!, r, hd), rows(kvb!, r, hd), rows(kvb!, C + r, hd)];
+      } else {
+        const qkv = specOf(layout, `${m}.qkv.weight`);
+        const qkvb = specOf(layout, `${m}.qkv.bias`);
+        w = [0, C, 2 * C].map((o) => rows(qkv, o + r, hd));
+        b = [0, C, 2 * C].map((o) => rows(qkvb, o + r, hd));
+      }
+      units.push({ module: m, weights: [...w, cols(proj, r, hd)], biases: b });
+    }
+  }
+  return units;
+}
+
+function neuronUnits(layout: Layout, cfg: ModelConfig): Unit[] {
+  const { enc, dec } = stackPrefixes(cfg);
+  const units: Unit[] = [];
+  for (const lp of [...enc, ...dec]) {
+    const m = `${lp}.mlp`;
+    const fc = specOf(layout, `${m}.fc.weight`);
+    const fcb = specOf(layout, `${m}.fc.bias`);
+    const proj = specOf(layout, `${m}.proj.weight`);
+    for (let j = 0; j < cfg.d_ff; j++)
+      units.push({ module: m, weights: [rows(fc, j, 1), cols(proj, j, 1)], biases: [rows(fcb, j, 1)] });
+  }
+  return units;
+}
+
+/** The weight tensors a spec prunes (and whose sparsity is reported), in layout order. */
+export function pruneTargets(layout: Layout, cfg: ModelConfig, spec: PruneSpec): string[] {
+  const p = spec.pattern;
+  if (p === 'heads' || p === 'neurons') {
+    const { enc, dec } = stackPrefixes(cfg);
+    const names =
+      p === 'heads'
+        ? attentionModules(cfg).flatMap(([m, x]) =>
+            (x ? ['q', 'kv', 'proj'] : ['qkv', 'proj']).map((t) => `${m}.${t}.weight`),
+          )
+        : [...enc, ...dec].flatMap((lp) => [`${lp}.mlp.fc.weight`, `${lp}.mlp.proj.weight`]);
+    return names
+      .map((n) => specOf(layout, n))
+      .sort((a, b) => a.offset - b.offset)
+      .map((s) => s.name);
+  }
+  const isEmb = (n: string) => n === 'tok_emb.weight' || n.endsWith('pos_emb.weight');
+  return layout.specs.filter((s) => s.linear || (spec.embeddings && isEmb(s.name))).map((s) => s.name);
+}
+
+// ---- selection -------------------------------------------------------------------------------
+
+/** |w| as order-preserving uint32 keys: float32 bit patterns, to be read with the sign cleared. */
+function magnitudeKeys(params: FloatArray): Uint32Array {
+  const f = params instanceof Float32Array ? params : Float32Array.from(params);
+  return new Uint32Array(f.buffer, f.byteOffset, f.length);
+}
+
+/** Set mask to 0 for the k entries of `ranges` first in (|w|, index) order (radix select, O(N)). */
+function pruneSmallest(
+  keys: Uint32Array,
+  ranges: Array<[number, number]>,
+  k: number,
+  mask: Uint8Array,
+): void {
+  if (k <= 0) return;
+  const hist = new Float64Array(65536);
+  for (const [o, n] of ranges) {
+    for (let i = o; i < o + n; i++) {
+      const b = (keys[i]! & 0x7fffffff) >>> 16;
+      hist[b] = hist[b]! + 1;
+    }
+  }
+  let below = 0;
+  let hi = 0;
+  while (below + hist[hi]! < k) below += hist[hi++]!;
+  hist.fill(0);
+  for (const [o, n] of ranges) {
+    for (let i = o; i < o + n; i++) {
+      const key = keys[i]! & 0x7fffffff;
+      if (key >>> 16 === hi) hist[key & 0xffff] = hist[key & 0xffff]! + 1;
+    }
+  }
+  let lo = 0;
+  while (below + hist[lo]! < k) below += hist[lo++]!;
+  const thr = ((hi << 16) | lo) >>> 0;
+  let ties = k - below;
+  for (const [o, n] of ranges) {
+    for (let i = o; i < o + n; i++) {
+      const key = keys[i]! & 0x7fffffff;
+      if (key < thr || (key === thr && ties-- > 0)) mask[i] = 0;
+    }
+  }
+}
+
+function pruneNM(keys: Uint32Array, s: ParamSpec, n: number, m: number, mask: Uint8Array): void {
+  const inDim = s.shape[s.shape.length - 1]!;
+  if (inDim % m !== 0) {
+    throw new InputError(
+      `N:M pruning of ${s.name}: its input dimension ${inDim} does not divide by M = ${m}`,
+      `choose M dividing ${inDim}, or use unstructured pruning`,
+    );
+  }
+  const order = Array.from({ length: m }, (_, i) => i);
+  for (let g = s.offset; g < s.offset + s.size; g += m) {
+    order.sort((a, b) => (keys[g + a]! & 0x7fffffff) - (keys[g + b]! & 0x7fffffff) || a - b);
+    for (let j = 0; j < m - n; j++) mask[g + order[j]!] = 0;
+  }
+}
+
+function forEach(parts: Strided[], f: (i: number) => void): void {
+  for (const p of parts)
+    for (let r = 0; r < p.count; r++) for (let j = 0; j < p.len; j++) f(p.offset + r * p.stride + j);
+}
+
+function pruneUnits(params: FloatArray, units: Unit[], spec: PruneSpec, mask: Uint8Array): number {
+  const scores = units.map((u) => {
+    let ss = 0;
+    forEach(u.weights, (i) => {
+      ss += params[i]! * params[i]!;
+    });
+    return Math.sqrt(ss);
+  });
+  const groups = new Map<string, number[]>();
+  units.forEach((u, i) => {
+    const key = spec.scope === 'global' ? '' : u.module;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  let pruned = 0;
+  for (const ids of groups.values()) {
+    ids.sort((a, b) => scores[a]! - scores[b]! || a - b);
+    const k = Math.round(spec.sparsity * ids.length);
+    for (const id of ids.slice(0, k)) {
+      forEach([...units[id]!.weights, ...units[id]!.biases], (i) => {
+        mask[i] = 0;
+      });
+    }
+    pruned += k;
+  }
+  return pruned;
+}
+
+// ---- the pure function -----------------------------------------------------------------------
+
+export interface PrunePlan {
+  /** 1 = keep, 0 = prune, over the whole flat buffer */
+  mask: Uint8Array;
+  /** weight tensors the spec targets, in layout order */
+  targets: string[];
+  requested: number;
+  /** pruned weights / weights in targets (biases not counted) */
+  achieved: number;
+  /** heads / neurons: how many units there are and how many were pruned */
+  units: { total: number; pruned: number } | null;
+}
+
+/** Compute the mask of a spec and what it achieves. Pure: params are not changed. */
+export function planPrune(params: FloatArray, layout: Layout, cfg: ModelConfig, spec: PruneSpec): PrunePlan {
+  validatePruneSpec(spec);
+  if (params.length !== layout.total) {
+    throw new InputError(
+      `pruning: expected a parameter buffer of ${layout.total} floats, found ${params.length}`,
+      'pass the model.params of this config',
+    );
+  }
+  const mask = new Uint8Array(params.length).fill(1);
+  const targets = pruneTargets(layout, cfg, spec);
+  const tspecs = targets.map((n) => specOf(layout, n));
+  let units: PrunePlan['units'] = null;
+  const p = spec.pattern;
+  if (p === 'heads' || p === 'neurons') {
+    const us = p === 'heads' ? headUnits(layout, cfg) : neuronUnits(layout, cfg);
+    units = { total: us.length, pruned: pruneUnits(params, us, spec, mask) };
+  } else {
+    const keys = magnitudeKeys(params);
+    if (typeof p === 'object') for (const s of tspecs) pruneNM(keys, s, p.n, p.m, mask);
+    else if (spec.scope === 'layer')
+      for (const s of tspecs)
+        pruneSmallest(keys, [[s.offset, s.size]], Math.round(spec.sparsity * s.size), mask);
+    else {
+      const N = tspecs.reduce((a, s) => a + s.size, 0);
+      pruneSmallest(
+        keys,
+        tspecs.map((s) => [s.offset, s.size]),
+        Math.round(spec.sparsity * N),
+        mask,
+      );
+    }
+  }
+  let zeros = 0;
+  let total = 0;
+  for (const s of tspecs) {
+    total += s.size;
+    for (let i = s.offset; i < s.offset + s.size; i++) zeros += 1 - mask[i]!;
+  }
+  return { mask, targets, requested: spec.sparsity, achieved: total > 0 ? zeros / total : 0, units };
+}
+
+/** The keep-mask (1 = keep) of a spec over the whole flat buffer. */
+export function pruneMask(params: FloatArray, layout: Layout, cfg: ModelConfig, spec: PruneSpec): Uint8Array {
+  return planPrune(params, layout, cfg, spec).mask;
+}
+
+function checkMask(what: string, x: FloatArray, mask: Uint8Array): void {
+  if (mask.length !== x.length) {
+    throw new InputError(
+      `${what}: mask has ${mask.length} entries, the buffer ${x.length}`,
+      "build the mask from this model's parameters",
+    );
+  }
+}
+
+/** params[i] = 0 where mask[i] = 0 (in place). */
+export function applyMask(params: FloatArray, mask: Uint8Array): void {
+  checkMask('applyMask', params, mask);
+  for (let i = 0; i < mask.length; i++) if (!mask[i]) params[i] = 0;
+}
+
+/**
+ * grads[i] = 0 where mask[i] = 0 (in place), for fine-tuning a pruned model: call it after
+ * backward and before clipping. Adam moments can still move a pruned weight, so also applyMask
+ * to the params after every optimizer step.
+ */
+export function maskGrads(grads: FloatArray, mask: Uint8Array): void {
+  checkMask('maskGrads', grads, mask);
+  for (let i = 0; i < mask.length; i++) if (!mask[i]) grads[i] = 0;
+}
+
+export interface TensorSparsity {
+  name: string;
+  size: number;
+  nonzero: number;
+  sparsity: number;
+}
+
+export interface SparsityReport {
+  tensors: TensorSparsity[];
+  size: number;
+  nonzero: number;
+  sparsity: number;
+}
+
+/** Non-zeros per named tensor and over all of them (what "non-zero parameters" plots use). */
+export function sparsityOf(params: FloatArray, layout: Layout, targets: readonly string[]): SparsityReport {
+  const tensors = targets.map((name) => {
+    const s = specOf(layout, name);
+    let nonzero = 0;
+    for (let i = s.offset; i < s.offset + s.size; i++) if (params[i] !== 0) nonzero++;
+    return { name, size: s.size, nonzero, sparsity: s.size > 0 ? 1 - nonzero / s.size : 0 };
+  });
+  const size = tensors.reduce((a, t) => a + t.size, 0);
+  const nonzero = tensors.reduce((a, t) => a + t.nonzero, 0);
+  return { tensors, size, nonzero, sparsity: size > 0 ? 1 - nonzero / size : 0 };
+}
+
+// ---- gradual pruning schedule ----------------------------------------------------------------
+
+function checkSchedule(t0: number, tEnd: number, sInit: number, sFinal: number, nSteps: number): void {
+  if (!Number.isInteger(nSteps) || nSteps < 1)
+    throw new InputError(`cubic schedule: nSteps must be an integer >= 1, found ${nSteps}`);
+  if (!(tEnd > t0))
+    throw new InputError(`cubic schedule: tEnd must be after t0, found t0 ${t0}, tEnd ${tEnd}`);
+  if (!(sInit >= 0 && sInit <= sFinal && sFinal <= 1)) {
+    throw new InputError(`cubic schedule: need 0 <= sInit <= sFinal <= 1, found ${sInit} -> ${sFinal}`);
+  }
+}
+
+/**
+ * Zhu & Gupta (2017): s_t = s_f + (s_i - s_f)(1 - (t - t0)/(n Δt))^3 with Δt = (tEnd - t0)/n,
+ * held constant between pruning steps (t counts whole Δt's since t0); s_i before t0, s_f after tEnd.
+ */
+export function cubicSchedule(
+  step: number,
+  t0: number,
+  tEnd: number,
+  sInit: number,
+  sFinal: number,
+  nSteps: number,
+): number {
+  checkSchedule(t0, tEnd, sInit, sFinal, nSteps);
+  const k = step < t0 ? 0 : Math.min(nSteps, Math.floor(((step - t0) * nSteps) / (tEnd - t0)));
+  if (k === 0 || k === nSteps) return k === 0 ? sInit : sFinal; // exact endpoints
+  return sFinal + (sInit - sFinal) * (1 - k / nSteps) ** 3;
+}
+
+/** The n + 1 (step, sparsity) points where a gradual loop recomputes the mask (t0 ... tEnd). */
+export function cubicPlan(
+  t0: number,
+  tEnd: number,
+  sInit: number,
+  sFinal: number,
+  nSteps: number,
+): Array<{ step: number; sparsity: number }> {
+  checkSchedule(t0, tEnd, sInit, sFinal, nSteps);
+  return Array.from({ length: nSteps + 1 }, (_, k) => {
+    const step = t0 + Math.ceil((k * (tEnd - t0)) / nSteps);
+    return { step, sparsity: cubicSchedule(step, t0, tEnd, sInit, sFinal, nSteps) };
+  });
+}

@@ -1,0 +1,75 @@
+// Fits over training curves: per-size perplexity at common wall-clock times (mean ± stderr over
+// seeds), the iso-time frontier, the compute-optimal size, and where larger models overtake.
+import type { Crossing, Frontier, SizeSpec, TrainedRun } from './types.ts';
+
+/** Best perplexity a run reached by training time t (NaN before its first evaluation). */
+export function bestBy(run: TrainedRun, t: number): number {
+  let best = Number.NaN;
+  for (const p of run.curve) {
+    if (p.wall_s > t + 1e-9) break;
+    if (!(p.ppl >= best)) best = p.ppl;
+  }
+  return best;
+}
+
+export function meanStderr(xs: number[]): { mean: number; stderr: number } {
+  const v = xs.filter((x) => Number.isFinite(x));
+  if (v.length === 0) return { mean: Number.NaN, stderr: Number.NaN };
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  if (v.length < 2) return { mean, stderr: Number.NaN };
+  const varS = v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1);
+  return { mean, stderr: Math.sqrt(varS / v.length) };
+}
+
+/** Common time grid: every `every` seconds up to the budget, and the budget itself. */
+export function timeGrid(budgetS: number, every: number): number[] {
+  const ts: number[] = [];
+  for (let t = every; t < budgetS - 1e-9; t += every) ts.push(+t.toFixed(6));
+  ts.push(budgetS);
+  return ts;
+}
+
+export function frontier(sizes: SizeSpec[], runs: TrainedRun[], times: number[]): Frontier {
+  const per_size = sizes.map((s) => {
+    const rs = runs.filter((r) => r.size_id === s.id);
+    const stats = times.map((t) => meanStderr(rs.map((r) => bestBy(r, t))));
+    return { size_id: s.id, ppl: stats.map((x) => x.mean), stderr: stats.map((x) => x.stderr) };
+  });
+  const best = times.map((t, i) => {
+    let win = { size_id: '', ppl: Number.POSITIVE_INFINITY };
+    for (const s of per_size) if (s.ppl[i]! < win.ppl) win = { size_id: s.size_id, ppl: s.ppl[i]! };
+    return { t, ppl: win.ppl, size_id: win.size_id };
+  });
+  const last = best[best.length - 1]!;
+  return {
+    times,
+    best,
+    per_size,
+    compute_optimal: { size_id: last.size_id, ppl: last.ppl, t: last.t },
+    crossings: crossings(sizes, per_size, times),
+  };
+}
+
+/**
+ * For each pair (smaller a, larger b by parameters): the first grid time from which b stays
+ * below a to the end, if b was above a at some earlier time (otherwise no crossing is reported).
+ */
+export function crossings(sizes: SizeSpec[], per: Frontier['per_size'], times: number[]): Crossing[] {
+  const out: Crossing[] = [];
+  const bySize = new Map(per.map((p) => [p.size_id, p.ppl]));
+  const ordered = [...sizes].sort((x, y) => x.params - y.params);
+  for (let i = 0; i < ordered.length; i++) {
+    for (let j = i + 1; j < ordered.length; j++) {
+      const a = bySize.get(ordered[i]!.id)!;
+      const b = bySize.get(ordered[j]!.id)!;
+      let from = -1;
+      for (let k = times.length - 1; k >= 0; k--) {
+        if (b[k]! < a[k]!) from = k;
+        else break;
+      }
+      const everAbove = times.some((_, k) => k < from && b[k]! >= a[k]!);
+      if (from > 0 && everAbove) out.push({ a: ordered[i]!.id, b: ordered[j]!.id, t: times[from]! });
+    }
+  }
+  return out;
+}
