@@ -1,5 +1,6 @@
 // Timed training steps (forward, backward, AdamW) of one model shape on random tokens: the
-// measurement behind `tlc bench train`. Reports the median step; no data loading, no eval.
+// measurement behind `tlc bench train` and bench/train.ts. Reports the median step and the memory
+// the model itself accounts for; no data loading, no eval, no comparison with other frameworks.
 import * as os from 'node:os';
 import type { Backend } from '../engine/backend.ts';
 import { AdamW, clipGradNorm } from '../engine/optim.ts';
@@ -15,13 +16,20 @@ export interface BenchTrainOptions {
   warmup: number;
   steps: number;
   seed: number;
+  /** called before every step (i counts warm-up steps too; timed = past the warm-up) */
+  onStep?: (i: number, timed: boolean) => void;
 }
 
 export interface BenchTrainResult {
   tokens_per_s: number;
+  /** tokens/s of the fastest and the slowest timed step */
+  tokens_per_s_max: number;
+  tokens_per_s_min: number;
   step_ms: number;
   step_ms_min: number;
   step_ms_max: number;
+  /** every timed step, in order */
+  steps_ms: number[];
   params: number;
   flops_per_token: number;
   model_flops_per_s: number;
@@ -30,6 +38,10 @@ export interface BenchTrainResult {
   family: string;
   steps: number;
   peak_rss_mb: number;
+  /** params + grads + 2 AdamW moments, MB (fp32) */
+  state_mb: number;
+  /** the model's workspace: saved activations plus backward scratch, MB */
+  activations_mb: number;
 }
 
 /** Random batch of the model's kind: MLM (15% targets), causal LM, or seq2seq of equal lengths. */
@@ -46,6 +58,8 @@ export function randomBatch(cfg: ModelConfig, B: number, T: number, rng: Rng): L
   return { B, T, tokens, keyMask: null, targets };
 }
 
+const MB = 1024 * 1024;
+
 export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): BenchTrainResult {
   const { cfg } = o;
   const m = new Transformer(be, cfg, o.seed);
@@ -55,6 +69,7 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
   const times: number[] = [];
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const b = batches[i % batches.length]!;
+    o.onStep?.(i, i >= o.warmup);
     const t0 = process.hrtime.bigint();
     m.zeroGrad();
     const tape = 'src' in b ? m.forwardSeq2Seq(b, { train: true, grad: true, seed: i }) : m.forwardLm(b, { train: true, grad: true, seed: i });
@@ -64,16 +79,19 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (i >= o.warmup) times.push(ms);
   }
-  times.sort((a, b) => a - b);
-  const med = times[Math.floor(times.length / 2)]!;
+  const sorted = [...times].sort((a, b) => a - b);
+  const med = sorted[Math.floor(sorted.length / 2)]!;
   const tokens = cfg.family === 'encdec' ? 2 * o.batch * o.seq : o.batch * o.seq;
   const stats = modelStats(cfg, o.seq);
   const tps = tokens / (med / 1000);
   return {
     tokens_per_s: Math.round(tps),
+    tokens_per_s_max: Math.round(tokens / (sorted[0]! / 1000)),
+    tokens_per_s_min: Math.round(tokens / (sorted[sorted.length - 1]! / 1000)),
     step_ms: +med.toFixed(2),
-    step_ms_min: +times[0]!.toFixed(2),
-    step_ms_max: +times[times.length - 1]!.toFixed(2),
+    step_ms_min: +sorted[0]!.toFixed(2),
+    step_ms_max: +sorted[sorted.length - 1]!.toFixed(2),
+    steps_ms: times.map((t) => +t.toFixed(2)),
     params: stats.params,
     flops_per_token: Math.round(stats.trainFlopsPerToken),
     model_flops_per_s: Math.round(tps * stats.trainFlopsPerToken),
@@ -82,6 +100,8 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
     family: cfg.family,
     steps: o.steps,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    state_mb: +((4 * 4 * m.layout.total) / MB).toFixed(1),
+    activations_mb: +(m.ws.floatBytes() / MB).toFixed(1),
   };
 }
 

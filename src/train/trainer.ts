@@ -19,6 +19,19 @@ import { type EvalResult, type TrainData, batchTokens, evaluate, forwardAny } fr
 
 export class NonFiniteError extends TlcError {}
 
+/** Points where compression-aware training (pruning masks, fake quantization) steps in. */
+export interface TrainHooks {
+  /** before each micro-batch's forward (e.g. swap in fake-quantized weights) */
+  beforeForward?(m: Transformer<Float32Array>): void;
+  /** after each micro-batch's backward (e.g. restore fp32 masters, mask gradients) */
+  afterBackward?(m: Transformer<Float32Array>): void;
+  /** after each optimizer step (e.g. recompute or re-apply a pruning mask) */
+  afterStep?(m: Transformer<Float32Array>, step: number): void;
+  /** before evaluations and the final checkpoint (e.g. fake-quantize for eval) */
+  beforeEval?(m: Transformer<Float32Array>): void;
+  afterEval?(m: Transformer<Float32Array>): void;
+}
+
 export interface TrainOptions {
   cfg: TrainConfig;
   model: ModelConfig;
@@ -32,6 +45,7 @@ export interface TrainOptions {
   progress?: Progress;
   /** seconds, monotonic (injectable for tests) */
   now?: () => number;
+  hooks?: TrainHooks;
 }
 
 export interface TrainResult {
@@ -115,8 +129,11 @@ export function train(o: TrainOptions): TrainResult {
   const rec = (split: MetricRecord['split'], name: string, value: number): void =>
     log.write({ step: st.spent.step, wall_s: +st.spent.wall_s.toFixed(4), tokens: st.spent.tokens, flops: st.spent.flops, split, name, value, elapsed_s: +elapsed().toFixed(3) });
   const smoothing = data.kind === 'seq2seq' ? cfg.optim.label_smoothing : 0;
+  const hooks = o.hooks ?? {};
   const runEval = (): EvalResult => {
+    hooks.beforeEval?.(m);
     const r = evaluate(m, data.valid, smoothing);
+    hooks.afterEval?.(m);
     rec('valid', 'loss', r.loss);
     if (data.kind !== 'cls') rec('valid', 'ppl', Math.exp(r.loss));
     if (r.accuracy !== undefined) rec('valid', 'accuracy', r.accuracy);
@@ -143,8 +160,10 @@ export function train(o: TrainOptions): TrainResult {
       const accum = cfg.optim.grad_accum;
       for (let k = 0; k < accum; k++) {
         const x = data.next();
+        hooks.beforeForward?.(m);
         const tape = forwardAny(m, x, { train: true, grad: true, seed: hash32(cfg.seed, step * accum + k), labelSmoothing: smoothing });
         m.backward(tape, 1 / accum);
+        hooks.afterBackward?.(m);
         loss += tape.loss / accum;
         tokens += batchTokens(x);
       }
@@ -155,7 +174,10 @@ export function train(o: TrainOptions): TrainResult {
         step,
         budgetFraction(cfg.budget, st.spent),
       );
-      if (finite) opt.step(m.params, m.grads, lr);
+      if (finite) {
+        opt.step(m.params, m.grads, lr);
+        hooks.afterStep?.(m, step);
+      }
       const dt = now() - t0;
       st.spent = { step, wall_s: st.spent.wall_s + dt, tokens: st.spent.tokens + tokens, flops: st.spent.flops + tokens * stats.trainFlopsPerToken };
       if (!finite) {

@@ -1,0 +1,158 @@
+// The compressed-model container: one safetensors file holding, per parameter, dense fp32 values,
+// a sparse form (bit mask + kept values), or a quantized form (packed k-bit codes of the kept
+// weights + scales + zero points, + a bit mask when also pruned). Its size in bytes is the file's
+// size, and loading it gives exactly the weights that were evaluated.
+import * as fs from 'node:fs';
+import { CorruptError } from '../engine/errors.ts';
+import { type Dtype, readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
+import type { Layout } from '../model/params.ts';
+import { getFormat, packCodes, type QuantTensor, unpackCodes } from './quant/formats.ts';
+
+export type StoredTensor =
+  | { kind: 'dense'; values: Float32Array }
+  | { kind: 'sparse'; mask: Uint8Array; values: Float32Array }
+  | { kind: 'quant'; q: QuantTensor; mask: Uint8Array | null };
+
+export const CONTAINER_FORMAT = 'tlc-compressed';
+export const CONTAINER_VERSION = '1';
+
+/** 1 bit per element, LSB first. */
+export function packMask(mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(mask.length / 8));
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[i >> 3]! |= 1 << (i & 7);
+  return out;
+}
+
+export function unpackMask(bits: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (bits[i >> 3]! >> (i & 7)) & 1;
+  return out;
+}
+
+/** Weights a stored tensor stands for (what is evaluated and what loading returns). */
+export function materialize(t: StoredTensor, n: number): Float32Array {
+  if (t.kind === 'dense') return t.values;
+  if (t.kind === 'sparse') {
+    const out = new Float32Array(n);
+    let j = 0;
+    for (let i = 0; i < n; i++) if (t.mask[i]) out[i] = t.values[j++]!;
+    return out;
+  }
+  const w = getFormat(t.q.format).dequantize(t.q);
+  if (t.mask) for (let i = 0; i < n; i++) if (!t.mask[i]) w[i] = 0;
+  return w;
+}
+
+/** Keep only the codes of kept elements (pruned ones are implied by the mask). */
+function dropMaskedCodes(q: QuantTensor, mask: Uint8Array): Uint8Array {
+  const bits = getFormat(q.format).bits;
+  const all = unpackCodes(q.codes, bits, q.rows * q.cols);
+  const kept: number[] = [];
+  for (let i = 0; i < all.length; i++) if (mask[i]) kept.push(all[i]!);
+  return packCodes(kept, bits);
+}
+
+function restoreMaskedCodes(packed: Uint8Array, q: Omit<QuantTensor, 'codes'>, mask: Uint8Array): Uint8Array {
+  const f = getFormat(q.format);
+  const n = q.rows * q.cols;
+  let kept = 0;
+  for (let i = 0; i < n; i++) kept += mask[i]!;
+  const codes = unpackCodes(packed, f.bits, kept);
+  const full = new Uint8Array(n); // a pruned element's code never matters: it is re-zeroed after dequantizing
+  let j = 0;
+  for (let i = 0; i < n; i++) if (mask[i]) full[i] = codes[j++]!;
+  return packCodes(full, f.bits);
+}
+
+export interface ContainerMeta {
+  /** JSON-serializable descriptions saved beside the tensors */
+  model: unknown;
+  spec: unknown;
+  source: string;
+}
+
+/** Write the container; returns its exact size in bytes (the file size). */
+export function writeContainer(file: string, layout: Layout, stored: Map<string, StoredTensor>, meta: ContainerMeta): number {
+  const tensors: Array<{ name: string; dtype: Dtype; shape: number[]; data: ArrayBufferView }> = [];
+  const info: Record<string, unknown> = {};
+  for (const s of layout.specs) {
+    const t = stored.get(s.name);
+    if (!t) throw new Error(`container: no stored tensor for ${s.name}`);
+    if (t.kind === 'dense') {
+      tensors.push({ name: s.name, dtype: 'F32', shape: s.shape, data: t.values });
+      info[s.name] = { kind: 'dense' };
+    } else if (t.kind === 'sparse') {
+      const m = packMask(t.mask);
+      tensors.push({ name: `${s.name}.mask`, dtype: 'U8', shape: [m.length], data: m });
+      tensors.push({ name: `${s.name}.values`, dtype: 'F32', shape: [t.values.length], data: t.values });
+      info[s.name] = { kind: 'sparse' };
+    } else {
+      const codes = t.mask ? dropMaskedCodes(t.q, t.mask) : t.q.codes;
+      tensors.push({ name: `${s.name}.codes`, dtype: 'U8', shape: [codes.length], data: codes });
+      tensors.push({ name: `${s.name}.scales`, dtype: 'F32', shape: [t.q.scales.length], data: t.q.scales });
+      if (t.q.zeros) tensors.push({ name: `${s.name}.zeros`, dtype: 'U8', shape: [t.q.zeros.length], data: t.q.zeros });
+      if (t.mask) {
+        const m = packMask(t.mask);
+        tensors.push({ name: `${s.name}.mask`, dtype: 'U8', shape: [m.length], data: m });
+      }
+      info[s.name] = { kind: 'quant', format: t.q.format, rows: t.q.rows, cols: t.q.cols, masked: Boolean(t.mask) };
+    }
+  }
+  writeSafetensors(file, tensors, {
+    'tlc.format': CONTAINER_FORMAT,
+    'tlc.version': CONTAINER_VERSION,
+    'tlc.tensors': JSON.stringify(info),
+    'tlc.model': JSON.stringify(meta.model),
+    'tlc.spec': JSON.stringify(meta.spec),
+    'tlc.source': meta.source,
+  });
+  return fs.statSync(file).size;
+}
+
+export interface LoadedContainer {
+  /** the weights, in the layout's flat order */
+  params: Float32Array;
+  model: unknown;
+  spec: unknown;
+  source: string;
+  bytes: number;
+}
+
+/** Read a container back into a flat parameter buffer of `layout`. */
+export function readContainer(file: string, layoutFor: (model: unknown) => Layout): LoadedContainer {
+  const { tensors, metadata } = readSafetensors(file);
+  const bad = (what: string) => new CorruptError(`${file}: ${what}`, 'recreate it with tlc compress');
+  if (metadata['tlc.format'] !== CONTAINER_FORMAT) throw bad(`not a tlc compressed model (format '${metadata['tlc.format']}')`);
+  if (metadata['tlc.version'] !== CONTAINER_VERSION) throw bad(`container version ${metadata['tlc.version']}, this tlc reads ${CONTAINER_VERSION}`);
+  const model = JSON.parse(metadata['tlc.model'] ?? 'null');
+  const info = JSON.parse(metadata['tlc.tensors'] ?? '{}') as Record<string, { kind: string; format?: string; rows?: number; cols?: number; masked?: boolean }>;
+  const layout = layoutFor(model);
+  const params = new Float32Array(layout.total);
+  const f32 = (name: string) => {
+    const e = tensors.get(name);
+    if (!e) throw bad(`missing tensor ${name}`);
+    return new Float32Array(e.data.buffer.slice(e.data.byteOffset, e.data.byteOffset + e.data.byteLength));
+  };
+  const u8 = (name: string) => {
+    const e = tensors.get(name);
+    if (!e) throw bad(`missing tensor ${name}`);
+    return e.data;
+  };
+  for (const s of layout.specs) {
+    const i = info[s.name];
+    if (!i) throw bad(`no entry for parameter ${s.name}`);
+    let t: StoredTensor;
+    if (i.kind === 'dense') t = { kind: 'dense', values: f32(s.name) };
+    else if (i.kind === 'sparse') t = { kind: 'sparse', mask: unpackMask(u8(`${s.name}.mask`), s.size), values: f32(`${s.name}.values`) };
+    else {
+      const mask = i.masked ? unpackMask(u8(`${s.name}.mask`), s.size) : null;
+      const base = { format: i.format!, rows: i.rows!, cols: i.cols!, scales: f32(`${s.name}.scales`), zeros: tensors.has(`${s.name}.zeros`) ? u8(`${s.name}.zeros`) : null };
+      const codes = mask ? restoreMaskedCodes(u8(`${s.name}.codes`), base, mask) : u8(`${s.name}.codes`);
+      t = { kind: 'quant', q: { ...base, codes }, mask };
+    }
+    const w = materialize(t, s.size);
+    if (w.length !== s.size) throw bad(`${s.name} holds ${w.length} values, expected ${s.size}`);
+    params.set(w, s.offset);
+  }
+  return { params, model, spec: JSON.parse(metadata['tlc.spec'] ?? 'null'), source: metadata['tlc.source'] ?? '', bytes: fs.statSync(file).size };
+}

@@ -1,0 +1,138 @@
+// Compress a trained run into a container and evaluate it with the protocol; evaluate any model
+// directory (a training run or a compressed model). Results carry their protocol with them.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Backend } from '../engine/backend.ts';
+import { InputError } from '../engine/errors.ts';
+import { type CompressSpec, compressModel } from '../compress/compress.ts';
+import { readContainer, writeContainer } from '../compress/container.ts';
+import { buildLayout } from '../model/params.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { Transformer } from '../model/transformer.ts';
+import { type LoadedRun, loadTrainedRun, readRunConfig, runData } from '../train/load.ts';
+import { writeJson } from '../train/rundir.ts';
+import type { AnyBatch, TrainData } from '../train/task.ts';
+import { type EvalProtocol, accuracy, compareModels, evalProtocol, perplexityWithError } from './metrics.ts';
+
+export const CONTAINER_FILE = 'model.safetensors';
+
+export interface ModelScores {
+  loss: number;
+  ppl: number;
+  ppl_low: number;
+  ppl_high: number;
+  stderr_loss: number;
+  tokens: number;
+  /** vs the dense source model, when there is one */
+  kl: number | null;
+  top1: number | null;
+  accuracy: number | null;
+  test_accuracy: number | null;
+}
+
+export interface CompressResult {
+  source: string;
+  step: number;
+  spec: CompressSpec;
+  /** exact size of the container file */
+  bytes: number;
+  /** size of the same model stored uncompressed in the same container format */
+  dense_bytes: number;
+  nonzero: number;
+  total: number;
+  sparsity_achieved: number | null;
+  dense: ModelScores;
+  compressed: ModelScores;
+  protocol: EvalProtocol;
+}
+
+function scores(model: Transformer<Float32Array>, dense: Transformer<Float32Array> | null, data: TrainData): ModelScores {
+  const batches: AnyBatch[] = data.valid;
+  const cls = data.kind === 'cls';
+  const cmp = dense ? compareModels(dense, model, batches) : null;
+  const ppl = cmp ? cmp.compressed : perplexityWithError(model, batches);
+  return {
+    loss: ppl.loss,
+    ppl: ppl.ppl,
+    ppl_low: ppl.ppl_low,
+    ppl_high: ppl.ppl_high,
+    stderr_loss: ppl.stderr_loss,
+    tokens: ppl.tokens,
+    kl: cmp ? cmp.kl_dense_compressed : null,
+    top1: cmp ? cmp.top1_agreement : null,
+    accuracy: cls ? accuracy(model, batches).accuracy : null,
+    test_accuracy: cls && data.test.length ? accuracy(model, data.test).accuracy : null,
+  };
+}
+
+function denseContainerBytes(run: LoadedRun): number {
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-dense-')), CONTAINER_FILE);
+  const stored = new Map(run.model.layout.specs.map((s) => [s.name, { kind: 'dense' as const, values: Float32Array.from(run.model.p.get(s.name)) }]));
+  const bytes = writeContainer(tmp, run.model.layout, stored, { model: run.saved.model, spec: null, source: '' });
+  fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+  return bytes;
+}
+
+export interface CompressRunOptions {
+  /** training batches used as GPTQ calibration data */
+  calibBatches: number;
+  log?: (m: string) => void;
+  /** reuse an already loaded run (the study compresses one run many times) */
+  loaded?: LoadedRun;
+  /** the dense model to compare against when `runDir` is a compression fine-tune of it */
+  reference?: LoadedRun;
+}
+
+/** Compress `runDir` with `spec` into `outDir` (container, config, tokenizer, result.json). */
+export function compressRun(runDir: string, spec: CompressSpec, outDir: string, be: Backend<Float32Array>, o: CompressRunOptions): CompressResult {
+  const run = o.loaded ?? loadTrainedRun(runDir, be, o.log);
+  const calib = spec.method === 'gptq' && spec.quant ? Array.from({ length: o.calibBatches }, () => run.data.next()) : null;
+  const c = compressModel(run.model, spec, calib);
+  const ref = o.reference ?? run;
+  fs.mkdirSync(outDir, { recursive: true });
+  const bytes = writeContainer(path.join(outDir, CONTAINER_FILE), run.model.layout, c.stored, { model: run.saved.model, spec, source: path.resolve(ref.dir) });
+  fs.copyFileSync(path.join(runDir, 'config.json'), path.join(outDir, 'config.json'));
+  fs.copyFileSync(path.join(runDir, 'tokenizer.json'), path.join(outDir, 'tokenizer.json'));
+  const comp = new Transformer(be, run.saved.model, 0);
+  comp.params.set(c.params);
+  const result: CompressResult = {
+    source: path.resolve(ref.dir),
+    step: run.step,
+    spec,
+    bytes,
+    dense_bytes: denseContainerBytes(run),
+    nonzero: c.nonzero,
+    total: c.total,
+    sparsity_achieved: c.plan ? c.plan.achieved : null,
+    dense: scores(ref.model, null, run.data),
+    compressed: scores(comp, ref.model, run.data),
+    protocol: evalProtocol(run.data.valid, { split: run.saved.config.seed, eval_batches: 20200224 }),
+  };
+  writeJson(path.join(outDir, 'result.json'), result);
+  return result;
+}
+
+/** Evaluate a training run or a compressed model directory, optionally on other data. */
+export function evaluateModelDir(dir: string, be: Backend<Float32Array>, o: { data?: string; log?: (m: string) => void } = {}) {
+  const saved = readRunConfig(dir);
+  const cfg = o.data ? { ...saved.config, data: { ...saved.config.data, name: o.data } } : saved.config;
+  const data = runData({ ...saved, config: cfg }, dir, o.log);
+  const container = path.join(dir, CONTAINER_FILE);
+  let model: Transformer<Float32Array>;
+  let dense: Transformer<Float32Array> | null = null;
+  let bytes: number;
+  if (fs.existsSync(container)) {
+    const c = readContainer(container, (m) => buildLayout(m as ModelConfig));
+    model = new Transformer(be, saved.model, 0);
+    model.params.set(c.params);
+    bytes = c.bytes;
+    if (c.source && fs.existsSync(path.join(c.source, 'config.json'))) dense = loadTrainedRun(c.source, be, o.log).model;
+  } else if (fs.existsSync(path.join(dir, 'checkpoints'))) {
+    model = loadTrainedRun(dir, be, o.log).model;
+    bytes = model.layout.total * 4;
+  } else {
+    throw new InputError(`${dir} is neither a training run nor a compressed model`, 'give a run directory (tlc train) or a tlc compress output folder');
+  }
+  return { model: dir, data: cfg.data.name, bytes, scores: scores(model, dense, data), protocol: evalProtocol(data.valid, { split: cfg.seed, eval_batches: 20200224 }) };
+}
