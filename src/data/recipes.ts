@@ -16,6 +16,7 @@ import { cacheRoot } from './fetch/cache.ts';
 import { brown } from './sources/brown.ts';
 import { ddtpEnglish } from './sources/ddtp.ts';
 import { fineFoods } from './sources/fine-foods.ts';
+import { gettextEnFrSmall } from './sources/gettext.ts';
 import { janeAusten } from './sources/janeausten.ts';
 import { mobyDick } from './sources/moby-dick.ts';
 import { mtEnFr } from './sources/mt-en-fr.ts';
@@ -58,6 +59,7 @@ export const EXPECTED: Record<string, Expected> = {
   // Debian's current package descriptions (not a pinned package): expect drift between point releases
   'ddtp-en': { items: 61_466, words: 3_814_964 },
   'mt-en-fr': { items: 194_653, words: 2_099_841 },
+  'gettext-en-fr-small': { items: 8931, words: 49_898 },
 };
 
 const PROSE = [sotu, mobyDick, brown];
@@ -99,6 +101,16 @@ const RECIPES: Recipe[] = [
     kind: 'pairs',
     version: 1,
     sources: [mtEnFr],
+    split: MT_SPLIT,
+    srcLang: 'en',
+    tgtLang: 'fr',
+  },
+  {
+    name: 'mt-en-fr-small',
+    description: 'English-French UI strings from four small gettext catalogs (mc, gnupg, util-linux, aptitude): for tests and quick runs',
+    kind: 'pairs',
+    version: 1,
+    sources: [gettextEnFrSmall],
     split: MT_SPLIT,
     srcLang: 'en',
     tgtLang: 'fr',

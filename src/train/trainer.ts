@@ -132,7 +132,7 @@ export function train(o: TrainOptions): TrainResult {
   const hooks = o.hooks ?? {};
   const runEval = (): EvalResult => {
     hooks.beforeEval?.(m);
-    const r = evaluate(m, data.valid, smoothing);
+    const r = evaluate(m, data.valid); // no label smoothing: perplexity stays comparable
     hooks.afterEval?.(m);
     rec('valid', 'loss', r.loss);
     if (data.kind !== 'cls') rec('valid', 'ppl', Math.exp(r.loss));
@@ -215,7 +215,7 @@ export function train(o: TrainOptions): TrainResult {
       skipped_steps: st.skipped,
     };
     if (data.test.length > 0) {
-      result.test = evaluate(m, data.test, smoothing);
+      result.test = evaluate(m, data.test);
       if (result.test.accuracy !== undefined) rec('test', 'accuracy', result.test.accuracy);
     }
     writeJson(path.join(runDir, 'result.json'), { ...result, last_train_loss: lastLoss });

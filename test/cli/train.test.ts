@@ -22,7 +22,7 @@ function validLoss(runDir: string): number[] {
     .map((r) => r.value);
 }
 
-for (const family of ['encoder', 'decoder'] as const) {
+for (const family of ['encoder', 'decoder', 'encdec'] as const) {
   test(`tlc train --config tiny-${family}: a real run directory whose validation loss falls`, () => {
     const dir = path.join(tmp, family);
     const r = tlc(['train', '--config', `tiny-${family}`, '--set', 'budget.seconds=8', '--run-dir', dir, '--json']);

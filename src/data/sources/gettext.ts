@@ -212,3 +212,15 @@ export const gettextEnFr: PairSource = {
     return { pairs: cleanPairs('gettext', raw).pairs, provenance };
   },
 };
+
+/** Four small catalogs (≈ 7 MB of .deb): a translation corpus small enough for tests and CI. */
+const SMALL = new Set(['mc-data', 'gnupg-l10n', 'util-linux-locales', 'aptitude-common']);
+
+export const gettextEnFrSmall: PairSource = {
+  name: 'gettext-en-fr-small',
+  kind: 'pairs',
+  load(root: string): { pairs: Pair[]; provenance: Provenance[] } {
+    const { raw, provenance } = loadGettextRaw(root, GETTEXT_PACKAGES.filter((p) => SMALL.has(p.pkg)));
+    return { pairs: cleanPairs('gettext', raw).pairs, provenance };
+  },
+};
