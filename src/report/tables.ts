@@ -1,0 +1,209 @@
+// HTML tables of the report (verdicts, runs, sizes, compression, provenance) and the escaping and
+// number formatting they share. Every cell shows the input's value; nothing is recomputed here.
+import type { CompressionPoint, StudyResults, Verdict } from '../study/types.ts';
+
+/** Escape text for HTML element content and double- or single-quoted attributes. */
+export function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const MISSING = '—';
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** An integer with comma groups: 1,234,567. */
+export function fmtInt(v: number | null | undefined): string {
+  if (!isNum(v)) return MISSING;
+  return Math.round(v)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A real number with `digits` decimals. */
+export function fmtFixed(v: number | null | undefined, digits: number): string {
+  return isNum(v) ? v.toFixed(digits) : MISSING;
+}
+
+/** A fraction as a percentage with one decimal. */
+export function fmtPct(v: number | null | undefined): string {
+  return isNum(v) ? `${(v * 100).toFixed(1)}%` : MISSING;
+}
+
+/** A numeric cell: the formatted value, with the exact input value in its title. */
+export function numCell(v: number | null | undefined, shown: string): string {
+  const exact = isNum(v) ? String(v) : 'missing';
+  return `<td class="num" title="${esc(exact)}">${esc(shown)}</td>`;
+}
+
+function textCell(v: unknown): string {
+  return `<td>${esc(v)}</td>`;
+}
+
+function table(cls: string, head: string[], rows: string[][]): string {
+  const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.join('')}</tr>`).join('\n');
+  return `<table class="${cls}">\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+}
+
+function verdictClass(v: Verdict['verdict']): string {
+  return v === 'supported' ? 'yes' : v === 'not supported' ? 'no' : 'maybe';
+}
+
+export function verdictTable(r: StudyResults): string {
+  if (r.verdicts.length === 0) return '<p class="note">The results document has no verdicts.</p>';
+  const rows = [...r.verdicts]
+    .sort((a, b) => a.claim - b.claim)
+    .map((v) => [
+      `<td class="num">${esc(v.claim)}</td>`,
+      textCell(v.statement),
+      `<td><span class="verdict ${verdictClass(v.verdict)}">${esc(v.verdict)}</span></td>`,
+      textCell(v.evidence),
+    ]);
+  return table('verdicts', ['claim', 'statement', 'verdict here', 'evidence'], rows);
+}
+
+function paramsOf(r: StudyResults, sizeId: string): number | undefined {
+  return r.sizes.find((s) => s.id === sizeId)?.params;
+}
+
+/** One row per training run (each seed its own row), ordered by size then seed. */
+export function runsTable(r: StudyResults): string {
+  if (r.runs.length === 0) return '<p class="note">No training runs in this study.</p>';
+  const order = new Map([...r.sizes].sort((a, b) => a.params - b.params).map((s, i) => [s.id, i]));
+  const runs = [...r.runs].sort(
+    (a, b) => (order.get(a.size_id) ?? 1e9) - (order.get(b.size_id) ?? 1e9) || a.seed - b.seed,
+  );
+  const rows = runs.map((run) => {
+    const params = paramsOf(r, run.size_id);
+    return [
+      textCell(run.id),
+      textCell(run.size_id),
+      numCell(params, fmtInt(params)),
+      numCell(run.seed, String(run.seed)),
+      numCell(run.steps, fmtInt(run.steps)),
+      numCell(run.tokens, fmtInt(run.tokens)),
+      numCell(run.wall_s, fmtFixed(run.wall_s, 1)),
+      numCell(run.final_loss, fmtFixed(run.final_loss, 4)),
+      numCell(run.final_ppl, fmtFixed(run.final_ppl, 2)),
+    ];
+  });
+  return table(
+    'runs',
+    ['run', 'size', 'params', 'seed', 'steps', 'tokens', 'train s', 'final val loss', 'final val ppl'],
+    rows,
+  );
+}
+
+export function sizesTable(r: StudyResults): string {
+  const rows = [...r.sizes]
+    .sort((a, b) => a.params - b.params)
+    .map((s) => [
+      textCell(s.id),
+      textCell(s.sweeps.join(', ')),
+      numCell(s.d_model, String(s.d_model)),
+      numCell(s.n_layers, String(s.n_layers)),
+      numCell(s.n_heads, String(s.n_heads)),
+      numCell(s.d_ff, String(s.d_ff)),
+      numCell(s.params, fmtInt(s.params)),
+      numCell(s.non_embedding_params, fmtInt(s.non_embedding_params)),
+      numCell(s.flops_per_token, fmtInt(s.flops_per_token)),
+      numCell(s.lr, String(s.lr)),
+    ]);
+  return table(
+    'sizes',
+    [
+      'size',
+      'sweeps',
+      'd_model',
+      'layers',
+      'heads',
+      'd_ff',
+      'params',
+      'non-embedding',
+      'train FLOPs/token',
+      'peak lr',
+    ],
+    rows,
+  );
+}
+
+/** One row per compressed (or dense) evaluation; accuracy column only when some point has one. */
+export function compressionTable(points: CompressionPoint[], empty: string): string {
+  if (points.length === 0) return `<p class="note">${esc(empty)}</p>`;
+  const withAcc = points.some((p) => isNum(p.accuracy));
+  const rows = points.map((p) => {
+    const cells = [
+      textCell(p.size_id),
+      textCell(p.method),
+      textCell(p.setting),
+      numCell(p.seed, String(p.seed)),
+      numCell(p.bits, isNum(p.bits) ? String(p.bits) : MISSING),
+      numCell(p.sparsity, fmtPct(p.sparsity)),
+      numCell(p.bytes, fmtInt(p.bytes)),
+      numCell(p.nonzero_params, fmtInt(p.nonzero_params)),
+      numCell(p.ppl, fmtFixed(p.ppl, 2)),
+      `<td class="num" title="${esc(`${p.ppl_low} – ${p.ppl_high}`)}">${esc(`${fmtFixed(p.ppl_low, 2)} – ${fmtFixed(p.ppl_high, 2)}`)}</td>`,
+      numCell(p.kl, fmtFixed(p.kl, 4)),
+      numCell(p.top1, fmtPct(p.top1)),
+    ];
+    if (withAcc) cells.push(numCell(p.accuracy, fmtPct(p.accuracy)));
+    return cells;
+  });
+  const head = [
+    'size',
+    'method',
+    'setting',
+    'seed',
+    'bits',
+    'sparsity',
+    'bytes',
+    'non-zero params',
+    'ppl',
+    'ppl 95% interval',
+    'KL vs dense',
+    'top-1 agreement',
+  ];
+  return table('compression', withAcc ? [...head, 'accuracy'] : head, rows);
+}
+
+function defList(entries: Array<[string, string]>): string {
+  return `<dl>\n${entries.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('\n')}\n</dl>`;
+}
+
+/** Data source and versions, hardware, versions, and every protocol choice as given. */
+export function provenanceSection(r: StudyResults): string {
+  const h = r.hardware;
+  const general = defList([
+    ['tlc version', r.tlc_version],
+    ['git commit', r.git ?? 'unknown (not run from a git checkout)'],
+    ['results created', r.created],
+    ['preset', r.preset],
+    ['training budget per size', `${r.budget_s} s of training time (evaluation excluded)`],
+    ['seeds', r.seeds.join(', ')],
+    [
+      'hardware',
+      `${h.cpu}; ${h.cores} cores; ${h.threads} threads used; backend ${h.backend}; Node ${h.node}`,
+    ],
+  ]);
+  const protocol = Object.entries(r.protocol);
+  const protoHtml =
+    protocol.length > 0
+      ? table(
+          'protocol',
+          ['protocol choice', 'value'],
+          protocol.map(([k, v]) => [`<td class="key">${esc(k)}</td>`, textCell(v)]),
+        )
+      : '<p class="note">The results document lists no protocol choices.</p>';
+  return [
+    '<h3>Data</h3>',
+    `<p><strong>${esc(r.data.name)}</strong>. ${esc(r.data.note)}</p>`,
+    "<p>The paper's data sets (Wikipedia + BookCorpus, WMT14 English–French, MNLI, SST-2) were not available to this study (they cannot be fetched here); the corpus above replaced them, so absolute numbers are not comparable to the paper's, only the shapes and orderings of the curves are.</p>",
+    `<details open><summary>Data provenance (packages, versions, checksums)</summary><pre>${esc(JSON.stringify(r.data.provenance, null, 2))}</pre></details>`,
+    '<h3>Software and hardware</h3>',
+    general,
+    '<h3>Protocol</h3>',
+    protoHtml,
+  ].join('\n');
+}

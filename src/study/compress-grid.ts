@@ -1,0 +1,119 @@
+// The compression half of a study: every trained run through the same grid (bits × RTN/GPTQ,
+// sparsities × one-shot/gradual), each result cached on disk so a re-run skips it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Backend } from '../engine/backend.ts';
+import type { CompressSpec } from '../compress/compress.ts';
+import { finetuneForCompression } from '../compress/finetune.ts';
+import { type CompressResult, compressRun } from '../eval/model-eval.ts';
+import { type LoadedRun, loadTrainedRun } from '../train/load.ts';
+import { Progress } from '../train/progress.ts';
+import type { StudyPreset } from './presets.ts';
+import type { CompressionPoint } from './types.ts';
+
+export interface GridSetting {
+  tag: string;
+  method: 'rtn' | 'gptq' | 'magnitude' | 'gradual';
+  spec: CompressSpec;
+  bits: number | null;
+}
+
+/** Per-channel symmetric weight quantization and global unstructured magnitude pruning. */
+export const GRID_PROTOCOL = {
+  quantization: 'weights of every linear layer, per-channel (per output row) symmetric, round-half-even; embeddings, biases and layer norms fp32',
+  gptq: 'GPTQ per layer, damping 1% of mean diag(H), blocks of 128 columns, no act-order, Hessians from 8 training batches through the dense model (not layer-by-layer requantized inputs)',
+  pruning: 'magnitude, one global threshold over every linear weight matrix (embeddings and biases kept), one-shot',
+  gradual: 'magnitude pruning along a cubic schedule over 75% of the fine-tuning steps (10 mask updates), then fine-tuning with the final mask; LR a tenth of training, constant',
+  bytes: 'exact size of the container file (safetensors: packed k-bit codes, fp32 scales, bit masks, fp32 kept values, header)',
+};
+
+export function gridSettings(p: StudyPreset): GridSetting[] {
+  const none = { quant: null, prune: null, method: 'rtn' as const, embeddings: false };
+  const out: GridSetting[] = [];
+  for (const b of p.quantBits) out.push({ tag: `rtn-int${b}`, method: 'rtn', bits: b, spec: { ...none, quant: `int${b}:channel` } });
+  if (p.gptq) for (const b of p.quantBits.filter((x) => x <= 4)) out.push({ tag: `gptq-int${b}`, method: 'gptq', bits: b, spec: { ...none, quant: `int${b}:channel`, method: 'gptq' } });
+  for (const s of p.sparsities.filter((x) => x > 0)) {
+    const pct = Math.round(s * 100);
+    out.push({ tag: `prune-${pct}`, method: 'magnitude', bits: null, spec: { ...none, prune: `${pct}%:global` } });
+    if (p.gradual && s >= 0.7) out.push({ tag: `gradual-${pct}`, method: 'gradual', bits: null, spec: { ...none, prune: `${pct}%:global` } });
+  }
+  return out;
+}
+
+function point(run: { id: string; sizeId: string; seed: number }, g: GridSetting | null, r: CompressResult): CompressionPoint {
+  const s = g ? r.compressed : r.dense;
+  return {
+    run_id: run.id,
+    size_id: run.sizeId,
+    seed: run.seed,
+    method: g ? g.method : 'dense',
+    setting: g ? (g.spec.quant ?? g.spec.prune ?? '') : 'fp32',
+    bits: g ? g.bits : null,
+    sparsity: g ? r.sparsity_achieved : null,
+    bytes: g ? r.bytes : r.dense_bytes,
+    nonzero_params: g ? r.nonzero : r.total,
+    loss: s.loss,
+    ppl: s.ppl,
+    ppl_low: s.ppl_low,
+    ppl_high: s.ppl_high,
+    kl: g ? (s.kl ?? 0) : 0,
+    top1: g ? (s.top1 ?? 1) : 1,
+    ...(s.accuracy !== null ? { accuracy: s.accuracy } : {}),
+  };
+}
+
+export interface GridRun {
+  id: string;
+  sizeId: string;
+  seed: number;
+  runDir: string;
+}
+
+/** Compress one run over the grid (cached per setting under outDir/compress/<run>/<tag>). */
+export function compressGrid(run: GridRun, preset: StudyPreset, outDir: string, be: Backend<Float32Array>, log: (m: string) => void): CompressionPoint[] {
+  const base = path.join(outDir, 'compress', run.id);
+  let loaded: LoadedRun | null = null;
+  const load = () => (loaded ??= loadTrainedRun(run.runDir, be, log));
+  const cached = (tag: string, spec: CompressSpec, make: () => CompressResult): CompressResult => {
+    const f = path.join(base, tag, 'result.json');
+    if (fs.existsSync(f)) {
+      try {
+        const r = JSON.parse(fs.readFileSync(f, 'utf8')) as CompressResult;
+        if (JSON.stringify(r.spec) === JSON.stringify(spec)) return r;
+      } catch {
+        // unreadable: recompute
+      }
+    }
+    return make();
+  };
+  const points: CompressionPoint[] = [];
+  let first: CompressResult | null = null;
+  for (const g of gridSettings(preset)) {
+    const dir = path.join(base, g.tag);
+    const r = cached(g.tag, g.spec, () => {
+      log(`  compress ${run.id}: ${g.tag}`);
+      if (g.method !== 'gradual') return compressRun(run.runDir, g.spec, dir, be, { calibBatches: 8, log, loaded: load() });
+      const steps = Math.max(20, Math.round(JSON.parse(fs.readFileSync(path.join(run.runDir, 'result.json'), 'utf8')).spent.step * 0.1));
+      const ft = finetuneForCompression(run.runDir, dir, g.spec, { steps, gradual: true, qat: false, be, progress: new Progress(process.stderr, 5, undefined, true) });
+      return compressRun(ft, g.spec, dir, be, { calibBatches: 8, log, reference: load() });
+    });
+    first ??= r;
+    points.push(point(run, g, r));
+  }
+  if (first) points.unshift(point(run, null, first));
+  return points;
+}
+
+/** Points with the lowest perplexity for at most their size (bytes or non-zeros), ascending. */
+export function paretoFront(points: CompressionPoint[], size: (p: CompressionPoint) => number): CompressionPoint[] {
+  const sorted = [...points].sort((a, b) => size(a) - size(b) || a.ppl - b.ppl);
+  const out: CompressionPoint[] = [];
+  let best = Number.POSITIVE_INFINITY;
+  for (const p of sorted) {
+    if (p.ppl < best) {
+      out.push(p);
+      best = p.ppl;
+    }
+  }
+  return out;
+}
