@@ -1,31 +1,43 @@
-// `tlc study`: the paper's end-to-end method. Until the sweep lands (see the README's status),
-// it runs one short real training on the default data and says so plainly.
+// `tlc study`: the paper's method end to end on the user's data and hardware: train a size grid
+// under one wall-clock budget, compress every model over a grid, evaluate, report, give verdicts.
+import * as path from 'node:path';
 import type { Command } from 'commander';
-import { applyOverrides, parseConfig, readConfigSource, trainConfigSchema } from '../train/config.ts';
-import { startRun } from '../train/run.ts';
+import { InputError } from '../engine/errors.ts';
+import { createBackend } from '../engine/select.ts';
+import { writeReport } from '../report/html.ts';
+import { PRESETS, type StudyPreset } from '../study/presets.ts';
+import { runStudy } from '../study/run.ts';
 
 export function registerStudy(program: Command): void {
   program
     .command('study')
-    .description('train sizes under one wall-clock budget, compress, evaluate, report (in progress: runs one training now)')
-    .option('--data <name|path>', 'text data set', 'prose-en')
-    .option('--budget <seconds>', 'training seconds', '120')
-    .option('--out <dir>', 'run directory')
-    .option('--json', 'print the result as JSON on stdout')
-    .action((o) => {
-      process.stderr.write(
-        'tlc study: the size sweep, compression grid and report are not built yet.\n' +
-          'Running one short real training instead (encoder d128/L4 on the data below) so the pipeline is exercised end to end.\n',
-      );
-      const { raw, where } = readConfigSource('first-look');
-      const cfg = parseConfig(trainConfigSchema, applyOverrides(raw, [`data.name=${o.data}`, `budget.seconds=${o.budget}`]), where);
-      const { runDir, result } = startRun({ cfg, runDir: o.out });
-      if (o.json) process.stdout.write(`${JSON.stringify({ run_dir: runDir, ...result })}\n`);
-      else {
-        const v = result.final_valid;
-        process.stdout.write(
-          `run ${runDir}: ${result.spent.step} steps in ${result.spent.wall_s.toFixed(0)} s of training; validation loss ${v.loss.toFixed(3)} (perplexity ${Math.exp(v.loss).toFixed(1)})\n`,
-        );
+    .description('train sizes under one wall-clock budget, compress them, evaluate, and report the paper’s three claims')
+    .option('--preset <name>', 'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds)', 'default')
+    .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files', 'prose-en')
+    .option('--budget <seconds>', 'training seconds per size (default: the preset’s)')
+    .option('--finetune <name|path>', 'also fine-tune every size on this classification data (e.g. sentiment-en)')
+    .option('--out <dir>', 'study folder (default studies/<preset>-<data>); re-running resumes it')
+    .option('--threads <n>', 'threads (default: all cores)')
+    .option('--backend <name>', 'native | ts', 'native')
+    .option('--json', 'print the verdicts and paths as JSON on stdout')
+    .action(async (o) => {
+      const preset: StudyPreset | undefined = PRESETS[o.preset as StudyPreset['name']];
+      if (!preset) throw new InputError(`--preset: expected quick, default or full, found '${o.preset}'`);
+      const budgetS = o.budget === undefined ? preset.budgetS : Number(o.budget);
+      if (!(budgetS > 0)) throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
+      const threads = o.threads ? Number(o.threads) : undefined;
+      const outDir = o.out ?? path.join('studies', `${preset.name}-${path.basename(String(o.data))}`);
+      const be = createBackend(o.backend, threads);
+      const results = await runStudy({ preset, data: o.data, budgetS, outDir, backend: o.backend, threads, finetune: o.finetune ?? null, be });
+      const report = await writeReport(results, path.join(outDir, 'report'));
+      for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);
+      const html = path.join(outDir, 'report', 'index.html');
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ out: outDir, report: html, compute_optimal: results.frontier.compute_optimal, verdicts: results.verdicts })}\n`);
+        return;
       }
+      process.stdout.write(`\nreport: ${html}\n`);
+      process.stdout.write(`compute-optimal size at ${budgetS} s: ${results.frontier.compute_optimal.size_id} (perplexity ${results.frontier.compute_optimal.ppl.toFixed(2)})\n`);
+      for (const v of results.verdicts) process.stdout.write(`claim ${v.claim}: ${v.verdict} — ${v.statement}\n`);
     });
 }

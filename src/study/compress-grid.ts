@@ -20,8 +20,8 @@ export interface GridSetting {
 
 /** Per-channel symmetric weight quantization and global unstructured magnitude pruning. */
 export const GRID_PROTOCOL = {
-  quantization: 'weights of every linear layer, per-channel (per output row) symmetric, round-half-even; embeddings, biases and layer norms fp32',
-  gptq: 'GPTQ per layer, damping 1% of mean diag(H), blocks of 128 columns, no act-order, Hessians from 8 training batches through the dense model (not layer-by-layer requantized inputs)',
+  quantization: 'weights of every linear layer and the (tied) token and position embeddings, per-channel (per output row) symmetric, round-half-even; biases and layer norms stay fp32',
+  gptq: 'GPTQ per linear layer (embeddings: round-to-nearest), damping 1% of mean diag(H), blocks of 128 columns, no act-order, Hessians from 8 training batches through the dense model (not layer-by-layer requantized inputs)',
   pruning: 'magnitude, one global threshold over every linear weight matrix (embeddings and biases kept), one-shot',
   gradual: 'magnitude pruning along a cubic schedule over 75% of the fine-tuning steps (10 mask updates), then fine-tuning with the final mask; LR a tenth of training, constant',
   bytes: 'exact size of the container file (safetensors: packed k-bit codes, fp32 scales, bit masks, fp32 kept values, header)',
@@ -30,8 +30,8 @@ export const GRID_PROTOCOL = {
 export function gridSettings(p: StudyPreset): GridSetting[] {
   const none = { quant: null, prune: null, method: 'rtn' as const, embeddings: false };
   const out: GridSetting[] = [];
-  for (const b of p.quantBits) out.push({ tag: `rtn-int${b}`, method: 'rtn', bits: b, spec: { ...none, quant: `int${b}:channel` } });
-  if (p.gptq) for (const b of p.quantBits.filter((x) => x <= 4)) out.push({ tag: `gptq-int${b}`, method: 'gptq', bits: b, spec: { ...none, quant: `int${b}:channel`, method: 'gptq' } });
+  for (const b of p.quantBits) out.push({ tag: `rtn-int${b}`, method: 'rtn', bits: b, spec: { ...none, quant: `int${b}:channel`, embeddings: true } });
+  if (p.gptq) for (const b of p.quantBits.filter((x) => x <= 4)) out.push({ tag: `gptq-int${b}`, method: 'gptq', bits: b, spec: { ...none, quant: `int${b}:channel`, method: 'gptq', embeddings: true } });
   for (const s of p.sparsities.filter((x) => x > 0)) {
     const pct = Math.round(s * 100);
     out.push({ tag: `prune-${pct}`, method: 'magnitude', bits: null, spec: { ...none, prune: `${pct}%:global` } });

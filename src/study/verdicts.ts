@@ -97,8 +97,14 @@ export function claim2(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
     rows.push(`${setting}: ρ=${rho.toFixed(2)} (${ss.map((s) => `${s.id} +${(100 * m.get(s.id)!).toFixed(1)}%`).join(', ')})`);
   }
   const verdict = rows.length === 0 ? 'inconclusive' : neg > pos && neg >= rows.length / 2 ? 'supported' : pos > neg ? 'not supported' : 'inconclusive';
+  const dense = new Map(points.filter((p) => p.method === 'dense').map((p) => [p.size_id, p.ppl]));
+  const ordered = sizes.filter((s) => dense.has(s.id)).sort((a, b) => a.params - b.params);
+  const largerWorse = ordered.length >= 2 && dense.get(ordered[ordered.length - 1]!.id)! > dense.get(ordered[0]!.id)!;
+  const caveat = largerWorse
+    ? ' Caveat: at this budget the larger models are also the less trained ones (higher dense perplexity), and a model that has learned less has less to lose; the paper compares models that converged further.'
+    : '';
   const evidence = rows.length
-    ? `Spearman correlation between parameter count and relative perplexity increase, per setting (negative = larger models degrade less): ${rows.join('; ')}. ${neg} settings favour larger models, ${pos} favour smaller ones.`
+    ? `Spearman correlation between parameter count and relative perplexity increase, per setting (negative = larger models degrade less): ${rows.join('; ')}. ${neg} settings favour larger models, ${pos} favour smaller ones.${caveat}`
     : 'No compression setting degraded any model by more than 1%, or fewer than 3 sizes were compressed: nothing to compare.';
   return { claim: 2, statement, verdict, evidence };
 }
