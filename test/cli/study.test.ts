@@ -1,0 +1,75 @@
+// `tlc study --preset quick` end to end on real data (Moby Dick): runs, compression grid, report,
+// verdicts; re-running resumes without retraining; the report's numbers come from the run
+// directories (editing a metric in a run changes the report).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import type { StudyResults } from '../../src/study/types.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-study-'));
+const out = path.join(tmp, 'study');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function study(): { json: { verdicts: unknown[]; report: string }; stderr: string } {
+  const r = spawnSync(
+    process.execPath,
+    [path.join(root, 'bin', 'tlc.mjs'), 'study', '--preset', 'quick', '--data', 'prose-en-small', '--budget', '12', '--out', out, '--json'],
+    { encoding: 'utf8', cwd: root, timeout: 900_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return { json: JSON.parse(r.stdout.trim().split('\n').pop()!), stderr: r.stderr };
+}
+
+const results = () => JSON.parse(fs.readFileSync(path.join(out, 'report', 'results.json'), 'utf8')) as StudyResults;
+
+test('the quick study trains every size, compresses each over the grid, and writes the report with verdicts', () => {
+  const { json } = study();
+  assert.equal(json.verdicts.length, 3);
+  const r = results();
+  assert.equal(r.sizes.length, 3);
+  assert.equal(r.runs.length, 3);
+  for (const run of r.runs) {
+    assert.ok(run.wall_s >= 12 && run.wall_s < 16, `${run.id} trained ${run.wall_s} s for a 12 s budget`);
+    assert.ok(run.curve.length >= 3 && Number.isFinite(run.final_ppl));
+  }
+  // each run: dense + 3 bit widths + 2 sparsities
+  assert.equal(r.compression.length, 3 * 6);
+  for (const p of r.compression.filter((x) => x.method !== 'dense')) {
+    const dense = r.compression.find((x) => x.method === 'dense' && x.run_id === p.run_id)!;
+    assert.ok(p.bytes < dense.bytes, `${p.run_id} ${p.setting} is not smaller than dense`);
+  }
+  assert.ok(r.pareto.bytes.length >= 1 && r.frontier.best.length === r.frontier.times.length);
+  const html = fs.readFileSync(path.join(out, 'report', 'index.html'), 'utf8');
+  assert.ok((html.match(/<svg/g) ?? []).length >= 6, 'expected the figures inlined as SVG');
+  assert.match(html, /prose-en-small/);
+  for (const f of ['fig-1-ppl-vs-time.png', 'fig-3-iso-time-frontier.png', 'fig-4-quantization.png']) {
+    const png = fs.readFileSync(path.join(out, 'report', f));
+    assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${f} is not a PNG`);
+  }
+});
+
+test('re-running skips finished runs, and the report reads its numbers from the run directories', () => {
+  const before = results();
+  const target = before.runs[0]!;
+  const metrics = path.join(target.run_dir, 'metrics.jsonl');
+  const lines = fs.readFileSync(metrics, 'utf8').trim().split('\n');
+  const lastValid = lines.map((l) => JSON.parse(l)).reduce((k, r, i) => (r.split === 'valid' && r.name === 'loss' ? i : k), -1);
+  const rec = JSON.parse(lines[lastValid]!);
+  rec.value = Math.log(1e6); // an absurd final perplexity for this run
+  lines[lastValid] = JSON.stringify(rec);
+  fs.writeFileSync(metrics, `${lines.join('\n')}\n`);
+  const t0 = Date.now();
+  const { stderr } = study();
+  assert.ok(Date.now() - t0 < 120_000, 're-running must not retrain');
+  assert.match(stderr, /3 already done/);
+  const after = results();
+  const run = after.runs.find((x) => x.id === target.id)!;
+  assert.ok(Math.abs(run.final_ppl - 1e6) < 1, `report shows ${run.final_ppl}, the edited metric says 1e6`);
+  assert.notEqual(run.final_ppl, target.final_ppl);
+  const html = fs.readFileSync(path.join(out, 'report', 'index.html'), 'utf8');
+  assert.match(html, /1000000|1\.0+e\+6|1,000,000/);
+});
