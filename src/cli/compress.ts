@@ -18,6 +18,7 @@ export function registerCompress(program: Command): void {
     .option('--method <m>', 'rtn (round to nearest) | gptq (error compensation from calibration batches)', 'rtn')
     .option('--prune <spec>', 'magnitude pruning, e.g. 50%, 90%:layer, 2:4, heads:25%, neurons:30%')
     .option('--embeddings', 'quantize the (tied) embeddings too (default: they stay fp32)')
+    .option('--act8', 'evaluate with 8-bit dynamic per-token activations at every linear layer (W8A8)')
     .option('--calib-batches <n>', 'GPTQ calibration batches from the training split', '8')
     .option('--act-order', 'GPTQ: quantize columns in order of decreasing Hessian diagonal')
     .option('--gradual', 'prune gradually (cubic schedule) while fine-tuning, instead of one-shot')
@@ -28,12 +29,12 @@ export function registerCompress(program: Command): void {
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--json', 'print the result as JSON on stdout')
     .action((run: string, o) => {
-      if (!o.quant && !o.prune) throw new InputError('tlc compress needs --quant and/or --prune', 'e.g. tlc compress RUN --quant int4:group64');
+      if (!o.quant && !o.prune && !o.act8) throw new InputError('tlc compress needs --quant and/or --prune (or --act8)', 'e.g. tlc compress RUN --quant int4:group64');
       if (o.method !== 'rtn' && o.method !== 'gptq') throw new InputError(`--method: expected rtn or gptq, found '${o.method}'`);
       const calib = Number(o.calibBatches);
       if (!Number.isInteger(calib) || calib < 1) throw new InputError(`--calib-batches: expected a positive integer, found '${o.calibBatches}'`);
-      const spec = { quant: o.quant ?? null, method: o.method, prune: o.prune ?? null, embeddings: Boolean(o.embeddings), gptq: { actorder: Boolean(o.actOrder) } };
-      const tag = [o.quant && `${o.qat ? 'qat' : o.method}-${o.quant}`, o.prune && `${o.gradual ? 'gradual' : 'prune'}-${o.prune}`].filter(Boolean).join('_').replace(/[^\w.-]/g, '_');
+      const spec = { quant: o.quant ?? null, method: o.method, prune: o.prune ?? null, embeddings: Boolean(o.embeddings), act8: Boolean(o.act8), gptq: { actorder: Boolean(o.actOrder) } };
+      const tag = [o.quant && `${o.qat ? 'qat' : o.method}-${o.quant}`, o.prune && `${o.gradual ? 'gradual' : 'prune'}-${o.prune}`, o.act8 && 'act8'].filter(Boolean).join('_').replace(/[^\w.-]/g, '_');
       const out = o.out ?? path.join(run, 'compressed', tag);
       const be = createBackend('native', o.threads ? Number(o.threads) : undefined);
       let r: CompressResult;

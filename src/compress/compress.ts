@@ -21,6 +21,8 @@ export interface CompressSpec {
   prune: string | null;
   /** quantize the (tied) token and position embeddings too */
   embeddings: boolean;
+  /** evaluate with 8-bit dynamic per-token activations at every linear layer (W8A8-style) */
+  act8?: boolean;
   gptq?: GptqOptions;
 }
 

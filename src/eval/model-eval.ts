@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import { type CompressSpec, compressModel } from '../compress/compress.ts';
+import { act8Backend } from '../compress/act8.ts';
 import { readContainer, writeContainer } from '../compress/container.ts';
 import { buildLayout } from '../model/params.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -13,7 +14,7 @@ import { Transformer } from '../model/transformer.ts';
 import { type LoadedRun, loadTrainedRun, readRunConfig, runData } from '../train/load.ts';
 import { writeJson } from '../train/rundir.ts';
 import type { AnyBatch, TrainData } from '../train/task.ts';
-import { type EvalProtocol, accuracy, compareModels, evalProtocol, perplexityWithError } from './metrics.ts';
+import { type EvalProtocol, type Scored, type Scorer, accuracy, compareModels, evalProtocol, perplexityWithError, transformerScorer } from './metrics.ts';
 
 export const CONTAINER_FILE = 'model.safetensors';
 
@@ -47,11 +48,35 @@ export interface CompressResult {
   protocol: EvalProtocol;
 }
 
+/** Dense models score the same fixed batches again and again in a grid: remember their logits. */
+const denseMemo = new WeakMap<Transformer<Float32Array>, Scorer>();
+
+function memoScorer(m: Transformer<Float32Array>): Scorer {
+  let s = denseMemo.get(m);
+  if (!s) {
+    const inner = transformerScorer(m);
+    const cache = new Map<AnyBatch, Scored>();
+    s = {
+      score(x) {
+        let r = cache.get(x);
+        if (!r) {
+          const t = inner.score(x);
+          r = { V: t.V, logits: Float32Array.from(t.logits), idx: Int32Array.from(t.idx), targets: Int32Array.from(t.targets) };
+          cache.set(x, r);
+        }
+        return r;
+      },
+    };
+    denseMemo.set(m, s);
+  }
+  return s;
+}
+
 function scores(model: Transformer<Float32Array>, dense: Transformer<Float32Array> | null, data: TrainData): ModelScores {
   const batches: AnyBatch[] = data.valid;
   const cls = data.kind === 'cls';
-  const cmp = dense ? compareModels(dense, model, batches) : null;
-  const ppl = cmp ? cmp.compressed : perplexityWithError(model, batches);
+  const cmp = dense ? compareModels(memoScorer(dense), model, batches) : null;
+  const ppl = cmp ? cmp.compressed : perplexityWithError(memoScorer(model), batches);
   return {
     loss: ppl.loss,
     ppl: ppl.ppl,
@@ -64,6 +89,14 @@ function scores(model: Transformer<Float32Array>, dense: Transformer<Float32Arra
     accuracy: cls ? accuracy(model, batches).accuracy : null,
     test_accuracy: cls && data.test.length ? accuracy(model, data.test).accuracy : null,
   };
+}
+
+/** A model holding compressed weights, optionally computing with 8-bit per-token activations. */
+function compressedModel(be: Backend<Float32Array>, cfg: ModelConfig, params: Float32Array, act8: boolean): Transformer<Float32Array> {
+  let m: Transformer<Float32Array> | null = null;
+  m = new Transformer(act8 ? act8Backend(be, () => m?.params ?? null) : be, cfg, 0);
+  m.params.set(params);
+  return m;
 }
 
 function denseContainerBytes(run: LoadedRun): number {
@@ -94,8 +127,7 @@ export function compressRun(runDir: string, spec: CompressSpec, outDir: string, 
   const bytes = writeContainer(path.join(outDir, CONTAINER_FILE), run.model.layout, c.stored, { model: run.saved.model, spec, source: path.resolve(ref.dir) });
   fs.copyFileSync(path.join(runDir, 'config.json'), path.join(outDir, 'config.json'));
   fs.copyFileSync(path.join(runDir, 'tokenizer.json'), path.join(outDir, 'tokenizer.json'));
-  const comp = new Transformer(be, run.saved.model, 0);
-  comp.params.set(c.params);
+  const comp = compressedModel(be, run.saved.model, c.params, spec.act8 === true);
   const result: CompressResult = {
     source: path.resolve(ref.dir),
     step: run.step,
@@ -124,8 +156,7 @@ export function evaluateModelDir(dir: string, be: Backend<Float32Array>, o: { da
   let bytes: number;
   if (fs.existsSync(container)) {
     const c = readContainer(container, (m) => buildLayout(m as ModelConfig));
-    model = new Transformer(be, saved.model, 0);
-    model.params.set(c.params);
+    model = compressedModel(be, saved.model, c.params, (c.spec as CompressSpec | null)?.act8 === true);
     bytes = c.bytes;
     if (c.source && fs.existsSync(path.join(c.source, 'config.json'))) dense = loadTrainedRun(c.source, be, o.log).model;
   } else if (fs.existsSync(path.join(dir, 'checkpoints'))) {
