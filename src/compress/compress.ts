@@ -1,12 +1,12 @@
 // One compression of a trained model: magnitude pruning, then quantization (round-to-nearest or
 // GPTQ with Hessians from calibration batches) of the targeted tensors, producing the stored form
 // of every tensor and the exact weights it stands for. No training here (see gradual.ts).
-import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ParamSpec } from '../model/params.ts';
 import { Transformer } from '../model/transformer.ts';
 import { type AnyBatch, forwardAny } from '../train/task.ts';
 import { type StoredTensor, materialize } from './container.ts';
+import { interceptLinearInputs } from './intercept.ts';
 import { type PrunePlan, type PruneSpec, applyMask, parsePruneSpec, planPrune } from './prune.ts';
 import type { QuantFormat } from './quant/formats.ts';
 import { parseQuantSpec } from './quant/formats.ts';
@@ -39,26 +39,20 @@ export interface Compressed {
 
 /**
  * H = 2/N X^T X for the input X of every target linear layer, from forward passes over `batches`
- * of the dense model. Inputs are caught where the model multiplies by that layer's weight (a
- * matmul with transB whose B is the weight's slice). All layers see dense inputs (one pass, not
+ * of the dense model, caught where the model multiplies by that layer's weight. All layers see dense inputs (one pass, not
  * the reference's layer-by-layer requantized inputs): stated in the protocol.
  */
 export function collectHessians(model: Transformer<Float32Array>, targets: ParamSpec[], batches: AnyBatch[]): Map<string, HessianAccumulator> {
   const byOffset = new Map(targets.map((s) => [s.offset, s]));
   const acc = new Map(targets.map((s) => [s.name, new HessianAccumulator(matrixShape(s)[1])]));
-  const be = model.be;
-  let own: Float32Array | null = null;
-  const spy: Backend<Float32Array> = Object.create(be);
-  spy.matmul = (c, a, b, M, N, K, transA, transB, alpha, accumulate) => {
-    if (own && transB && !transA && b.buffer === own.buffer) {
-      const s = byOffset.get((b.byteOffset - own.byteOffset) / 4);
-      if (s && N === matrixShape(s)[0]) acc.get(s.name)!.add(a.subarray(0, M * K), M);
-    }
-    be.matmul(c, a, b, M, N, K, transA, transB, alpha, accumulate);
-  };
-  const probe = new Transformer(spy, model.cfg, 0);
+  let probe: Transformer<Float32Array> | null = null;
+  const spy = interceptLinearInputs(model.be, () => probe?.params ?? null, (offset, x, rows, cols) => {
+    const s = byOffset.get(offset);
+    if (s && cols === matrixShape(s)[1]) acc.get(s.name)!.add(x, rows);
+    return undefined;
+  });
+  probe = new Transformer(spy, model.cfg, 0);
   probe.params.set(model.params);
-  own = probe.params;
   for (const x of batches) forwardAny(probe, x, { train: false, grad: false });
   return acc;
 }
@@ -85,7 +79,8 @@ export function compressModel(model: Transformer<Float32Array>, spec: CompressSp
     if (format && quantized.has(s.name)) {
       const [rows, cols] = matrixShape(s);
       const h = H?.get(s.name);
-      const q = h ? gptqQuantize(w, rows, cols, h.hessian(), format, spec.gptq) : format.quantize(w, rows, cols);
+      // a tensor no calibration input reached (the position table) is rounded to nearest
+      const q = h && h.count > 0 ? gptqQuantize(w, rows, cols, h.hessian(), format, spec.gptq) : format.quantize(w, rows, cols);
       stored.set(s.name, { kind: 'quant', q, mask: mask ? Uint8Array.from(mask) : null });
     } else if (mask) {
       const m = Uint8Array.from(mask);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { act8Backend } from '../../src/compress/act8.ts';
+import { interceptLinearInputs } from '../../src/compress/intercept.ts';
 import { fakeQuantActPerToken } from '../../src/compress/quant/act.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { Transformer } from '../../src/model/transformer.ts';
@@ -13,13 +14,7 @@ test('act8 wraps only linear-layer matmuls and changes logits slightly', () => {
   const cfg = tinyConfig('decoder');
   const dense = new Transformer(be, cfg, 2);
   let q: Transformer<Float32Array> | null = null;
-  let calls = 0;
-  const counting = Object.create(be);
-  counting.matmul = (...args: Parameters<typeof be.matmul>) => {
-    calls++;
-    be.matmul(...args);
-  };
-  q = new Transformer(act8Backend(counting, () => q?.params ?? null), cfg, 2);
+  q = new Transformer(act8Backend(be, () => q?.params ?? null), cfg, 2);
   const b = lmBatch(cfg.vocab, 2, 6, 3, true);
   const ld = Float32Array.from(dense.forwardLm(b, { train: false, grad: false }).head.logits);
   const lq = q.forwardLm(b, { train: false, grad: false }).head.logits;
@@ -31,7 +26,8 @@ test('act8 wraps only linear-layer matmuls and changes logits slightly', () => {
   }
   assert.ok(maxDiff > 0, 'activation quantization changed nothing');
   assert.ok(maxDiff < 0.05 * maxAbs, `8-bit activations moved logits by ${maxDiff} (max |logit| ${maxAbs})`);
-  assert.ok(calls > 0);
+  const w = q.forwardLm(b, { train: false, grad: false }).head.logits;
+  assert.deepEqual(Array.from(w), Array.from(lq), 'activation quantization must be deterministic');
 });
 
 test('fake per-token quantization keeps each row within half a step of the input', () => {
@@ -42,4 +38,20 @@ test('fake per-token quantization keeps each row within half a step of the input
     const step = Math.max(...Array.from(row, Math.abs)) / 127;
     for (let c = 0; c < 6; c++) assert.ok(Math.abs(out[r * 6 + c]! - row[c]!) <= step / 2 + 1e-7);
   }
+});
+
+test('every linear layer input is seen once per forward, with its weight and shape', () => {
+  const be = createTsBackend('f32');
+  const cfg = tinyConfig('encoder', { n_layers: 2 });
+  let m: Transformer<Float32Array> | null = null;
+  const seen: string[] = [];
+  m = new Transformer(interceptLinearInputs(be, () => m?.params ?? null, (offset, _x, _rows, cols) => {
+    const s = m!.layout.specs.find((p) => p.offset === offset)!;
+    assert.equal(cols, s.shape[1]);
+    seen.push(s.name);
+    return undefined;
+  }), cfg, 1);
+  m.forwardLm(lmBatch(cfg.vocab, 2, 6, 3, false), { train: false, grad: false });
+  const linear = m.layout.specs.filter((s) => s.linear).map((s) => s.name);
+  assert.deepEqual([...seen].sort(), [...linear, 'tok_emb.weight'].sort());
 });
