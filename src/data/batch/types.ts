@@ -1,44 +1,9 @@
-// Batch shapes the model layer consumes (flat row-major typed arrays), the resumable-batcher
-// contract, and the seeded epoch order every batcher shares. No masking or packing here.
+// The resumable-batcher contract, and the seeded epoch order every batcher shares. No masking or packing here.
 import { InputError } from '../../engine/errors.ts';
 import { hash32, Rng } from '../../engine/rng.ts';
 
-/** Encoder MLM and decoder causal LM. */
-export interface LmBatch {
-  B: number;
-  T: number;
-  /** (B, T) */
-  tokens: Int32Array;
-  /** (B, T), 1 = real token, 0 = pad; null when the batch has no padding */
-  keyMask: Uint8Array | null;
-  /** (B, T), -1 = no loss here */
-  targets: Int32Array;
-}
-
-export interface Seq2SeqBatch {
-  B: number;
-  Ts: number;
-  Tt: number;
-  /** (B, Ts) <s> x1..xm </s>, padded with 0 */
-  src: Int32Array;
-  /** (B, Ts) */
-  srcMask: Uint8Array;
-  /** (B, Tt) <s> y1..yn, padded with 0 */
-  tgtIn: Int32Array;
-  /** (B, Tt) y1..yn </s>, -1 on padding */
-  tgtOut: Int32Array;
-}
-
-export interface ClassBatch {
-  B: number;
-  T: number;
-  /** (B, T) <s> x1..xn </s>, padded with 0 */
-  tokens: Int32Array;
-  /** (B, T) */
-  keyMask: Uint8Array;
-  /** (B) */
-  labels: Int32Array;
-}
+// The batch shapes are the model's own (src/model/batch.ts); batchers produce exactly those.
+export type { ClassBatch, LmBatch, Seq2SeqBatch } from '../../model/batch.ts';
 
 /** A seeded batcher whose position can be saved and restored for exact resume. */
 export interface Batcher<TBatch, TState> {
