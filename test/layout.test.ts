@@ -5,7 +5,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
-const ORDER = ['engine', 'model', 'data', 'train', 'compress', 'eval', 'io', 'study', 'report', 'serve', 'cli'];
+const ORDER = [
+  'engine',
+  'model',
+  'data',
+  'train',
+  'compress',
+  'eval',
+  'io',
+  'study',
+  'report',
+  'serve',
+  'cli',
+];
 const src = path.resolve(import.meta.dirname, '..', 'src');
 
 function tsFiles(dir: string): string[] {
@@ -21,13 +33,17 @@ test('every import goes to the same folder or one listed before it', () => {
   for (const file of tsFiles(src)) {
     const from = path.relative(src, file).split(path.sep)[0]!;
     const rank = ORDER.indexOf(from);
-    assert.ok(rank >= 0, `src/${from} is not a known pipeline folder: add it to the order in design.md and here`);
+    assert.ok(
+      rank >= 0,
+      `src/${from} is not a known pipeline folder: add it to the order in design.md and here`,
+    );
     const text = fs.readFileSync(file, 'utf8');
     for (const m of text.matchAll(/^\s*(?:import|export)[^'"]*from\s+['"](\.[^'"]+)['"]/gm)) {
       const target = path.relative(src, path.resolve(path.dirname(file), m[1]!)).split(path.sep)[0]!;
       checked++;
       const tr = ORDER.indexOf(target);
-      if (tr < 0 || tr > rank) bad.push(`${path.relative(src, file)} imports ${m[1]} (${target} comes after ${from})`);
+      if (tr < 0 || tr > rank)
+        bad.push(`${path.relative(src, file)} imports ${m[1]} (${target} comes after ${from})`);
     }
   }
   assert.ok(checked > 50, 'the scan found too few imports to mean anything');

@@ -8,7 +8,8 @@ import { benchTrain, machineInfo } from '../train/bench.ts';
 function int(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InputError(`--${name}: expected a positive integer, found '${v}'`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InputError(`--${name}: expected a positive integer, found '${v}'`);
     return n;
   };
 }
@@ -46,9 +47,19 @@ export function registerBench(program: Command): void {
         max_len: o.seq,
       });
       const be = createBackend(o.backend, o.threads);
-      const r = benchTrain(be, { cfg, seq: o.seq, batch: o.batch, warmup: o.warmup, steps: o.steps, seed: 1 });
+      const r = benchTrain(be, {
+        cfg,
+        seq: o.seq,
+        batch: o.batch,
+        warmup: o.warmup,
+        steps: o.steps,
+        seed: 1,
+      });
       const out = { ...r, machine: machineInfo(), command: `tlc ${process.argv.slice(2).join(' ')}` };
       if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-      else process.stdout.write(`${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step (${r.backend}, ${r.threads} threads, ${r.params} params)\n`);
+      else
+        process.stdout.write(
+          `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step (${r.backend}, ${r.threads} threads, ${r.params} params)\n`,
+        );
     });
 }

@@ -1,9 +1,9 @@
 // `tlc compress` and `tlc eval`: parse flags, call the library, print a summary or JSON.
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { finetuneForCompression } from '../compress/finetune.ts';
 import { InputError } from '../engine/errors.ts';
 import { createBackend } from '../engine/select.ts';
-import { finetuneForCompression } from '../compress/finetune.ts';
 import { type CompressResult, compressRun, evaluateModelDir } from '../eval/model-eval.ts';
 import { loadTrainedRun } from '../train/load.ts';
 
@@ -13,9 +13,15 @@ const mb = (b: number) => `${(b / 1e6).toFixed(3)} MB`;
 export function registerCompress(program: Command): void {
   program
     .command('compress <run>')
-    .description('quantize and/or prune a trained run into a compressed model, and evaluate it (perplexity ± SE, KL, top-1)')
+    .description(
+      'quantize and/or prune a trained run into a compressed model, and evaluate it (perplexity ± SE, KL, top-1)',
+    )
     .option('--quant <spec>', 'weight quantization, e.g. int8, int4:group64, int3:channel:asym')
-    .option('--method <m>', 'rtn (round to nearest) | gptq (error compensation from calibration batches)', 'rtn')
+    .option(
+      '--method <m>',
+      'rtn (round to nearest) | gptq (error compensation from calibration batches)',
+      'rtn',
+    )
     .option('--prune <spec>', 'magnitude pruning, e.g. 50%, 90%:layer, 2:4, heads:25%, neurons:30%')
     .option('--embeddings', 'quantize the (tied) embeddings too (default: they stay fp32)')
     .option('--act8', 'evaluate with 8-bit dynamic per-token activations at every linear layer (W8A8)')
@@ -29,20 +35,51 @@ export function registerCompress(program: Command): void {
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--json', 'print the result as JSON on stdout')
     .action((run: string, o) => {
-      if (!o.quant && !o.prune && !o.act8) throw new InputError('tlc compress needs --quant and/or --prune (or --act8)', 'e.g. tlc compress RUN --quant int4:group64');
-      if (o.method !== 'rtn' && o.method !== 'gptq') throw new InputError(`--method: expected rtn or gptq, found '${o.method}'`);
+      if (!o.quant && !o.prune && !o.act8)
+        throw new InputError(
+          'tlc compress needs --quant and/or --prune (or --act8)',
+          'e.g. tlc compress RUN --quant int4:group64',
+        );
+      if (o.method !== 'rtn' && o.method !== 'gptq')
+        throw new InputError(`--method: expected rtn or gptq, found '${o.method}'`);
       const calib = Number(o.calibBatches);
-      if (!Number.isInteger(calib) || calib < 1) throw new InputError(`--calib-batches: expected a positive integer, found '${o.calibBatches}'`);
-      const spec = { quant: o.quant ?? null, method: o.method, prune: o.prune ?? null, embeddings: Boolean(o.embeddings), act8: Boolean(o.act8), gptq: { actorder: Boolean(o.actOrder) } };
-      const tag = [o.quant && `${o.qat ? 'qat' : o.method}-${o.quant}`, o.prune && `${o.gradual ? 'gradual' : 'prune'}-${o.prune}`, o.act8 && 'act8'].filter(Boolean).join('_').replace(/[^\w.-]/g, '_');
+      if (!Number.isInteger(calib) || calib < 1)
+        throw new InputError(`--calib-batches: expected a positive integer, found '${o.calibBatches}'`);
+      const spec = {
+        quant: o.quant ?? null,
+        method: o.method,
+        prune: o.prune ?? null,
+        embeddings: Boolean(o.embeddings),
+        act8: Boolean(o.act8),
+        gptq: { actorder: Boolean(o.actOrder) },
+      };
+      const tag = [
+        o.quant && `${o.qat ? 'qat' : o.method}-${o.quant}`,
+        o.prune && `${o.gradual ? 'gradual' : 'prune'}-${o.prune}`,
+        o.act8 && 'act8',
+      ]
+        .filter(Boolean)
+        .join('_')
+        .replace(/[^\w.-]/g, '_');
       const out = o.out ?? path.join(run, 'compressed', tag);
       const be = createBackend('native', o.threads ? Number(o.threads) : undefined);
       let r: CompressResult;
       if (o.gradual || o.qat) {
         const steps = Number(o.steps);
-        if (!Number.isInteger(steps) || steps < 1) throw new InputError(`--steps: expected a positive integer, found '${o.steps}'`);
-        const ft = finetuneForCompression(run, out, spec, { steps, lr: o.lr ? Number(o.lr) : undefined, gradual: Boolean(o.gradual), qat: Boolean(o.qat), be });
-        r = compressRun(ft, spec, out, be, { calibBatches: calib, log, reference: loadTrainedRun(run, be, log) });
+        if (!Number.isInteger(steps) || steps < 1)
+          throw new InputError(`--steps: expected a positive integer, found '${o.steps}'`);
+        const ft = finetuneForCompression(run, out, spec, {
+          steps,
+          lr: o.lr ? Number(o.lr) : undefined,
+          gradual: Boolean(o.gradual),
+          qat: Boolean(o.qat),
+          be,
+        });
+        r = compressRun(ft, spec, out, be, {
+          calibBatches: calib,
+          log,
+          reference: loadTrainedRun(run, be, log),
+        });
       } else r = compressRun(run, spec, out, be, { calibBatches: calib, log });
       if (o.json) return void process.stdout.write(`${JSON.stringify({ out, ...r })}\n`);
       const c = r.compressed;

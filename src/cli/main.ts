@@ -6,7 +6,9 @@ import { registerCommands } from './commands.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('tlc')
-    .description('train large, then compress: train Transformers under one wall-clock budget, compress, evaluate')
+    .description(
+      'train large, then compress: train Transformers under one wall-clock budget, compress, evaluate',
+    )
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError();

@@ -11,11 +11,16 @@ import { runStudy } from '../study/run.ts';
 export function registerStudy(program: Command): void {
   program
     .command('study')
-    .description('train sizes under one wall-clock budget, compress them, evaluate, and report the paper’s three claims')
+    .description(
+      'train sizes under one wall-clock budget, compress them, evaluate, and report the paper’s three claims',
+    )
     .option('--preset <name>', 'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds)', 'default')
     .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files', 'prose-en')
     .option('--budget <seconds>', 'training seconds per size (default: the preset’s)')
-    .option('--finetune <name|path>', 'also fine-tune every size on this classification data (e.g. sentiment-en)')
+    .option(
+      '--finetune <name|path>',
+      'also fine-tune every size on this classification data (e.g. sentiment-en)',
+    )
     .option('--out <dir>', 'study folder (default studies/<preset>-<data>); re-running resumes it')
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--backend <name>', 'native | ts', 'native')
@@ -24,20 +29,35 @@ export function registerStudy(program: Command): void {
       const preset: StudyPreset | undefined = PRESETS[o.preset as StudyPreset['name']];
       if (!preset) throw new InputError(`--preset: expected quick, default or full, found '${o.preset}'`);
       const budgetS = o.budget === undefined ? preset.budgetS : Number(o.budget);
-      if (!(budgetS > 0)) throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
+      if (!(budgetS > 0))
+        throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
       const threads = o.threads ? Number(o.threads) : undefined;
       const outDir = o.out ?? path.join('studies', `${preset.name}-${path.basename(String(o.data))}`);
       const be = createBackend(o.backend, threads);
-      const results = await runStudy({ preset, data: o.data, budgetS, outDir, backend: o.backend, threads, finetune: o.finetune ?? null, be });
+      const results = await runStudy({
+        preset,
+        data: o.data,
+        budgetS,
+        outDir,
+        backend: o.backend,
+        threads,
+        finetune: o.finetune ?? null,
+        be,
+      });
       const report = await writeReport(results, path.join(outDir, 'report'));
       for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);
       const html = path.join(outDir, 'report', 'index.html');
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ out: outDir, report: html, compute_optimal: results.frontier.compute_optimal, verdicts: results.verdicts })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ out: outDir, report: html, compute_optimal: results.frontier.compute_optimal, verdicts: results.verdicts })}\n`,
+        );
         return;
       }
       process.stdout.write(`\nreport: ${html}\n`);
-      process.stdout.write(`compute-optimal size at ${budgetS} s: ${results.frontier.compute_optimal.size_id} (perplexity ${results.frontier.compute_optimal.ppl.toFixed(2)})\n`);
-      for (const v of results.verdicts) process.stdout.write(`claim ${v.claim}: ${v.verdict} — ${v.statement}\n`);
+      process.stdout.write(
+        `compute-optimal size at ${budgetS} s: ${results.frontier.compute_optimal.size_id} (perplexity ${results.frontier.compute_optimal.ppl.toFixed(2)})\n`,
+      );
+      for (const v of results.verdicts)
+        process.stdout.write(`claim ${v.claim}: ${v.verdict} — ${v.statement}\n`);
     });
 }

@@ -6,7 +6,11 @@ import { resumeRun, startRun } from '../train/run.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function configFrom(spec: string, sets: string[], o: { deterministic?: boolean; threads?: string; backend?: string; precision?: string }) {
+function configFrom(
+  spec: string,
+  sets: string[],
+  o: { deterministic?: boolean; threads?: string; backend?: string; precision?: string },
+) {
   const { raw, where } = readConfigSource(spec);
   const extra = [...sets];
   if (o.deterministic) extra.push('deterministic=true');
@@ -15,7 +19,10 @@ function configFrom(spec: string, sets: string[], o: { deterministic?: boolean; 
   if (o.precision) extra.push(`precision=${o.precision}`);
   const cfg = parseConfig(trainConfigSchema, applyOverrides(raw, extra), where);
   if (cfg.precision === 'bf16') {
-    throw new InputError('precision bf16 is not available yet: the bf16 GEMM path is not built', 'use --precision fp32');
+    throw new InputError(
+      'precision bf16 is not available yet: the bf16 GEMM path is not built',
+      'use --precision fp32',
+    );
   }
   return cfg;
 }
@@ -43,7 +50,11 @@ export function registerTrain(program: Command): void {
         const result = resumeRun(o.resume);
         return print(Boolean(o.json), o.resume, result);
       }
-      if (!o.config) throw new InputError('tlc train needs --config FILE|PRESET or --resume RUN', 'e.g. tlc train --config tiny-encoder');
+      if (!o.config)
+        throw new InputError(
+          'tlc train needs --config FILE|PRESET or --resume RUN',
+          'e.g. tlc train --config tiny-encoder',
+        );
       const { runDir, result } = startRun({ cfg: configFrom(o.config, o.set, o), runDir: o.runDir });
       print(Boolean(o.json), runDir, result);
     });
@@ -51,7 +62,11 @@ export function registerTrain(program: Command): void {
     .command('finetune')
     .description('fine-tune a pretrained encoder with a classification head (first-token pooling)')
     .requiredOption('--from <run-dir>', 'the pretrained encoder run')
-    .option('--data <name|path>', 'classification data: sentiment-en, reviews-en, or your files', 'sentiment-en')
+    .option(
+      '--data <name|path>',
+      'classification data: sentiment-en, reviews-en, or your files',
+      'sentiment-en',
+    )
     .option('--config <file|preset>', 'fine-tuning config (optim, budget, data)', 'finetune')
     .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
     .option('--run-dir <dir>', 'where to write the run')

@@ -4,7 +4,10 @@ import type { Backend } from '../engine/backend.ts';
 import { interceptLinearInputs } from './intercept.ts';
 import { fakeQuantActPerToken } from './quant/act.ts';
 
-export function act8Backend(be: Backend<Float32Array>, params: () => Float32Array | null): Backend<Float32Array> {
+export function act8Backend(
+  be: Backend<Float32Array>,
+  params: () => Float32Array | null,
+): Backend<Float32Array> {
   let scratch = new Float32Array(0);
   return interceptLinearInputs(be, params, (_o, x, rows, cols) => {
     if (scratch.length < rows * cols) scratch = new Float32Array(rows * cols);

@@ -5,12 +5,12 @@ import { InputError } from '../engine/errors.ts';
 import type { ParamSpec } from '../model/params.ts';
 import { Transformer } from '../model/transformer.ts';
 import { type AnyBatch, forwardAny } from '../train/task.ts';
-import { type StoredTensor, materialize } from './container.ts';
+import { materialize, type StoredTensor } from './container.ts';
 import { interceptLinearInputs } from './intercept.ts';
-import { type PrunePlan, type PruneSpec, applyMask, parsePruneSpec, planPrune } from './prune.ts';
+import { applyMask, type PrunePlan, type PruneSpec, parsePruneSpec, planPrune } from './prune.ts';
 import type { QuantFormat } from './quant/formats.ts';
 import { parseQuantSpec } from './quant/formats.ts';
-import { type GptqOptions, HessianAccumulator, gptqQuantize } from './quant/gptq.ts';
+import { type GptqOptions, gptqQuantize, HessianAccumulator } from './quant/gptq.ts';
 import { matrixShape, paramSlice, selectQuantTargets } from './quant/rtn.ts';
 
 export interface CompressSpec {
@@ -42,22 +42,34 @@ export interface Compressed {
  * of the dense model, caught where the model multiplies by that layer's weight. All layers see dense inputs (one pass, not
  * the reference's layer-by-layer requantized inputs): stated in the protocol.
  */
-export function collectHessians(model: Transformer<Float32Array>, targets: ParamSpec[], batches: AnyBatch[]): Map<string, HessianAccumulator> {
+export function collectHessians(
+  model: Transformer<Float32Array>,
+  targets: ParamSpec[],
+  batches: AnyBatch[],
+): Map<string, HessianAccumulator> {
   const byOffset = new Map(targets.map((s) => [s.offset, s]));
   const acc = new Map(targets.map((s) => [s.name, new HessianAccumulator(matrixShape(s)[1])]));
   let probe: Transformer<Float32Array> | null = null;
-  const spy = interceptLinearInputs(model.be, () => probe?.params ?? null, (offset, x, rows, cols) => {
-    const s = byOffset.get(offset);
-    if (s && cols === matrixShape(s)[1]) acc.get(s.name)!.add(x, rows);
-    return undefined;
-  });
+  const spy = interceptLinearInputs(
+    model.be,
+    () => probe?.params ?? null,
+    (offset, x, rows, cols) => {
+      const s = byOffset.get(offset);
+      if (s && cols === matrixShape(s)[1]) acc.get(s.name)!.add(x, rows);
+      return undefined;
+    },
+  );
   probe = new Transformer(spy, model.cfg, 0);
   probe.params.set(model.params);
   for (const x of batches) forwardAny(probe, x, { train: false, grad: false });
   return acc;
 }
 
-export function compressModel(model: Transformer<Float32Array>, spec: CompressSpec, calib: AnyBatch[] | null): Compressed {
+export function compressModel(
+  model: Transformer<Float32Array>,
+  spec: CompressSpec,
+  calib: AnyBatch[] | null,
+): Compressed {
   const { layout, cfg } = model;
   const params = Float32Array.from(model.params);
   const pruneSpec = spec.prune ? parsePruneSpec(spec.prune) : null;
@@ -66,8 +78,13 @@ export function compressModel(model: Transformer<Float32Array>, spec: CompressSp
   const format = spec.quant ? parseQuantSpec(spec.quant) : null;
   const qTargets = format ? selectQuantTargets(layout.specs, { embeddings: spec.embeddings }) : [];
   if (format && spec.method === 'gptq') {
-    if (plan) throw new InputError('GPTQ together with pruning is not supported', 'use --method rtn with --prune, or quantize without pruning');
-    if (!calib || calib.length === 0) throw new InputError('GPTQ needs calibration batches', 'pass --calib-batches N (N >= 1)');
+    if (plan)
+      throw new InputError(
+        'GPTQ together with pruning is not supported',
+        'use --method rtn with --prune, or quantize without pruning',
+      );
+    if (!calib || calib.length === 0)
+      throw new InputError('GPTQ needs calibration batches', 'pass --calib-batches N (N >= 1)');
   }
   const H = format && spec.method === 'gptq' ? collectHessians(model, qTargets, calib!) : null;
   const pruned = new Set(plan?.targets ?? []);
@@ -80,7 +97,10 @@ export function compressModel(model: Transformer<Float32Array>, spec: CompressSp
       const [rows, cols] = matrixShape(s);
       const h = H?.get(s.name);
       // a tensor no calibration input reached (the position table) is rounded to nearest
-      const q = h && h.count > 0 ? gptqQuantize(w, rows, cols, h.hessian(), format, spec.gptq) : format.quantize(w, rows, cols);
+      const q =
+        h && h.count > 0
+          ? gptqQuantize(w, rows, cols, h.hessian(), format, spec.gptq)
+          : format.quantize(w, rows, cols);
       stored.set(s.name, { kind: 'quant', q, mask: mask ? Uint8Array.from(mask) : null });
     } else if (mask) {
       const m = Uint8Array.from(mask);

@@ -72,7 +72,12 @@ export interface ContainerMeta {
 }
 
 /** Write the container; returns its exact size in bytes (the file size). */
-export function writeContainer(file: string, layout: Layout, stored: Map<string, StoredTensor>, meta: ContainerMeta): number {
+export function writeContainer(
+  file: string,
+  layout: Layout,
+  stored: Map<string, StoredTensor>,
+  meta: ContainerMeta,
+): number {
   const tensors: Array<{ name: string; dtype: Dtype; shape: number[]; data: ArrayBufferView }> = [];
   const info: Record<string, unknown> = {};
   for (const s of layout.specs) {
@@ -90,12 +95,19 @@ export function writeContainer(file: string, layout: Layout, stored: Map<string,
       const codes = t.mask ? dropMaskedCodes(t.q, t.mask) : t.q.codes;
       tensors.push({ name: `${s.name}.codes`, dtype: 'U8', shape: [codes.length], data: codes });
       tensors.push({ name: `${s.name}.scales`, dtype: 'F32', shape: [t.q.scales.length], data: t.q.scales });
-      if (t.q.zeros) tensors.push({ name: `${s.name}.zeros`, dtype: 'U8', shape: [t.q.zeros.length], data: t.q.zeros });
+      if (t.q.zeros)
+        tensors.push({ name: `${s.name}.zeros`, dtype: 'U8', shape: [t.q.zeros.length], data: t.q.zeros });
       if (t.mask) {
         const m = packMask(t.mask);
         tensors.push({ name: `${s.name}.mask`, dtype: 'U8', shape: [m.length], data: m });
       }
-      info[s.name] = { kind: 'quant', format: t.q.format, rows: t.q.rows, cols: t.q.cols, masked: Boolean(t.mask) };
+      info[s.name] = {
+        kind: 'quant',
+        format: t.q.format,
+        rows: t.q.rows,
+        cols: t.q.cols,
+        masked: Boolean(t.mask),
+      };
     }
   }
   writeSafetensors(file, tensors, {
@@ -122,10 +134,15 @@ export interface LoadedContainer {
 export function readContainer(file: string, layoutFor: (model: unknown) => Layout): LoadedContainer {
   const { tensors, metadata } = readSafetensors(file);
   const bad = (what: string) => new CorruptError(`${file}: ${what}`, 'recreate it with tlc compress');
-  if (metadata['tlc.format'] !== CONTAINER_FORMAT) throw bad(`not a tlc compressed model (format '${metadata['tlc.format']}')`);
-  if (metadata['tlc.version'] !== CONTAINER_VERSION) throw bad(`container version ${metadata['tlc.version']}, this tlc reads ${CONTAINER_VERSION}`);
+  if (metadata['tlc.format'] !== CONTAINER_FORMAT)
+    throw bad(`not a tlc compressed model (format '${metadata['tlc.format']}')`);
+  if (metadata['tlc.version'] !== CONTAINER_VERSION)
+    throw bad(`container version ${metadata['tlc.version']}, this tlc reads ${CONTAINER_VERSION}`);
   const model = JSON.parse(metadata['tlc.model'] ?? 'null');
-  const info = JSON.parse(metadata['tlc.tensors'] ?? '{}') as Record<string, { kind: string; format?: string; rows?: number; cols?: number; masked?: boolean }>;
+  const info = JSON.parse(metadata['tlc.tensors'] ?? '{}') as Record<
+    string,
+    { kind: string; format?: string; rows?: number; cols?: number; masked?: boolean }
+  >;
   const layout = layoutFor(model);
   const params = new Float32Array(layout.total);
   const f32 = (name: string) => {
@@ -143,10 +160,17 @@ export function readContainer(file: string, layoutFor: (model: unknown) => Layou
     if (!i) throw bad(`no entry for parameter ${s.name}`);
     let t: StoredTensor;
     if (i.kind === 'dense') t = { kind: 'dense', values: f32(s.name) };
-    else if (i.kind === 'sparse') t = { kind: 'sparse', mask: unpackMask(u8(`${s.name}.mask`), s.size), values: f32(`${s.name}.values`) };
+    else if (i.kind === 'sparse')
+      t = { kind: 'sparse', mask: unpackMask(u8(`${s.name}.mask`), s.size), values: f32(`${s.name}.values`) };
     else {
       const mask = i.masked ? unpackMask(u8(`${s.name}.mask`), s.size) : null;
-      const base = { format: i.format!, rows: i.rows!, cols: i.cols!, scales: f32(`${s.name}.scales`), zeros: tensors.has(`${s.name}.zeros`) ? u8(`${s.name}.zeros`) : null };
+      const base = {
+        format: i.format!,
+        rows: i.rows!,
+        cols: i.cols!,
+        scales: f32(`${s.name}.scales`),
+        zeros: tensors.has(`${s.name}.zeros`) ? u8(`${s.name}.zeros`) : null,
+      };
       const codes = mask ? restoreMaskedCodes(u8(`${s.name}.codes`), base, mask) : u8(`${s.name}.codes`);
       t = { kind: 'quant', q: { ...base, codes }, mask };
     }
@@ -154,5 +178,11 @@ export function readContainer(file: string, layoutFor: (model: unknown) => Layou
     if (w.length !== s.size) throw bad(`${s.name} holds ${w.length} values, expected ${s.size}`);
     params.set(w, s.offset);
   }
-  return { params, model, spec: JSON.parse(metadata['tlc.spec'] ?? 'null'), source: metadata['tlc.source'] ?? '', bytes: fs.statSync(file).size };
+  return {
+    params,
+    model,
+    spec: JSON.parse(metadata['tlc.spec'] ?? 'null'),
+    source: metadata['tlc.source'] ?? '',
+    bytes: fs.statSync(file).size,
+  };
 }

@@ -13,8 +13,8 @@ import { Progress } from '../train/progress.ts';
 import { writeJson } from '../train/rundir.ts';
 import { type TrainHooks, train } from '../train/trainer.ts';
 import type { CompressSpec } from './compress.ts';
-import { type PruneSpec, applyMask, cubicPlan, maskGrads, parsePruneSpec, planPrune } from './prune.ts';
-import { type QuantFormat, parseQuantSpec } from './quant/formats.ts';
+import { applyMask, cubicPlan, maskGrads, type PruneSpec, parsePruneSpec, planPrune } from './prune.ts';
+import { parseQuantSpec, type QuantFormat } from './quant/formats.ts';
 import { FakeQuant } from './quant/qat.ts';
 import { selectQuantTargets } from './quant/rtn.ts';
 
@@ -35,7 +35,11 @@ export interface FinetuneOptions {
 function pruneHooks(spec: PruneSpec, steps: number, o: FinetuneOptions): TrainHooks {
   const ramp = Math.max(1, Math.round(steps * (o.rampFraction ?? 0.75)));
   const events = Math.max(1, Math.min(ramp, o.pruneEvents ?? 10));
-  const at = new Map(cubicPlan(0, ramp, 0, spec.sparsity, events).filter((p) => p.sparsity > 0).map((p) => [p.step, p.sparsity]));
+  const at = new Map(
+    cubicPlan(0, ramp, 0, spec.sparsity, events)
+      .filter((p) => p.sparsity > 0)
+      .map((p) => [p.step, p.sparsity]),
+  );
   let mask: Uint8Array | null = null;
   return {
     afterBackward(m) {
@@ -63,10 +67,18 @@ function qatHooks(fq: FakeQuant): TrainHooks {
  * Fine-tune a trained run under compression, into `outDir/finetune` (a regular run directory whose
  * final weights are then compressed one-shot with the same spec). Returns that run directory.
  */
-export function finetuneForCompression(runDir: string, outDir: string, spec: CompressSpec, o: FinetuneOptions): string {
-  if (o.gradual && !spec.prune) throw new InputError('--gradual needs --prune', 'e.g. --prune 90% --gradual --steps 300');
-  if (o.qat && !spec.quant) throw new InputError('--qat needs --quant', 'e.g. --quant int3 --qat --steps 300');
-  if (o.qat && spec.prune && o.gradual) throw new InputError('--qat and --gradual together are not supported yet', 'run them as two steps');
+export function finetuneForCompression(
+  runDir: string,
+  outDir: string,
+  spec: CompressSpec,
+  o: FinetuneOptions,
+): string {
+  if (o.gradual && !spec.prune)
+    throw new InputError('--gradual needs --prune', 'e.g. --prune 90% --gradual --steps 300');
+  if (o.qat && !spec.quant)
+    throw new InputError('--qat needs --quant', 'e.g. --quant int3 --qat --steps 300');
+  if (o.qat && spec.prune && o.gradual)
+    throw new InputError('--qat and --gradual together are not supported yet', 'run them as two steps');
   const saved = readRunConfig(runDir);
   const ck = loadLatestCheckpoint(runDir, (m) => o.progress?.message(`warning: ${m}`));
   if (!ck) throw new InputError(`run ${runDir} has no checkpoint`, 'train it first');
@@ -75,7 +87,12 @@ export function finetuneForCompression(runDir: string, outDir: string, spec: Com
   fs.mkdirSync(dir, { recursive: true });
   const cfg: TrainConfig = {
     ...saved.config,
-    optim: { ...saved.config.optim, lr: o.lr ?? saved.config.optim.lr / 10, warmup_steps: 0, schedule: 'constant' },
+    optim: {
+      ...saved.config.optim,
+      lr: o.lr ?? saved.config.optim.lr / 10,
+      warmup_steps: 0,
+      schedule: 'constant',
+    },
     budget: { steps: o.steps },
     eval: { every_steps: Math.max(1, Math.floor(o.steps / 4)) },
     checkpoint: { every_seconds: 1e9, keep: 1 },
@@ -86,7 +103,17 @@ export function finetuneForCompression(runDir: string, outDir: string, spec: Com
   else if (o.qat) hooks = qatHooksLazy(parseQuantSpec(spec.quant!), spec);
   writeJson(path.join(dir, 'config.json'), { ...saved, config: cfg, from: runDir });
   fs.copyFileSync(path.join(runDir, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
-  train({ cfg, model: saved.model, data, be: o.be, runDir: dir, resume: false, init: ck.tensors, hooks, progress: o.progress ?? new Progress() });
+  train({
+    cfg,
+    model: saved.model,
+    data,
+    be: o.be,
+    runDir: dir,
+    resume: false,
+    init: ck.tensors,
+    hooks,
+    progress: o.progress ?? new Progress(),
+  });
   return dir;
 }
 
@@ -94,7 +121,9 @@ export function finetuneForCompression(runDir: string, outDir: string, spec: Com
 function qatHooksLazy(format: QuantFormat, spec: CompressSpec): TrainHooks {
   let inner: TrainHooks | null = null;
   const get = (m: Transformer<Float32Array>) => {
-    inner ??= qatHooks(new FakeQuant(selectQuantTargets(m.layout.specs, { embeddings: spec.embeddings }), format));
+    inner ??= qatHooks(
+      new FakeQuant(selectQuantTargets(m.layout.specs, { embeddings: spec.embeddings }), format),
+    );
     return inner;
   };
   return {

@@ -5,9 +5,18 @@
 import type { Backend } from '../engine/backend.ts';
 
 /** Called with the weight's offset in the flat buffer and the layer input (rows, cols). */
-export type LinearInputHook = (weightOffset: number, x: Float32Array, rows: number, cols: number) => Float32Array | undefined;
+export type LinearInputHook = (
+  weightOffset: number,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+) => Float32Array | undefined;
 
-export function interceptLinearInputs(be: Backend<Float32Array>, params: () => Float32Array | null, hook: LinearInputHook): Backend<Float32Array> {
+export function interceptLinearInputs(
+  be: Backend<Float32Array>,
+  params: () => Float32Array | null,
+  hook: LinearInputHook,
+): Backend<Float32Array> {
   const spy: Backend<Float32Array> = Object.create(be);
   const offsetOf = (w: Float32Array): number => {
     const p = params();

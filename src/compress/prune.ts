@@ -26,7 +26,14 @@ import type { ModelConfig } from '../model/config.ts';
 import { type Layout, type ParamSpec, stackPrefixes } from '../model/params.ts';
 import { type PruneSpec, validatePruneSpec } from './prune-spec.ts';
 
-export { type PrunePattern, type PruneSpec, PRUNE_SYNTAX, formatPruneSpec, parsePruneSpec, validatePruneSpec } from './prune-spec.ts';
+export {
+  formatPruneSpec,
+  PRUNE_SYNTAX,
+  type PrunePattern,
+  type PruneSpec,
+  parsePruneSpec,
+  validatePruneSpec,
+} from './prune-spec.ts';
 
 interface Strided {
   offset: number;

@@ -107,7 +107,8 @@ const RECIPES: Recipe[] = [
   },
   {
     name: 'mt-en-fr-small',
-    description: 'English-French UI strings from four small gettext catalogs (mc, gnupg, util-linux, aptitude): for tests and quick runs',
+    description:
+      'English-French UI strings from four small gettext catalogs (mc, gnupg, util-linux, aptitude): for tests and quick runs',
     kind: 'pairs',
     version: 1,
     sources: [gettextEnFrSmall],

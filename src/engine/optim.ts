@@ -72,7 +72,12 @@ export class AdamW<A extends FloatArray> {
 }
 
 /** Global L2 norm of the gradient; if maxNorm > 0 and the norm exceeds it, scale grads down to it. */
-export function clipGradNorm<A extends FloatArray>(be: Backend<A>, grads: A, n: number, maxNorm: number): number {
+export function clipGradNorm<A extends FloatArray>(
+  be: Backend<A>,
+  grads: A,
+  n: number,
+  maxNorm: number,
+): number {
   const norm = Math.sqrt(be.sumSquares(grads, n));
   if (maxNorm > 0 && norm > maxNorm && Number.isFinite(norm)) be.scale(grads, maxNorm / (norm + 1e-6), n);
   return norm;

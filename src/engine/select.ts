@@ -11,7 +11,11 @@ export function createBackend(name: string, threads?: number): Backend<Float32Ar
   let be: Backend<Float32Array>;
   if (name === 'native') be = loadNativeBackend(threads ? { threads } : undefined);
   else if (name === 'ts') be = createTsBackend('f32');
-  else throw new InputError(`unknown backend '${name}': expected 'native' or 'ts'`, 'use --backend native (fast) or --backend ts (reference)');
+  else
+    throw new InputError(
+      `unknown backend '${name}': expected 'native' or 'ts'`,
+      'use --backend native (fast) or --backend ts (reference)',
+    );
   if (threads) be.setThreads(threads);
   return be;
 }

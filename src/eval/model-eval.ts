@@ -3,18 +3,27 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { act8Backend } from '../compress/act8.ts';
+import { type CompressSpec, compressModel } from '../compress/compress.ts';
+import { readContainer, writeContainer } from '../compress/container.ts';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
-import { type CompressSpec, compressModel } from '../compress/compress.ts';
-import { act8Backend } from '../compress/act8.ts';
-import { readContainer, writeContainer } from '../compress/container.ts';
-import { buildLayout } from '../model/params.ts';
 import type { ModelConfig } from '../model/config.ts';
+import { buildLayout } from '../model/params.ts';
 import { Transformer } from '../model/transformer.ts';
 import { type LoadedRun, loadTrainedRun, readRunConfig, runData } from '../train/load.ts';
 import { writeJson } from '../train/rundir.ts';
 import type { AnyBatch, TrainData } from '../train/task.ts';
-import { type EvalProtocol, type Scored, type Scorer, accuracy, compareModels, evalProtocol, perplexityWithError, transformerScorer } from './metrics.ts';
+import {
+  accuracy,
+  compareModels,
+  type EvalProtocol,
+  evalProtocol,
+  perplexityWithError,
+  type Scored,
+  type Scorer,
+  transformerScorer,
+} from './metrics.ts';
 
 export const CONTAINER_FILE = 'model.safetensors';
 
@@ -61,7 +70,12 @@ function memoScorer(m: Transformer<Float32Array>): Scorer {
         let r = cache.get(x);
         if (!r) {
           const t = inner.score(x);
-          r = { V: t.V, logits: Float32Array.from(t.logits), idx: Int32Array.from(t.idx), targets: Int32Array.from(t.targets) };
+          r = {
+            V: t.V,
+            logits: Float32Array.from(t.logits),
+            idx: Int32Array.from(t.idx),
+            targets: Int32Array.from(t.targets),
+          };
           cache.set(x, r);
         }
         return r;
@@ -72,7 +86,11 @@ function memoScorer(m: Transformer<Float32Array>): Scorer {
   return s;
 }
 
-function scores(model: Transformer<Float32Array>, dense: Transformer<Float32Array> | null, data: TrainData): ModelScores {
+function scores(
+  model: Transformer<Float32Array>,
+  dense: Transformer<Float32Array> | null,
+  data: TrainData,
+): ModelScores {
   const batches: AnyBatch[] = data.valid;
   const cls = data.kind === 'cls';
   const cmp = dense ? compareModels(memoScorer(dense), model, batches) : null;
@@ -92,7 +110,12 @@ function scores(model: Transformer<Float32Array>, dense: Transformer<Float32Arra
 }
 
 /** A model holding compressed weights, optionally computing with 8-bit per-token activations. */
-function compressedModel(be: Backend<Float32Array>, cfg: ModelConfig, params: Float32Array, act8: boolean): Transformer<Float32Array> {
+function compressedModel(
+  be: Backend<Float32Array>,
+  cfg: ModelConfig,
+  params: Float32Array,
+  act8: boolean,
+): Transformer<Float32Array> {
   let m: Transformer<Float32Array> | null = null;
   m = new Transformer(act8 ? act8Backend(be, () => m?.params ?? null) : be, cfg, 0);
   m.params.set(params);
@@ -101,8 +124,17 @@ function compressedModel(be: Backend<Float32Array>, cfg: ModelConfig, params: Fl
 
 function denseContainerBytes(run: LoadedRun): number {
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-dense-')), CONTAINER_FILE);
-  const stored = new Map(run.model.layout.specs.map((s) => [s.name, { kind: 'dense' as const, values: Float32Array.from(run.model.p.get(s.name)) }]));
-  const bytes = writeContainer(tmp, run.model.layout, stored, { model: run.saved.model, spec: null, source: '' });
+  const stored = new Map(
+    run.model.layout.specs.map((s) => [
+      s.name,
+      { kind: 'dense' as const, values: Float32Array.from(run.model.p.get(s.name)) },
+    ]),
+  );
+  const bytes = writeContainer(tmp, run.model.layout, stored, {
+    model: run.saved.model,
+    spec: null,
+    source: '',
+  });
   fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
   return bytes;
 }
@@ -118,13 +150,26 @@ export interface CompressRunOptions {
 }
 
 /** Compress `runDir` with `spec` into `outDir` (container, config, tokenizer, result.json). */
-export function compressRun(runDir: string, spec: CompressSpec, outDir: string, be: Backend<Float32Array>, o: CompressRunOptions): CompressResult {
+export function compressRun(
+  runDir: string,
+  spec: CompressSpec,
+  outDir: string,
+  be: Backend<Float32Array>,
+  o: CompressRunOptions,
+): CompressResult {
   const run = o.loaded ?? loadTrainedRun(runDir, be, o.log);
-  const calib = spec.method === 'gptq' && spec.quant ? Array.from({ length: o.calibBatches }, () => run.data.next()) : null;
+  const calib =
+    spec.method === 'gptq' && spec.quant
+      ? Array.from({ length: o.calibBatches }, () => run.data.next())
+      : null;
   const c = compressModel(run.model, spec, calib);
   const ref = o.reference ?? run;
   fs.mkdirSync(outDir, { recursive: true });
-  const bytes = writeContainer(path.join(outDir, CONTAINER_FILE), run.model.layout, c.stored, { model: run.saved.model, spec, source: path.resolve(ref.dir) });
+  const bytes = writeContainer(path.join(outDir, CONTAINER_FILE), run.model.layout, c.stored, {
+    model: run.saved.model,
+    spec,
+    source: path.resolve(ref.dir),
+  });
   fs.copyFileSync(path.join(runDir, 'config.json'), path.join(outDir, 'config.json'));
   fs.copyFileSync(path.join(runDir, 'tokenizer.json'), path.join(outDir, 'tokenizer.json'));
   const comp = compressedModel(be, run.saved.model, c.params, spec.act8 === true);
@@ -146,7 +191,11 @@ export function compressRun(runDir: string, spec: CompressSpec, outDir: string, 
 }
 
 /** Evaluate a training run or a compressed model directory, optionally on other data. */
-export function evaluateModelDir(dir: string, be: Backend<Float32Array>, o: { data?: string; log?: (m: string) => void } = {}) {
+export function evaluateModelDir(
+  dir: string,
+  be: Backend<Float32Array>,
+  o: { data?: string; log?: (m: string) => void } = {},
+) {
   const saved = readRunConfig(dir);
   const cfg = o.data ? { ...saved.config, data: { ...saved.config.data, name: o.data } } : saved.config;
   const data = runData({ ...saved, config: cfg }, dir, o.log);
@@ -158,12 +207,22 @@ export function evaluateModelDir(dir: string, be: Backend<Float32Array>, o: { da
     const c = readContainer(container, (m) => buildLayout(m as ModelConfig));
     model = compressedModel(be, saved.model, c.params, (c.spec as CompressSpec | null)?.act8 === true);
     bytes = c.bytes;
-    if (c.source && fs.existsSync(path.join(c.source, 'config.json'))) dense = loadTrainedRun(c.source, be, o.log).model;
+    if (c.source && fs.existsSync(path.join(c.source, 'config.json')))
+      dense = loadTrainedRun(c.source, be, o.log).model;
   } else if (fs.existsSync(path.join(dir, 'checkpoints'))) {
     model = loadTrainedRun(dir, be, o.log).model;
     bytes = model.layout.total * 4;
   } else {
-    throw new InputError(`${dir} is neither a training run nor a compressed model`, 'give a run directory (tlc train) or a tlc compress output folder');
+    throw new InputError(
+      `${dir} is neither a training run nor a compressed model`,
+      'give a run directory (tlc train) or a tlc compress output folder',
+    );
   }
-  return { model: dir, data: cfg.data.name, bytes, scores: scores(model, dense, data), protocol: evalProtocol(data.valid, { split: cfg.seed, eval_batches: 20200224 }) };
+  return {
+    model: dir,
+    data: cfg.data.name,
+    bytes,
+    scores: scores(model, dense, data),
+    protocol: evalProtocol(data.valid, { split: cfg.seed, eval_batches: 20200224 }),
+  };
 }

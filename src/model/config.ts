@@ -88,5 +88,10 @@ export function modelStats(c: ModelConfig, seqLen: number, predictFraction?: num
   const head = 2 * C * V + (c.family === 'encoder' ? 2 * C * C : 0);
   fwd += pf * head;
   if (c.family === 'encdec') fwd /= 2; // per source+target token pair, reported per token
-  return { params: nonEmb + emb, nonEmbeddingParams: nonEmb, fwdFlopsPerToken: fwd, trainFlopsPerToken: 3 * fwd };
+  return {
+    params: nonEmb + emb,
+    nonEmbeddingParams: nonEmb,
+    fwdFlopsPerToken: fwd,
+    trainFlopsPerToken: 3 * fwd,
+  };
 }

@@ -2,7 +2,7 @@
 // optimizer, checkpoints, pruning masks and quantizers work on flat slices. Also the seeded init.
 import type { Backend, FloatArray } from '../engine/backend.ts';
 import { Rng } from '../engine/rng.ts';
-import { type ModelConfig, decoderLayers, encoderLayers } from './config.ts';
+import { decoderLayers, encoderLayers, type ModelConfig } from './config.ts';
 
 export type Init = 'normal' | 'zeros' | 'ones';
 
@@ -114,7 +114,13 @@ export class ParamViews<A extends FloatArray> {
 }
 
 /** Deterministic init: each tensor gets its own Rng seeded from (seed, tensor index). */
-export function initParams<A extends FloatArray>(backend: Backend<A>, layout: Layout, data: A, c: ModelConfig, seed: number): void {
+export function initParams<A extends FloatArray>(
+  backend: Backend<A>,
+  layout: Layout,
+  data: A,
+  c: ModelConfig,
+  seed: number,
+): void {
   backend.fill(data, 0, layout.total);
   layout.specs.forEach((s, i) => {
     const v = data.subarray(s.offset, s.offset + s.size);

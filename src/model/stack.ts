@@ -5,18 +5,18 @@ import type { ModelConfig } from './config.ts';
 import {
   type AttnGeom,
   type Ctx,
-  type DropCache,
-  type LnCache,
-  type ResCache,
-  type Sublayer,
   crossAttention,
+  type DropCache,
   dropout,
   dropoutBack,
+  type LnCache,
   layernorm,
   layernormBack,
   mlp,
+  type ResCache,
   residualBackward,
   residualForward,
+  type Sublayer,
   selfAttention,
 } from './layers.ts';
 
@@ -98,7 +98,12 @@ export function stackForward<A extends FloatArray>(
 }
 
 /** Backpropagate dout (B, T, C) through the stack; parameter gradients accumulate. */
-export function stackBackward<A extends FloatArray>(ctx: Ctx<A>, cfg: ModelConfig, t: StackTape<A>, dout: A): void {
+export function stackBackward<A extends FloatArray>(
+  ctx: Ctx<A>,
+  cfg: ModelConfig,
+  t: StackTape<A>,
+  dout: A,
+): void {
   const { be, ws, g } = ctx;
   const C = cfg.d_model;
   const N = t.B * t.T;
@@ -132,5 +137,13 @@ export function stackBackward<A extends FloatArray>(ctx: Ctx<A>, cfg: ModelConfi
     be.fill(demb, 0, n);
     layernormBack(ctx, `${t.spec.pfx}emb_ln`, t.embLn, demb, dx0, N, C);
   }
-  be.embeddingBackward(g.get('tok_emb.weight'), g.get(`${t.spec.pfx}pos_emb.weight`), demb, t.tokens, t.B, t.T, C);
+  be.embeddingBackward(
+    g.get('tok_emb.weight'),
+    g.get(`${t.spec.pfx}pos_emb.weight`),
+    demb,
+    t.tokens,
+    t.B,
+    t.T,
+    C,
+  );
 }

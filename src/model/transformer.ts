@@ -4,9 +4,9 @@ import type { Backend, FloatArray } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ClassBatch, LmBatch, Seq2SeqBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
-import { type HeadTape, clsHeadBackward, clsHeadForward, lmHeadBackward, lmHeadForward } from './heads.ts';
+import { clsHeadBackward, clsHeadForward, type HeadTape, lmHeadBackward, lmHeadForward } from './heads.ts';
 import type { Ctx } from './layers.ts';
-import { type Layout, ParamViews, buildLayout, initParams, stackPrefixes } from './params.ts';
+import { buildLayout, initParams, type Layout, ParamViews, stackPrefixes } from './params.ts';
 import { type StackSpec, type StackTape, stackBackward, stackForward } from './stack.ts';
 import { Workspace } from './workspace.ts';
 
@@ -66,24 +66,38 @@ export class Transformer<A extends FloatArray> {
   }
 
   private ctx(o: ForwardOptions): Ctx<A> {
-    return { be: this.be, ws: this.ws, p: this.p, g: this.g, dropout: o.train ? this.cfg.dropout : 0, seed: o.seed ?? 0, site: 0 };
+    return {
+      be: this.be,
+      ws: this.ws,
+      p: this.p,
+      g: this.g,
+      dropout: o.train ? this.cfg.dropout : 0,
+      seed: o.seed ?? 0,
+      site: 0,
+    };
   }
 
   private checkTokens(tokens: Int32Array, n: number, T: number, what: string): void {
-    if (tokens.length !== n) throw new InputError(`${what}: expected ${n} token ids (B*T), found ${tokens.length}`);
+    if (tokens.length !== n)
+      throw new InputError(`${what}: expected ${n} token ids (B*T), found ${tokens.length}`);
     if (T > this.cfg.max_len) {
-      throw new InputError(`${what}: sequence length ${T} exceeds max_len ${this.cfg.max_len}`, 'shorten the sequences or raise max_len');
+      throw new InputError(
+        `${what}: sequence length ${T} exceeds max_len ${this.cfg.max_len}`,
+        'shorten the sequences or raise max_len',
+      );
     }
     const V = this.cfg.vocab;
     for (let i = 0; i < n; i++) {
       const t = tokens[i]!;
-      if (t < 0 || t >= V) throw new InputError(`${what}: token id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
+      if (t < 0 || t >= V)
+        throw new InputError(`${what}: token id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
     }
   }
 
   /** Encoder MLM or decoder causal LM. */
   forwardLm(b: LmBatch, o: ForwardOptions): Tape<A> {
-    if (this.cfg.family === 'encdec') throw new InputError('forwardLm: an encdec model takes seq2seq batches');
+    if (this.cfg.family === 'encdec')
+      throw new InputError('forwardLm: an encdec model takes seq2seq batches');
     this.checkTokens(b.tokens, b.B * b.T, b.T, 'LM batch');
     const ctx = this.ctx(o);
     const isEnc = this.cfg.family === 'encoder';
@@ -95,7 +109,8 @@ export class Transformer<A extends FloatArray> {
 
   /** Encoder-decoder translation. */
   forwardSeq2Seq(b: Seq2SeqBatch, o: ForwardOptions): Tape<A> {
-    if (this.cfg.family !== 'encdec') throw new InputError(`forwardSeq2Seq: needs an encdec model, this is ${this.cfg.family}`);
+    if (this.cfg.family !== 'encdec')
+      throw new InputError(`forwardSeq2Seq: needs an encdec model, this is ${this.cfg.family}`);
     this.checkTokens(b.src, b.B * b.Ts, b.Ts, 'source batch');
     this.checkTokens(b.tgtIn, b.B * b.Tt, b.Tt, 'target batch');
     const ctx = this.ctx(o);
@@ -105,7 +120,16 @@ export class Transformer<A extends FloatArray> {
     if (dEnc) this.be.fill(dEnc, 0, dEnc.length);
     const cross = { enc: es.out, dEnc, Tk: b.Ts, mask: b.srcMask };
     const ds = stackForward(ctx, this.cfg, this.dec, b.tgtIn, b.B, b.Tt, null, cross);
-    const head = lmHeadForward(ctx, ds.out, b.tgtOut, C, this.cfg.vocab, false, o.grad, o.labelSmoothing ?? 0);
+    const head = lmHeadForward(
+      ctx,
+      ds.out,
+      b.tgtOut,
+      C,
+      this.cfg.vocab,
+      false,
+      o.grad,
+      o.labelSmoothing ?? 0,
+    );
     return this.tape('seq2seq', ctx, es, ds, head);
   }
 
@@ -113,7 +137,10 @@ export class Transformer<A extends FloatArray> {
   forwardCls(b: ClassBatch, o: ForwardOptions): Tape<A> {
     const K = this.cfg.n_classes;
     if (this.cfg.family !== 'encoder' || K === 0) {
-      throw new InputError('forwardCls: needs an encoder with n_classes > 0', 'set n_classes in the model config');
+      throw new InputError(
+        'forwardCls: needs an encoder with n_classes > 0',
+        'set n_classes in the model config',
+      );
     }
     this.checkTokens(b.tokens, b.B * b.T, b.T, 'classification batch');
     const ctx = this.ctx(o);
@@ -122,7 +149,13 @@ export class Transformer<A extends FloatArray> {
     return this.tape('cls', ctx, st, null, head);
   }
 
-  private tape(kind: Tape<A>['kind'], ctx: Ctx<A>, enc: StackTape<A> | null, dec: StackTape<A> | null, head: HeadTape<A>): Tape<A> {
+  private tape(
+    kind: Tape<A>['kind'],
+    ctx: Ctx<A>,
+    enc: StackTape<A> | null,
+    dec: StackTape<A> | null,
+    head: HeadTape<A>,
+  ): Tape<A> {
     const loss = head.count > 0 ? head.sum / head.count : 0;
     return { kind, ctx, enc, dec, head, loss, sum: head.sum, count: head.count };
   }
@@ -143,6 +176,7 @@ export class Transformer<A extends FloatArray> {
     if (t.kind === 'cls') clsHeadBackward(ctx, head, dh, N, C);
     else lmHeadBackward(ctx, head, dh, N, C);
     stackBackward(ctx, this.cfg, top, dh);
-    if (t.kind === 'seq2seq') stackBackward(ctx, this.cfg, t.enc!, this.ws.f('enc.dout', t.enc!.B * t.enc!.T * C));
+    if (t.kind === 'seq2seq')
+      stackBackward(ctx, this.cfg, t.enc!, this.ws.f('enc.dout', t.enc!.B * t.enc!.T * C));
   }
 }

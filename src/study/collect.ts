@@ -2,7 +2,7 @@
 // sizes and runs. The report's numbers come only from these files.
 import * as path from 'node:path';
 import { modelStats } from '../model/config.ts';
-import { type SavedRunConfig } from '../train/run.ts';
+import type { SavedRunConfig } from '../train/run.ts';
 import { readJson, readMetrics } from '../train/rundir.ts';
 import type { CurvePoint, SizeSpec, TrainedRun } from './types.ts';
 
@@ -22,7 +22,14 @@ export function readRun(ref: RunRef): { run: TrainedRun; size: SizeSpec } {
   );
   const curve: CurvePoint[] = readMetrics(path.join(ref.runDir, 'metrics.jsonl'))
     .filter((r) => r.split === 'valid' && r.name === 'loss')
-    .map((r) => ({ step: r.step, wall_s: r.wall_s, tokens: r.tokens, flops: r.flops, loss: r.value, ppl: Math.exp(r.value) }));
+    .map((r) => ({
+      step: r.step,
+      wall_s: r.wall_s,
+      tokens: r.tokens,
+      flops: r.flops,
+      loss: r.value,
+      ppl: Math.exp(r.value),
+    }));
   const last = curve[curve.length - 1];
   const m = saved.model;
   const stats = modelStats(m, saved.config.data.seq_len, saved.config.data.mlm_prob);

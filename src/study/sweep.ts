@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../engine/errors.ts';
-import { type StudyPreset, headsFor, lrFor, sizeGrid } from './presets.ts';
 import type { Job } from './executor.ts';
+import { headsFor, lrFor, type StudyPreset, sizeGrid } from './presets.ts';
 
 export interface PlannedRun {
   id: string;
@@ -76,7 +76,18 @@ export function planRuns(o: SweepOptions): PlannedRun[] {
         );
       }
       if (status === 'new') fs.writeFileSync(configFile, text);
-      runs.push({ id, sizeId, seed, runDir, configFile, sweeps: s.sweeps, d_model: s.d_model, n_layers: s.n_layers, lr: lrFor(o.preset, s.d_model), status });
+      runs.push({
+        id,
+        sizeId,
+        seed,
+        runDir,
+        configFile,
+        sweeps: s.sweeps,
+        d_model: s.d_model,
+        n_layers: s.n_layers,
+        lr: lrFor(o.preset, s.d_model),
+        status,
+      });
     }
   }
   return runs;
@@ -88,7 +99,10 @@ export function trainingJobs(runs: PlannedRun[], budgetS: number): Job[] {
     .filter((r) => r.status !== 'done')
     .map((r) => ({
       id: r.id,
-      args: r.status === 'interrupted' ? ['train', '--resume', r.runDir] : ['train', '--config', r.configFile, '--run-dir', r.runDir],
+      args:
+        r.status === 'interrupted'
+          ? ['train', '--resume', r.runDir]
+          : ['train', '--config', r.configFile, '--run-dir', r.runDir],
       estimateS: budgetS * 1.25 + 10,
     }));
 }

@@ -112,6 +112,10 @@ export interface StudyResults {
   compression: CompressionPoint[];
   /** points on the Pareto frontier (lowest ppl for at most that many bytes / non-zeros) */
   pareto: { bytes: CompressionPoint[]; nonzero: CompressionPoint[] };
-  finetune: null | { task: string; compression: CompressionPoint[]; dense: Array<{ size_id: string; accuracy: number }> };
+  finetune: null | {
+    task: string;
+    compression: CompressionPoint[];
+    dense: Array<{ size_id: string; accuracy: number }>;
+  };
   verdicts: Verdict[];
 }

@@ -12,7 +12,8 @@ function clearlyBelow(a: number, sa: number, b: number, sb: number): boolean {
 }
 
 export function claim1(sizes: SizeSpec[], frontier: Frontier, runs: TrainedRun[]): Verdict {
-  const statement = 'Under the same wall-clock training budget, larger (wider or deeper) models reach lower validation loss.';
+  const statement =
+    'Under the same wall-clock training budget, larger (wider or deeper) models reach lower validation loss.';
   const k = frontier.times.length - 1;
   const at = new Map(frontier.per_size.map((p) => [p.size_id, { ppl: p.ppl[k]!, se: p.stderr[k]! }]));
   const parts: string[] = [];
@@ -32,7 +33,11 @@ export function claim1(sizes: SizeSpec[], frontier: Frontier, runs: TrainedRun[]
     else if (bestClear) against++;
     parts.push(
       `${sweep} sweep (${inSweep.map((s) => `${s.id} ${fmt(at.get(s.id)!.ppl)}`).join(', ')}): ` +
-        (beatsAll ? `the largest, ${largest.id}, is best` : bestClear ? `${best.id} beats the largest, ${largest.id}` : 'differences within noise'),
+        (beatsAll
+          ? `the largest, ${largest.id}, is best`
+          : bestClear
+            ? `${best.id} beats the largest, ${largest.id}`
+            : 'differences within noise'),
     );
   }
   const cross = frontier.crossings.map((c) => `${c.b} overtakes ${c.a} at ${fmt(c.t)} s`);
@@ -40,9 +45,16 @@ export function claim1(sizes: SizeSpec[], frontier: Frontier, runs: TrainedRun[]
   const evidence =
     `Validation perplexity at the ${fmt(frontier.times[k]!)} s budget — ${parts.join('; ')}. ` +
     `Compute-optimal size at this budget: ${frontier.compute_optimal.size_id}. ` +
-    (cross.length ? `Crossings: ${cross.join('; ')}.` : 'No larger model overtook a smaller one within the budget.') +
+    (cross.length
+      ? `Crossings: ${cross.join('; ')}.`
+      : 'No larger model overtook a smaller one within the budget.') +
     ` ${seeds} seed${seeds === 1 ? '' : 's'}${seeds === 1 ? ' (noise not measured: differences under 1% count as ties)' : ''}.`;
-  const verdict = support > 0 && against === 0 ? 'supported' : against > 0 && support === 0 ? 'not supported' : 'inconclusive';
+  const verdict =
+    support > 0 && against === 0
+      ? 'supported'
+      : against > 0 && support === 0
+        ? 'not supported'
+        : 'inconclusive';
   return { claim: 1, statement, verdict, evidence };
 }
 
@@ -76,12 +88,14 @@ function degradation(points: CompressionPoint[]): Map<string, Map<string, number
     bySetting.set(key, m);
   }
   const out = new Map<string, Map<string, number>>();
-  for (const [k, m] of bySetting) out.set(k, new Map([...m].map(([s, v]) => [s, v.reduce((a, b) => a + b, 0) / v.length])));
+  for (const [k, m] of bySetting)
+    out.set(k, new Map([...m].map(([s, v]) => [s, v.reduce((a, b) => a + b, 0) / v.length])));
   return out;
 }
 
 export function claim2(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
-  const statement = 'Larger models are more robust to compression (quantization, pruning): they lose relatively less.';
+  const statement =
+    'Larger models are more robust to compression (quantization, pruning): they lose relatively less.';
   const deg = degradation(points);
   const rows: string[] = [];
   let neg = 0;
@@ -91,15 +105,28 @@ export function claim2(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
     if (ss.length < 3) continue;
     const meaningful = ss.some((s) => m.get(s.id)! > 0.01);
     if (!meaningful) continue; // a setting that hurts nobody says nothing about robustness
-    const rho = spearman(ss.map((s) => s.params), ss.map((s) => m.get(s.id)!));
+    const rho = spearman(
+      ss.map((s) => s.params),
+      ss.map((s) => m.get(s.id)!),
+    );
     if (rho <= -0.5) neg++;
     else if (rho >= 0.5) pos++;
-    rows.push(`${setting}: ρ=${rho.toFixed(2)} (${ss.map((s) => `${s.id} +${(100 * m.get(s.id)!).toFixed(1)}%`).join(', ')})`);
+    rows.push(
+      `${setting}: ρ=${rho.toFixed(2)} (${ss.map((s) => `${s.id} +${(100 * m.get(s.id)!).toFixed(1)}%`).join(', ')})`,
+    );
   }
-  const verdict = rows.length === 0 ? 'inconclusive' : neg > pos && neg >= rows.length / 2 ? 'supported' : pos > neg ? 'not supported' : 'inconclusive';
+  const verdict =
+    rows.length === 0
+      ? 'inconclusive'
+      : neg > pos && neg >= rows.length / 2
+        ? 'supported'
+        : pos > neg
+          ? 'not supported'
+          : 'inconclusive';
   const dense = new Map(points.filter((p) => p.method === 'dense').map((p) => [p.size_id, p.ppl]));
   const ordered = sizes.filter((s) => dense.has(s.id)).sort((a, b) => a.params - b.params);
-  const largerWorse = ordered.length >= 2 && dense.get(ordered[ordered.length - 1]!.id)! > dense.get(ordered[0]!.id)!;
+  const largerWorse =
+    ordered.length >= 2 && dense.get(ordered[ordered.length - 1]!.id)! > dense.get(ordered[0]!.id)!;
   const caveat = largerWorse
     ? ' Caveat: at this budget the larger models are also the less trained ones (higher dense perplexity), and a model that has learned less has less to lose; the paper compares models that converged further.'
     : '';
@@ -110,7 +137,8 @@ export function claim2(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
 }
 
 export function claim3(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
-  const statement = 'At the same inference budget (bytes), a heavily compressed large model beats a lightly compressed small model.';
+  const statement =
+    'At the same inference budget (bytes), a heavily compressed large model beats a lightly compressed small model.';
   const order = [...sizes].sort((a, b) => a.params - b.params);
   const rank = new Map(order.map((s, i) => [s.id, i]));
   const quant = points.filter((p) => p.method === 'dense' || p.bits !== null);
@@ -118,7 +146,9 @@ export function claim3(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
   const losses: string[] = [];
   for (const light of quant.filter((p) => p.method === 'dense' || (p.bits ?? 0) >= 8)) {
     // the best point of a strictly larger model that fits in the same bytes
-    const rivals = quant.filter((p) => rank.get(p.size_id)! > rank.get(light.size_id)! && p.bytes <= light.bytes);
+    const rivals = quant.filter(
+      (p) => rank.get(p.size_id)! > rank.get(light.size_id)! && p.bytes <= light.bytes,
+    );
     if (rivals.length === 0) continue;
     const best = rivals.reduce((a, b) => (b.ppl < a.ppl ? b : a));
     const line = `${best.size_id} ${best.setting} (${(best.bytes / 1e6).toFixed(2)} MB, ppl ${fmt(best.ppl)}) vs ${light.size_id} ${light.setting} (${(light.bytes / 1e6).toFixed(2)} MB, ppl ${fmt(light.ppl)})`;
@@ -126,7 +156,14 @@ export function claim3(sizes: SizeSpec[], points: CompressionPoint[]): Verdict {
     else if (best.ppl > light.ppl * 1.01) losses.push(line);
   }
   const n = wins.length + losses.length;
-  const verdict = n === 0 ? 'inconclusive' : wins.length > losses.length ? 'supported' : losses.length > wins.length ? 'not supported' : 'inconclusive';
+  const verdict =
+    n === 0
+      ? 'inconclusive'
+      : wins.length > losses.length
+        ? 'supported'
+        : losses.length > wins.length
+          ? 'not supported'
+          : 'inconclusive';
   const evidence =
     n === 0
       ? 'No larger model fits in the bytes of a lightly compressed (8-bit or dense) smaller one: nothing to compare.'

@@ -49,12 +49,19 @@ export function randomBatch(cfg: ModelConfig, B: number, T: number, rng: Rng): L
   const V = cfg.vocab;
   const ids = (n: number) => Int32Array.from({ length: n }, () => 5 + rng.int(V - 5));
   if (cfg.family === 'encdec') {
-    return { B, Ts: T, Tt: T, src: ids(B * T), srcMask: new Uint8Array(B * T).fill(1), tgtIn: ids(B * T), tgtOut: ids(B * T) };
+    return {
+      B,
+      Ts: T,
+      Tt: T,
+      src: ids(B * T),
+      srcMask: new Uint8Array(B * T).fill(1),
+      tgtIn: ids(B * T),
+      tgtOut: ids(B * T),
+    };
   }
   const tokens = ids(B * T);
-  const targets = cfg.family === 'encoder'
-    ? Int32Array.from(tokens, (t) => (rng.uniform() < 0.15 ? t : -1))
-    : ids(B * T);
+  const targets =
+    cfg.family === 'encoder' ? Int32Array.from(tokens, (t) => (rng.uniform() < 0.15 ? t : -1)) : ids(B * T);
   return { B, T, tokens, keyMask: null, targets };
 }
 
@@ -72,7 +79,10 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
     o.onStep?.(i, i >= o.warmup);
     const t0 = process.hrtime.bigint();
     m.zeroGrad();
-    const tape = 'src' in b ? m.forwardSeq2Seq(b, { train: true, grad: true, seed: i }) : m.forwardLm(b, { train: true, grad: true, seed: i });
+    const tape =
+      'src' in b
+        ? m.forwardSeq2Seq(b, { train: true, grad: true, seed: i })
+        : m.forwardLm(b, { train: true, grad: true, seed: i });
     m.backward(tape);
     clipGradNorm(be, m.grads, m.layout.total, 1.0);
     opt.step(m.params, m.grads, 1e-4);

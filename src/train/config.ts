@@ -124,14 +124,22 @@ export function parseConfig<T>(schema: z.ZodType<T>, raw: unknown, where: string
   const lines = r.error.issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
       const at = i.path.length ? `${i.path.join('.')}.` : '';
-      return i.keys.map((k) => `  ${at}${k}: unknown key (a typo? \`tlc train --help\` and configs/ show the valid keys)`);
+      return i.keys.map(
+        (k) => `  ${at}${k}: unknown key (a typo? \`tlc train --help\` and configs/ show the valid keys)`,
+      );
     }
     const key = i.path.join('.') || '(top level)';
-    const found = i.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k as string] : undefined), raw);
+    const found = i.path.reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k as string] : undefined),
+      raw,
+    );
     const shown = found === undefined ? '' : ` (found ${JSON.stringify(found)})`;
     return `  ${key}: ${i.message}${shown}`;
   });
-  throw new InputError(`invalid config ${where}:\n${lines.join('\n')}`, 'fix the keys above; `tlc train --help` lists the presets');
+  throw new InputError(
+    `invalid config ${where}:\n${lines.join('\n')}`,
+    'fix the keys above; `tlc train --help` lists the presets',
+  );
 }
 
 export function configsDir(): string {
@@ -144,7 +152,10 @@ export function readConfigSource(spec: string): { raw: unknown; where: string } 
   if (!fs.existsSync(file)) {
     const preset = path.join(configsDir(), `${spec}.yaml`);
     if (!fs.existsSync(preset)) {
-      const names = fs.readdirSync(configsDir()).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+      const names = fs
+        .readdirSync(configsDir())
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => f.slice(0, -5));
       throw new InputError(`no config file or preset named '${spec}'`, `presets: ${names.join(', ')}`);
     }
     file = preset;

@@ -3,9 +3,13 @@
 // the fixed evaluation batches. No model math here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../engine/errors.ts';
-import { Rng } from '../engine/rng.ts';
-import { type Batcher, CausalBatcher, ClassBatcher, MlmBatcher, Seq2SeqBatcher } from '../data/batch/index.ts';
+import {
+  type Batcher,
+  CausalBatcher,
+  ClassBatcher,
+  MlmBatcher,
+  Seq2SeqBatcher,
+} from '../data/batch/index.ts';
 import { cacheRoot, sha256Bytes } from '../data/fetch/cache.ts';
 import { loadData, splitFractionsFor } from '../data/load.ts';
 import { splitCorpus } from '../data/splits.ts';
@@ -13,6 +17,8 @@ import { Tokenizer } from '../data/tokenizer/tokenizer.ts';
 import { trainBpe } from '../data/tokenizer/train.ts';
 import { tokenizeCached } from '../data/tokens.ts';
 import type { Corpus } from '../data/types.ts';
+import { InputError } from '../engine/errors.ts';
+import { Rng } from '../engine/rng.ts';
 import type { TrainConfig } from './config.ts';
 import type { AnyBatch, TrainData } from './task.ts';
 
@@ -39,15 +45,26 @@ function contentHash(texts: string[]): string {
   return h.slice(0, 16);
 }
 
-function getTokenizer(train: Corpus, cfg: TrainConfig, o: PrepareOptions, root: string): { tok: Tokenizer; file: string } {
+function getTokenizer(
+  train: Corpus,
+  cfg: TrainConfig,
+  o: PrepareOptions,
+  root: string,
+): { tok: Tokenizer; file: string } {
   if (o.tokenizerFile) return { tok: Tokenizer.load(o.tokenizerFile), file: o.tokenizerFile };
   const texts = corpusTexts(train);
-  const file = path.join(root, 'tokenizers', `${train.name.replace(/[^\w.-]/g, '_')}-${contentHash(texts)}-v${cfg.data.vocab_size}.json`);
+  const file = path.join(
+    root,
+    'tokenizers',
+    `${train.name.replace(/[^\w.-]/g, '_')}-${contentHash(texts)}-v${cfg.data.vocab_size}.json`,
+  );
   if (fs.existsSync(file)) {
     try {
       return { tok: Tokenizer.load(file), file };
     } catch (e) {
-      o.log?.(`warning: cached tokenizer ${file} is unreadable (${(e as Error).message}); training a new one`);
+      o.log?.(
+        `warning: cached tokenizer ${file} is unreadable (${(e as Error).message}); training a new one`,
+      );
     }
   }
   o.log?.(`training a ${cfg.data.vocab_size}-token BPE vocabulary on ${train.name} (train split)`);
@@ -76,12 +93,23 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
   const V = tok.vocabSize;
   const tokDir = path.join(root, 'tokens');
   const cached = (c: Corpus, part: string, texts: string[]) =>
-    tokenizeCached(texts, tok, path.join(tokDir, `${c.name.replace(/[^\w.-]/g, '_')}-${part}-${tok.hash.slice(0, 12)}.bin`), {
-      warn: (m) => o.log?.(`warning: ${m}`),
-    });
+    tokenizeCached(
+      texts,
+      tok,
+      path.join(tokDir, `${c.name.replace(/[^\w.-]/g, '_')}-${part}-${tok.hash.slice(0, 12)}.bin`),
+      {
+        warn: (m) => o.log?.(`warning: ${m}`),
+      },
+    );
   const rng = new Rng(cfg.seed);
   const d = cfg.data;
-  const describe = { data: cfg.data.name, corpus: corpus.name, provenance: corpus.provenance, vocab_size: V, tokenizer: path.basename(file) };
+  const describe = {
+    data: cfg.data.name,
+    corpus: corpus.name,
+    provenance: corpus.provenance,
+    vocab_size: V,
+    tokenizer: path.basename(file),
+  };
   let train: Batcher<AnyBatch['b'], unknown>;
   let wrap: (b: AnyBatch['b']) => AnyBatch;
   let valid: AnyBatch[];
@@ -90,43 +118,94 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
   let predictFraction = 1;
   let nClasses = 0;
   if (o.task === 'lm') {
-    if (split.train.kind !== 'text' || split.valid.kind !== 'text') throw new InputError('expected running text');
-    const tr = cached(split.train, 'train', split.train.docs.map((x) => x.text));
-    const va = cached(split.valid, 'valid', split.valid.docs.map((x) => x.text));
+    if (split.train.kind !== 'text' || split.valid.kind !== 'text')
+      throw new InputError('expected running text');
+    const tr = cached(
+      split.train,
+      'train',
+      split.train.docs.map((x) => x.text),
+    );
+    const va = cached(
+      split.valid,
+      'valid',
+      split.valid.docs.map((x) => x.text),
+    );
     wrap = (b) => ({ kind: 'lm', b }) as AnyBatch;
     if (cfg.model.family === 'encoder') {
-      const mo = { batchSize: d.batch_size, seqLen: d.seq_len, vocabSize: V, maskProb: d.mlm_prob, wholeWord: d.whole_word, wordStart: tok.wordStartTable() };
+      const mo = {
+        batchSize: d.batch_size,
+        seqLen: d.seq_len,
+        vocabSize: V,
+        maskProb: d.mlm_prob,
+        wholeWord: d.whole_word,
+        wordStart: tok.wordStartTable(),
+      };
       train = new MlmBatcher(tr, rng, mo) as Batcher<AnyBatch['b'], unknown>;
-      valid = takeEpoch(new MlmBatcher(va, new Rng(EVAL_SEED), { ...mo, shuffle: false }), d.valid_batches, wrap);
+      valid = takeEpoch(
+        new MlmBatcher(va, new Rng(EVAL_SEED), { ...mo, shuffle: false }),
+        d.valid_batches,
+        wrap,
+      );
       predictFraction = d.mlm_prob;
     } else {
       const co = { batchSize: d.batch_size, seqLen: d.seq_len };
       train = new CausalBatcher(tr, rng, co) as Batcher<AnyBatch['b'], unknown>;
-      valid = takeEpoch(new CausalBatcher(va, new Rng(EVAL_SEED), { ...co, shuffle: false }), d.valid_batches, wrap);
+      valid = takeEpoch(
+        new CausalBatcher(va, new Rng(EVAL_SEED), { ...co, shuffle: false }),
+        d.valid_batches,
+        wrap,
+      );
     }
   } else if (o.task === 'seq2seq') {
-    if (split.train.kind !== 'pairs' || split.valid.kind !== 'pairs') throw new InputError('expected translation pairs');
+    if (split.train.kind !== 'pairs' || split.valid.kind !== 'pairs')
+      throw new InputError('expected translation pairs');
     const ids = (c: Corpus & { kind: 'pairs' }, part: string) => {
-      const s = cached(c, `${part}-src`, c.pairs.map((p) => p.src));
-      const t = cached(c, `${part}-tgt`, c.pairs.map((p) => p.tgt));
-      return c.pairs.map((_, i) => ({ src: s.ids.subarray(s.offsets[i]!, s.offsets[i + 1]!), tgt: t.ids.subarray(t.offsets[i]!, t.offsets[i + 1]!) }));
+      const s = cached(
+        c,
+        `${part}-src`,
+        c.pairs.map((p) => p.src),
+      );
+      const t = cached(
+        c,
+        `${part}-tgt`,
+        c.pairs.map((p) => p.tgt),
+      );
+      return c.pairs.map((_, i) => ({
+        src: s.ids.subarray(s.offsets[i]!, s.offsets[i + 1]!),
+        tgt: t.ids.subarray(t.offsets[i]!, t.offsets[i + 1]!),
+      }));
     };
     const so = { maxTokens: d.max_tokens, maxSrcLen: d.seq_len, maxTgtLen: d.seq_len };
     wrap = (b) => ({ kind: 'seq2seq', b }) as AnyBatch;
     train = new Seq2SeqBatcher(ids(split.train, 'train'), rng, so) as Batcher<AnyBatch['b'], unknown>;
-    valid = takeEpoch(new Seq2SeqBatcher(ids(split.valid, 'valid'), new Rng(EVAL_SEED), { ...so, shuffle: false }), d.valid_batches, wrap);
+    valid = takeEpoch(
+      new Seq2SeqBatcher(ids(split.valid, 'valid'), new Rng(EVAL_SEED), { ...so, shuffle: false }),
+      d.valid_batches,
+      wrap,
+    );
   } else {
-    if (split.train.kind !== 'labels' || split.valid.kind !== 'labels' || split.test.kind !== 'labels') throw new InputError('expected labelled examples');
+    if (split.train.kind !== 'labels' || split.valid.kind !== 'labels' || split.test.kind !== 'labels')
+      throw new InputError('expected labelled examples');
     nClasses = split.train.labels.length;
-    const ex = (c: Corpus & { kind: 'labels' }) => c.examples.map((e) => ({ ids: tok.encode(e.text), label: e.label }));
+    const ex = (c: Corpus & { kind: 'labels' }) =>
+      c.examples.map((e) => ({ ids: tok.encode(e.text), label: e.label }));
     const co = { batchSize: d.batch_size, maxLen: d.seq_len };
     wrap = (b) => ({ kind: 'cls', b }) as AnyBatch;
     train = new ClassBatcher(ex(split.train), rng, co) as Batcher<AnyBatch['b'], unknown>;
-    valid = takeEpoch(new ClassBatcher(ex(split.valid), new Rng(EVAL_SEED), { ...co, shuffle: false }), 1e9, wrap);
-    test = takeEpoch(new ClassBatcher(ex(split.test), new Rng(EVAL_SEED), { ...co, shuffle: false }), 1e9, wrap);
+    valid = takeEpoch(
+      new ClassBatcher(ex(split.valid), new Rng(EVAL_SEED), { ...co, shuffle: false }),
+      1e9,
+      wrap,
+    );
+    test = takeEpoch(
+      new ClassBatcher(ex(split.test), new Rng(EVAL_SEED), { ...co, shuffle: false }),
+      1e9,
+      wrap,
+    );
     maxLen = d.seq_len;
   }
-  if (valid.length === 0) throw new InputError(`the validation split of ${cfg.data.name} is empty`, 'use a larger corpus');
+  if (valid.length === 0)
+    throw new InputError(`the validation split of ${cfg.data.name} is empty`, 'use a larger corpus');
   return {
     kind: o.task,
     vocabSize: V,

@@ -6,10 +6,10 @@ import { InputError } from '../engine/errors.ts';
 import { createBackend } from '../engine/select.ts';
 import { type ModelConfig, resolveModelConfig } from '../model/config.ts';
 import { loadLatestCheckpoint } from './checkpoint.ts';
-import { type TrainConfig, parseConfig, trainConfigSchema } from './config.ts';
+import { parseConfig, type TrainConfig, trainConfigSchema } from './config.ts';
 import { prepareTrainData } from './data.ts';
-import { Progress } from './progress.ts';
-import { TLC_VERSION, gitHash, newRunId, readJson, writeJson } from './rundir.ts';
+import type { Progress } from './progress.ts';
+import { gitHash, newRunId, readJson, TLC_VERSION, writeJson } from './rundir.ts';
 import type { TrainData } from './task.ts';
 import { type TrainResult, train } from './trainer.ts';
 
@@ -58,13 +58,20 @@ export function resolveModel(cfg: TrainConfig, data: TrainData): ModelConfig {
   });
 }
 
-function pretrained(from: string, log?: (m: string) => void): { tensors: Map<string, Float32Array>; saved: SavedRunConfig } {
+function pretrained(
+  from: string,
+  log?: (m: string) => void,
+): { tensors: Map<string, Float32Array>; saved: SavedRunConfig } {
   const saved = readJson<SavedRunConfig>(path.join(from, 'config.json'), 'pretrained run config');
   if (saved.model.family !== 'encoder') {
-    throw new InputError(`fine-tuning needs a pretrained encoder; ${from} holds a ${saved.model.family}`, 'pretrain with an encoder preset');
+    throw new InputError(
+      `fine-tuning needs a pretrained encoder; ${from} holds a ${saved.model.family}`,
+      'pretrain with an encoder preset',
+    );
   }
   const ck = loadLatestCheckpoint(from, (m) => log?.(`warning: ${m}`));
-  if (!ck) throw new InputError(`no checkpoint in ${from}`, 'train the model first (tlc train), then fine-tune it');
+  if (!ck)
+    throw new InputError(`no checkpoint in ${from}`, 'train the model first (tlc train), then fine-tune it');
   return { tensors: ck.tensors, saved };
 }
 
@@ -76,7 +83,10 @@ export function startRun(o: RunOptions): { runDir: string; result: TrainResult }
   if (pre) cfg = { ...cfg, model: { ...cfg.model, ...pre.saved.config.model, dropout: cfg.model.dropout } };
   const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : cfg.model.family));
   if (fs.existsSync(path.join(runDir, 'config.json'))) {
-    throw new InputError(`run directory ${runDir} already holds a run`, `resume it with --resume ${runDir}, or choose another --run-dir`);
+    throw new InputError(
+      `run directory ${runDir} already holds a run`,
+      `resume it with --resume ${runDir}, or choose another --run-dir`,
+    );
   }
   fs.mkdirSync(runDir, { recursive: true });
   const task = taskOf(cfg, o.from);
@@ -84,24 +94,52 @@ export function startRun(o: RunOptions): { runDir: string; result: TrainResult }
   const data = prepareTrainData(cfg, { task, tokenizerFile, log });
   const model = resolveModel(cfg, data);
   const be = createBackend(cfg.backend, cfg.threads);
-  const saved: SavedRunConfig = { tlc_version: TLC_VERSION, git: gitHash(), task, config: cfg, model, data: data.describe, threads: be.getThreads(), backend: be.name };
+  const saved: SavedRunConfig = {
+    tlc_version: TLC_VERSION,
+    git: gitHash(),
+    task,
+    config: cfg,
+    model,
+    data: data.describe,
+    threads: be.getThreads(),
+    backend: be.name,
+  };
   if (o.from) saved.from = o.from;
   writeJson(path.join(runDir, 'config.json'), saved);
   fs.copyFileSync(data.tokenizerFile, path.join(runDir, 'tokenizer.json'));
-  const result = train({ cfg, model, data, be, runDir, resume: false, init: pre?.tensors, progress: o.progress });
+  const result = train({
+    cfg,
+    model,
+    data,
+    be,
+    runDir,
+    resume: false,
+    init: pre?.tensors,
+    progress: o.progress,
+  });
   return { runDir, result };
 }
 
 /** Continue a run from its last good checkpoint with the same config, data position and RNG. */
-export function resumeRun(runDir: string, o: { progress?: Progress; log?: (m: string) => void } = {}): TrainResult {
+export function resumeRun(
+  runDir: string,
+  o: { progress?: Progress; log?: (m: string) => void } = {},
+): TrainResult {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const saved = readJson<SavedRunConfig>(path.join(runDir, 'config.json'), 'run config');
   const cfg = parseConfig(trainConfigSchema, saved.config, `${runDir}/config.json`);
   const resultFile = path.join(runDir, 'result.json');
   if (fs.existsSync(resultFile) && readJson<{ status: string }>(resultFile, 'result').status === 'done') {
-    throw new InputError(`run ${runDir} already finished`, 'start a new run, or raise its budget in a new run directory');
+    throw new InputError(
+      `run ${runDir} already finished`,
+      'start a new run, or raise its budget in a new run directory',
+    );
   }
-  const data = prepareTrainData(cfg, { task: saved.task, tokenizerFile: path.join(runDir, 'tokenizer.json'), log });
+  const data = prepareTrainData(cfg, {
+    task: saved.task,
+    tokenizerFile: path.join(runDir, 'tokenizer.json'),
+    log,
+  });
   const be = createBackend(cfg.backend, saved.threads);
   const init = saved.from ? pretrained(saved.from, log).tensors : undefined;
   return train({ cfg, model: saved.model, data, be, runDir, resume: true, init, progress: o.progress });

@@ -26,7 +26,11 @@ export interface MetricRecord {
 export function gitHash(): string | null {
   try {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
@@ -42,7 +46,8 @@ export function writeJson(file: string, obj: unknown): void {
 }
 
 export function readJson<T>(file: string, what: string): T {
-  if (!fs.existsSync(file)) throw new InputError(`${what} not found: ${file}`, 'check the run directory path');
+  if (!fs.existsSync(file))
+    throw new InputError(`${what} not found: ${file}`, 'check the run directory path');
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
   } catch (e) {

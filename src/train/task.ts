@@ -53,7 +53,11 @@ export interface EvalResult {
 }
 
 /** Token-weighted mean loss over a fixed set of batches (no dropout); accuracy for classifiers. */
-export function evaluate<A extends FloatArray>(m: Transformer<A>, batches: AnyBatch[], smoothing = 0): EvalResult {
+export function evaluate<A extends FloatArray>(
+  m: Transformer<A>,
+  batches: AnyBatch[],
+  smoothing = 0,
+): EvalResult {
   let sum = 0;
   let count = 0;
   let correct = 0;

@@ -13,9 +13,9 @@ import { budgetFraction, budgetReached, type Spent, zeroSpent } from './budget.t
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { Progress } from './progress.ts';
-import { MetricsLog, type MetricRecord, truncateMetrics, writeJson } from './rundir.ts';
+import { type MetricRecord, MetricsLog, truncateMetrics, writeJson } from './rundir.ts';
 import { learningRate } from './schedule.ts';
-import { type EvalResult, type TrainData, batchTokens, evaluate, forwardAny } from './task.ts';
+import { batchTokens, type EvalResult, evaluate, forwardAny, type TrainData } from './task.ts';
 
 export class NonFiniteError extends TlcError {}
 
@@ -71,18 +71,31 @@ interface LoopState {
 
 function checkpointTensors(m: Transformer<Float32Array>, opt: AdamW<Float32Array>) {
   const t = m.layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: m.p.get(s.name) }));
-  t.push({ name: 'optimizer.m', shape: [opt.n], data: opt.m }, { name: 'optimizer.v', shape: [opt.n], data: opt.v });
+  t.push(
+    { name: 'optimizer.m', shape: [opt.n], data: opt.m },
+    { name: 'optimizer.v', shape: [opt.n], data: opt.v },
+  );
   return t;
 }
 
-function restoreTensors(m: Transformer<Float32Array>, opt: AdamW<Float32Array> | null, tensors: Map<string, Float32Array>, strict: boolean): void {
+function restoreTensors(
+  m: Transformer<Float32Array>,
+  opt: AdamW<Float32Array> | null,
+  tensors: Map<string, Float32Array>,
+  strict: boolean,
+): void {
   for (const s of m.layout.specs) {
     const src = tensors.get(s.name);
     if (!src) {
-      if (strict) throw new TlcError(`checkpoint lacks parameter ${s.name}`, 'the checkpoint belongs to another model config');
+      if (strict)
+        throw new TlcError(
+          `checkpoint lacks parameter ${s.name}`,
+          'the checkpoint belongs to another model config',
+        );
       continue;
     }
-    if (src.length !== s.size) throw new TlcError(`checkpoint tensor ${s.name} has ${src.length} values, the model expects ${s.size}`);
+    if (src.length !== s.size)
+      throw new TlcError(`checkpoint tensor ${s.name} has ${src.length} values, the model expects ${s.size}`);
     m.p.get(s.name).set(src);
   }
   if (opt) {
@@ -105,7 +118,14 @@ export function train(o: TrainOptions): TrainResult {
   });
   const stats = modelStats(o.model, data.maxLen, data.predictFraction);
   const metricsFile = path.join(runDir, 'metrics.jsonl');
-  let st: LoopState = { spent: zeroSpent(), optT: 0, data: null, nextEvalStep: 0, nextEvalWall: 0, skipped: 0 };
+  let st: LoopState = {
+    spent: zeroSpent(),
+    optT: 0,
+    data: null,
+    nextEvalStep: 0,
+    nextEvalWall: 0,
+    skipped: 0,
+  };
   let elapsedBase = 0;
   let restored = false;
   if (o.resume) {
@@ -118,7 +138,9 @@ export function train(o: TrainOptions): TrainResult {
       elapsedBase = (ck.state as { elapsed_s?: number }).elapsed_s ?? 0;
       truncateMetrics(metricsFile, st.spent.step);
       restored = true;
-      progress.message(`resuming at step ${st.spent.step} (${st.spent.wall_s.toFixed(1)} s of training spent)`);
+      progress.message(
+        `resuming at step ${st.spent.step} (${st.spent.wall_s.toFixed(1)} s of training spent)`,
+      );
     } else {
       fs.rmSync(metricsFile, { force: true });
     }
@@ -127,7 +149,16 @@ export function train(o: TrainOptions): TrainResult {
   const log = new MetricsLog(metricsFile);
   const elapsed = () => elapsedBase + now() - t00;
   const rec = (split: MetricRecord['split'], name: string, value: number): void =>
-    log.write({ step: st.spent.step, wall_s: +st.spent.wall_s.toFixed(4), tokens: st.spent.tokens, flops: st.spent.flops, split, name, value, elapsed_s: +elapsed().toFixed(3) });
+    log.write({
+      step: st.spent.step,
+      wall_s: +st.spent.wall_s.toFixed(4),
+      tokens: st.spent.tokens,
+      flops: st.spent.flops,
+      split,
+      name,
+      value,
+      elapsed_s: +elapsed().toFixed(3),
+    });
   const smoothing = data.kind === 'seq2seq' ? cfg.optim.label_smoothing : 0;
   const hooks = o.hooks ?? {};
   const runEval = (): EvalResult => {
@@ -144,14 +175,20 @@ export function train(o: TrainOptions): TrainResult {
   const checkpoint = (): void => {
     st.optT = opt.t;
     st.data = data.state();
-    saveCheckpoint(runDir, { step: st.spent.step, tensors: checkpointTensors(m, opt), state: { ...st, elapsed_s: elapsed() } }, cfg.checkpoint.keep);
+    saveCheckpoint(
+      runDir,
+      { step: st.spent.step, tensors: checkpointTensors(m, opt), state: { ...st, elapsed_s: elapsed() } },
+      cfg.checkpoint.keep,
+    );
   };
   if (st.spent.step === 0) runEval();
   let lastCk = now();
   let lastLoss = Number.NaN;
   let stoppedBy: string | null = null;
   try {
-    while (!(stoppedBy = budgetReached(cfg.budget, st.spent))) {
+    for (;;) {
+      stoppedBy = budgetReached(cfg.budget, st.spent);
+      if (stoppedBy) break;
       const t0 = now();
       const step = st.spent.step + 1;
       m.zeroGrad();
@@ -161,7 +198,12 @@ export function train(o: TrainOptions): TrainResult {
       for (let k = 0; k < accum; k++) {
         const x = data.next();
         hooks.beforeForward?.(m);
-        const tape = forwardAny(m, x, { train: true, grad: true, seed: hash32(cfg.seed, step * accum + k), labelSmoothing: smoothing });
+        const tape = forwardAny(m, x, {
+          train: true,
+          grad: true,
+          seed: hash32(cfg.seed, step * accum + k),
+          labelSmoothing: smoothing,
+        });
         m.backward(tape, 1 / accum);
         hooks.afterBackward?.(m);
         loss += tape.loss / accum;
@@ -170,7 +212,12 @@ export function train(o: TrainOptions): TrainResult {
       const gnorm = clipGradNorm(be, m.grads, m.layout.total, cfg.optim.clip);
       const finite = Number.isFinite(loss) && Number.isFinite(gnorm);
       const lr = learningRate(
-        { lr: cfg.optim.lr, warmupSteps: cfg.optim.warmup_steps, schedule: cfg.optim.schedule, minLrRatio: cfg.optim.min_lr_ratio },
+        {
+          lr: cfg.optim.lr,
+          warmupSteps: cfg.optim.warmup_steps,
+          schedule: cfg.optim.schedule,
+          minLrRatio: cfg.optim.min_lr_ratio,
+        },
         step,
         budgetFraction(cfg.budget, st.spent),
       );
@@ -179,7 +226,12 @@ export function train(o: TrainOptions): TrainResult {
         hooks.afterStep?.(m, step);
       }
       const dt = now() - t0;
-      st.spent = { step, wall_s: st.spent.wall_s + dt, tokens: st.spent.tokens + tokens, flops: st.spent.flops + tokens * stats.trainFlopsPerToken };
+      st.spent = {
+        step,
+        wall_s: st.spent.wall_s + dt,
+        tokens: st.spent.tokens + tokens,
+        flops: st.spent.flops + tokens * stats.trainFlopsPerToken,
+      };
       if (!finite) {
         if (cfg.on_nonfinite === 'stop') {
           throw new NonFiniteError(
@@ -195,7 +247,13 @@ export function train(o: TrainOptions): TrainResult {
       rec('train', 'loss', loss);
       rec('train', 'lr', lr);
       rec('train', 'grad_norm', gnorm);
-      progress.update({ step, loss, tokensPerS: tokens / dt, fraction: budgetFraction(cfg.budget, st.spent), wallS: st.spent.wall_s });
+      progress.update({
+        step,
+        loss,
+        tokensPerS: tokens / dt,
+        fraction: budgetFraction(cfg.budget, st.spent),
+        wallS: st.spent.wall_s,
+      });
       if (st.spent.step >= st.nextEvalStep || st.spent.wall_s >= st.nextEvalWall) runEval();
       if (now() - lastCk >= cfg.checkpoint.every_seconds) {
         checkpoint();
@@ -219,12 +277,20 @@ export function train(o: TrainOptions): TrainResult {
       if (result.test.accuracy !== undefined) rec('test', 'accuracy', result.test.accuracy);
     }
     writeJson(path.join(runDir, 'result.json'), { ...result, last_train_loss: lastLoss });
-    progress.update({ step: st.spent.step, loss: lastLoss, tokensPerS: 0, fraction: 1, wallS: st.spent.wall_s }, true);
+    progress.update(
+      { step: st.spent.step, loss: lastLoss, tokensPerS: 0, fraction: 1, wallS: st.spent.wall_s },
+      true,
+    );
     progress.done();
     return result;
   } catch (e) {
     if (e instanceof NonFiniteError) {
-      writeJson(path.join(runDir, 'result.json'), { status: 'failed', reason: e.message, spent: st.spent, elapsed_s: elapsed() });
+      writeJson(path.join(runDir, 'result.json'), {
+        status: 'failed',
+        reason: e.message,
+        spent: st.spent,
+        elapsed_s: elapsed(),
+      });
     }
     throw e;
   } finally {

@@ -14,7 +14,11 @@ const run = path.join(tmp, 'run');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function tlc(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], { encoding: 'utf8', cwd: root, timeout: 600_000 });
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 600_000,
+  });
   return r;
 }
 
@@ -25,7 +29,19 @@ function ok(args: string[]) {
 }
 
 before(() => {
-  ok(['train', '--config', 'tiny-decoder', '--set', 'budget.seconds=15', '--set', 'model.d_model=96', '--set', 'model.n_heads=3', '--run-dir', run]);
+  ok([
+    'train',
+    '--config',
+    'tiny-decoder',
+    '--set',
+    'budget.seconds=15',
+    '--set',
+    'model.d_model=96',
+    '--set',
+    'model.n_heads=3',
+    '--run-dir',
+    run,
+  ]);
 });
 
 test('tlc compress writes a container, its size and the evaluation protocol; tlc eval reproduces the numbers', () => {
@@ -44,15 +60,43 @@ test('tlc compress writes a container, its size and the evaluation protocol; tlc
 
 test('GPTQ has lower KL to the dense model than round-to-nearest at 3 bits', () => {
   const rtn = ok(['compress', run, '--quant', 'int3', '--out', path.join(tmp, 'rtn3')]);
-  const gptq = ok(['compress', run, '--quant', 'int3', '--method', 'gptq', '--calib-batches', '4', '--out', path.join(tmp, 'gptq3')]);
-  assert.ok(gptq.compressed.kl < rtn.compressed.kl, `GPTQ KL ${gptq.compressed.kl} vs RTN ${rtn.compressed.kl}`);
+  const gptq = ok([
+    'compress',
+    run,
+    '--quant',
+    'int3',
+    '--method',
+    'gptq',
+    '--calib-batches',
+    '4',
+    '--out',
+    path.join(tmp, 'gptq3'),
+  ]);
+  assert.ok(
+    gptq.compressed.kl < rtn.compressed.kl,
+    `GPTQ KL ${gptq.compressed.kl} vs RTN ${rtn.compressed.kl}`,
+  );
 });
 
 test('gradual pruning with fine-tuning beats one-shot pruning at 90% sparsity', () => {
   const oneShot = ok(['compress', run, '--prune', '90%', '--out', path.join(tmp, 'p90')]);
-  const gradual = ok(['compress', run, '--prune', '90%', '--gradual', '--steps', '80', '--out', path.join(tmp, 'g90')]);
-  for (const r of [oneShot, gradual]) assert.ok(Math.abs(r.sparsity_achieved - 0.9) < 1e-4, `sparsity ${r.sparsity_achieved}`);
-  assert.ok(gradual.compressed.ppl < oneShot.compressed.ppl, `gradual ${gradual.compressed.ppl} vs one-shot ${oneShot.compressed.ppl}`);
+  const gradual = ok([
+    'compress',
+    run,
+    '--prune',
+    '90%',
+    '--gradual',
+    '--steps',
+    '80',
+    '--out',
+    path.join(tmp, 'g90'),
+  ]);
+  for (const r of [oneShot, gradual])
+    assert.ok(Math.abs(r.sparsity_achieved - 0.9) < 1e-4, `sparsity ${r.sparsity_achieved}`);
+  assert.ok(
+    gradual.compressed.ppl < oneShot.compressed.ppl,
+    `gradual ${gradual.compressed.ppl} vs one-shot ${oneShot.compressed.ppl}`,
+  );
 });
 
 test('bad compression specs fail with exit code 2 and list the valid choices', () => {

@@ -17,14 +17,27 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function study(): { json: { verdicts: unknown[]; report: string }; stderr: string } {
   const r = spawnSync(
     process.execPath,
-    [path.join(root, 'bin', 'tlc.mjs'), 'study', '--preset', 'quick', '--data', 'prose-en-small', '--budget', '12', '--out', out, '--json'],
+    [
+      path.join(root, 'bin', 'tlc.mjs'),
+      'study',
+      '--preset',
+      'quick',
+      '--data',
+      'prose-en-small',
+      '--budget',
+      '12',
+      '--out',
+      out,
+      '--json',
+    ],
     { encoding: 'utf8', cwd: root, timeout: 900_000 },
   );
   assert.equal(r.status, 0, r.stderr);
   return { json: JSON.parse(r.stdout.trim().split('\n').pop()!), stderr: r.stderr };
 }
 
-const results = () => JSON.parse(fs.readFileSync(path.join(out, 'report', 'results.json'), 'utf8')) as StudyResults;
+const results = () =>
+  JSON.parse(fs.readFileSync(path.join(out, 'report', 'results.json'), 'utf8')) as StudyResults;
 
 test('the quick study trains every size, compresses each over the grid, and writes the report with verdicts', () => {
   const { json } = study();
@@ -57,7 +70,9 @@ test('re-running skips finished runs, and the report reads its numbers from the 
   const target = before.runs[0]!;
   const metrics = path.join(target.run_dir, 'metrics.jsonl');
   const lines = fs.readFileSync(metrics, 'utf8').trim().split('\n');
-  const lastValid = lines.map((l) => JSON.parse(l)).reduce((k, r, i) => (r.split === 'valid' && r.name === 'loss' ? i : k), -1);
+  const lastValid = lines
+    .map((l) => JSON.parse(l))
+    .reduce((k, r, i) => (r.split === 'valid' && r.name === 'loss' ? i : k), -1);
   const rec = JSON.parse(lines[lastValid]!);
   rec.value = Math.log(1e6); // an absurd final perplexity for this run
   lines[lastValid] = JSON.stringify(rec);

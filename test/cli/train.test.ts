@@ -13,7 +13,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-cli-train-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function tlc(args: string[]) {
-  return spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], { encoding: 'utf8', cwd: root, timeout: 600_000 });
+  return spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 600_000,
+  });
 }
 
 function validLoss(runDir: string): number[] {
@@ -26,19 +30,43 @@ for (const family of ['encoder', 'decoder', 'encdec'] as const) {
   test(`tlc train --config tiny-${family}: a real run directory whose validation loss falls`, () => {
     const dir = path.join(tmp, family);
     // a step budget: the same amount of learning however loaded the machine is
-    const r = tlc(['train', '--config', `tiny-${family}`, '--set', 'budget.steps=150', '--set', 'budget.seconds=600', '--set', 'eval.every_steps=50', '--run-dir', dir, '--json']);
+    const r = tlc([
+      'train',
+      '--config',
+      `tiny-${family}`,
+      '--set',
+      'budget.steps=150',
+      '--set',
+      'budget.seconds=600',
+      '--set',
+      'eval.every_steps=50',
+      '--run-dir',
+      dir,
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(out.status, 'done');
     assert.equal(out.stopped_by, 'steps');
-    for (const f of ['config.json', 'metrics.jsonl', 'result.json', 'tokenizer.json', 'checkpoints/manifest.json']) {
+    for (const f of [
+      'config.json',
+      'metrics.jsonl',
+      'result.json',
+      'tokenizer.json',
+      'checkpoints/manifest.json',
+    ]) {
       assert.ok(fs.existsSync(path.join(dir, f)), `missing ${f}`);
     }
     const v = validLoss(dir);
     assert.ok(v.length >= 2, 'expected evaluations at the start and the end');
     assert.ok(v[v.length - 1]! < v[0]! - 0.5, `validation loss did not fall: ${v.join(' -> ')}`);
-    const train = readMetrics(path.join(dir, 'metrics.jsonl')).filter((x) => x.split === 'train' && x.name === 'loss');
-    assert.ok(train.every((x, i) => i === 0 || x.wall_s >= train[i - 1]!.wall_s), 'wall_s must not go backwards');
+    const train = readMetrics(path.join(dir, 'metrics.jsonl')).filter(
+      (x) => x.split === 'train' && x.name === 'loss',
+    );
+    assert.ok(
+      train.every((x, i) => i === 0 || x.wall_s >= train[i - 1]!.wall_s),
+      'wall_s must not go backwards',
+    );
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.equal(cfg.model.family, family);
     assert.ok(cfg.data.provenance.length > 0, 'the run must record where its data came from');
@@ -49,7 +77,18 @@ test('tlc finetune on sentiment-en reports validation and test accuracy', () => 
   const enc = path.join(tmp, 'encoder');
   assert.ok(fs.existsSync(enc), 'needs the encoder run of the test above');
   const dir = path.join(tmp, 'ft');
-  const r = tlc(['finetune', '--from', enc, '--data', 'sentiment-en', '--set', 'budget.seconds=8', '--run-dir', dir, '--json']);
+  const r = tlc([
+    'finetune',
+    '--from',
+    enc,
+    '--data',
+    'sentiment-en',
+    '--set',
+    'budget.seconds=8',
+    '--run-dir',
+    dir,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const res = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
   assert.ok(res.final_valid.accuracy >= 0 && res.final_valid.accuracy <= 1);

@@ -14,7 +14,11 @@ test('act8 wraps only linear-layer matmuls and changes logits slightly', () => {
   const cfg = tinyConfig('decoder');
   const dense = new Transformer(be, cfg, 2);
   let q: Transformer<Float32Array> | null = null;
-  q = new Transformer(act8Backend(be, () => q?.params ?? null), cfg, 2);
+  q = new Transformer(
+    act8Backend(be, () => q?.params ?? null),
+    cfg,
+    2,
+  );
   const b = lmBatch(cfg.vocab, 2, 6, 3, true);
   const ld = Float32Array.from(dense.forwardLm(b, { train: false, grad: false }).head.logits);
   const lq = q.forwardLm(b, { train: false, grad: false }).head.logits;
@@ -45,12 +49,20 @@ test('every linear layer input is seen once per forward, with its weight and sha
   const cfg = tinyConfig('encoder', { n_layers: 2 });
   let m: Transformer<Float32Array> | null = null;
   const seen: string[] = [];
-  m = new Transformer(interceptLinearInputs(be, () => m?.params ?? null, (offset, _x, _rows, cols) => {
-    const s = m!.layout.specs.find((p) => p.offset === offset)!;
-    assert.equal(cols, s.shape[1]);
-    seen.push(s.name);
-    return undefined;
-  }), cfg, 1);
+  m = new Transformer(
+    interceptLinearInputs(
+      be,
+      () => m?.params ?? null,
+      (offset, _x, _rows, cols) => {
+        const s = m!.layout.specs.find((p) => p.offset === offset)!;
+        assert.equal(cols, s.shape[1]);
+        seen.push(s.name);
+        return undefined;
+      },
+    ),
+    cfg,
+    1,
+  );
   m.forwardLm(lmBatch(cfg.vocab, 2, 6, 3, false), { train: false, grad: false });
   const linear = m.layout.specs.filter((s) => s.linear).map((s) => s.name);
   assert.deepEqual([...seen].sort(), [...linear, 'tok_emb.weight'].sort());

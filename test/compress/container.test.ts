@@ -9,8 +9,8 @@ import { type CompressSpec, compressModel } from '../../src/compress/compress.ts
 import { packMask, readContainer, unpackMask, writeContainer } from '../../src/compress/container.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
-import { buildLayout } from '../../src/model/params.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
+import { buildLayout } from '../../src/model/params.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { lmBatch, tinyConfig } from '../model/fixtures.ts';
 
@@ -26,7 +26,10 @@ function model(): Transformer<Float32Array> {
 
 const specs: Array<[string, CompressSpec]> = [
   ['int4 group32 sym', { quant: 'int4:group32', method: 'rtn', prune: null, embeddings: false }],
-  ['int3 channel asym + embeddings', { quant: 'int3:channel:asym', method: 'rtn', prune: null, embeddings: true }],
+  [
+    'int3 channel asym + embeddings',
+    { quant: 'int3:channel:asym', method: 'rtn', prune: null, embeddings: true },
+  ],
   ['50% unstructured', { quant: null, method: 'rtn', prune: '50%', embeddings: false }],
   ['2:4 + int8', { quant: 'int8', method: 'rtn', prune: '2:4', embeddings: false }],
   ['70% + int2 asym', { quant: 'int2:asym', method: 'rtn', prune: '70%:layer', embeddings: false }],
@@ -48,13 +51,20 @@ for (const [name, spec] of specs) {
     assert.deepEqual(back.spec, spec);
     assert.equal(back.params.length, c.params.length);
     for (let i = 0; i < c.params.length; i++) {
-      if (!Object.is(back.params[i], c.params[i])) assert.fail(`weight ${i}: stored ${back.params[i]}, evaluated ${c.params[i]}`);
+      if (!Object.is(back.params[i], c.params[i]))
+        assert.fail(`weight ${i}: stored ${back.params[i]}, evaluated ${c.params[i]}`);
     }
-    if (spec.quant || spec.prune) assert.notDeepEqual(Array.from(c.params), Array.from(m.params), 'compression changed nothing');
+    if (spec.quant || spec.prune)
+      assert.notDeepEqual(Array.from(c.params), Array.from(m.params), 'compression changed nothing');
     if (spec.prune && c.plan) {
       let zeros = 0;
-      for (const s of m.layout.specs) if (c.plan.targets.includes(s.name)) for (let i = 0; i < s.size; i++) zeros += back.params[s.offset + i] === 0 ? 1 : 0;
-      assert.ok(zeros / c.plan.targets.reduce((a, n) => a + m.layout.byName.get(n)!.size, 0) >= c.plan.achieved - 1e-9);
+      for (const s of m.layout.specs)
+        if (c.plan.targets.includes(s.name))
+          for (let i = 0; i < s.size; i++) zeros += back.params[s.offset + i] === 0 ? 1 : 0;
+      assert.ok(
+        zeros / c.plan.targets.reduce((a, n) => a + m.layout.byName.get(n)!.size, 0) >=
+          c.plan.achieved - 1e-9,
+      );
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -65,7 +75,11 @@ test('compression makes the container smaller than dense, more so with fewer bit
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-container-'));
   const size = (spec: CompressSpec | null) => {
     const c = compressModel(m, spec ?? { quant: null, method: 'rtn', prune: null, embeddings: false }, null);
-    return writeContainer(path.join(dir, 'm.safetensors'), m.layout, c.stored, { model: m.cfg, spec, source: '' });
+    return writeContainer(path.join(dir, 'm.safetensors'), m.layout, c.stored, {
+      model: m.cfg,
+      spec,
+      source: '',
+    });
   };
   const dense = size(null);
   const q8 = size({ quant: 'int8', method: 'rtn', prune: null, embeddings: true });

@@ -1,9 +1,13 @@
 // Tiny configs and deterministic batches shared by the model tests.
+
+import { Rng } from '../../src/engine/rng.ts';
 import type { ClassBatch, LmBatch, Seq2SeqBatch } from '../../src/model/batch.ts';
 import { type ModelConfig, type ModelConfigInput, resolveModelConfig } from '../../src/model/config.ts';
-import { Rng } from '../../src/engine/rng.ts';
 
-export function tinyConfig(family: ModelConfig['family'], extra: Partial<ModelConfigInput> = {}): ModelConfig {
+export function tinyConfig(
+  family: ModelConfig['family'],
+  extra: Partial<ModelConfigInput> = {},
+): ModelConfig {
   return resolveModelConfig({
     family,
     vocab: 23,

@@ -38,13 +38,17 @@ function checkModel(m: M, run: (o: ForwardOptions) => Tape<Float64Array>, perTen
       const num = (lp - lm) / (2 * h);
       const err = Math.abs(num - ana[i]!);
       const tol = 1e-7 + 1e-5 * Math.abs(num);
-      if (err / tol > worst.err) worst = { err: err / tol, name: `${s.name}[${i - s.offset}] num=${num} ana=${ana[i]}` };
+      if (err / tol > worst.err)
+        worst = { err: err / tol, name: `${s.name}[${i - s.offset}] num=${num} ana=${ana[i]}` };
       probed++;
       if (Math.abs(num) > 1e-9) nonzero++;
     }
   }
   assert.ok(worst.err <= 1, `gradient mismatch (err/tol=${worst.err.toFixed(2)}) at ${worst.name}`);
-  assert.ok(nonzero > probed / 2, `too few non-zero gradients probed (${nonzero}/${probed}): the check would be vacuous`);
+  assert.ok(
+    nonzero > probed / 2,
+    `too few non-zero gradients probed (${nonzero}/${probed}): the check would be vacuous`,
+  );
 }
 
 const be = createTsBackend('f64');
@@ -95,7 +99,8 @@ test('backward accumulates and honours lossScale', () => {
   m.backward(m.forwardLm(b, { train: false, grad: true }));
   const once = Float64Array.from(m.grads);
   m.backward(m.forwardLm(b, { train: false, grad: true }), 0.5);
-  for (let i = 0; i < once.length; i += 37) assert.ok(Math.abs(m.grads[i]! - 1.5 * once[i]!) <= 1e-12 + 1e-9 * Math.abs(once[i]!));
+  for (let i = 0; i < once.length; i += 37)
+    assert.ok(Math.abs(m.grads[i]! - 1.5 * once[i]!) <= 1e-12 + 1e-9 * Math.abs(once[i]!));
 });
 
 test('parameter count of the layout equals modelStats', () => {

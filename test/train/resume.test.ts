@@ -11,14 +11,29 @@ import { readMetrics } from '../../src/train/rundir.ts';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const tlc = path.join(root, 'bin', 'tlc.mjs');
 const common = [
-  'train', '--config', 'tiny-decoder', '--deterministic', '--threads', '2',
-  '--set', 'budget.steps=60', '--set', 'budget.seconds=600', '--set', 'checkpoint.every_seconds=0.2',
-  '--set', 'eval.every_steps=20', '--set', 'model.dropout=0.1', '--json',
+  'train',
+  '--config',
+  'tiny-decoder',
+  '--deterministic',
+  '--threads',
+  '2',
+  '--set',
+  'budget.steps=60',
+  '--set',
+  'budget.seconds=600',
+  '--set',
+  'checkpoint.every_seconds=0.2',
+  '--set',
+  'eval.every_steps=20',
+  '--set',
+  'model.dropout=0.1',
+  '--json',
 ];
 
 function lossesByStep(runDir: string): Map<number, number> {
   const m = new Map<number, number>();
-  for (const r of readMetrics(path.join(runDir, 'metrics.jsonl'))) if (r.split === 'train' && r.name === 'loss') m.set(r.step, r.value);
+  for (const r of readMetrics(path.join(runDir, 'metrics.jsonl')))
+    if (r.split === 'train' && r.name === 'loss') m.set(r.step, r.value);
   return m;
 }
 
@@ -50,7 +65,8 @@ test('SIGKILL at a random moment, then --resume, gives the uninterrupted loss se
   run(['train', '--resume', b, '--json']);
   const got = lossesByStep(b);
   assert.equal(got.size, 60);
-  for (const [step, loss] of ref) assert.equal(got.get(step), loss, `loss at step ${step} differs after resume`);
+  for (const [step, loss] of ref)
+    assert.equal(got.get(step), loss, `loss at step ${step} differs after resume`);
   const result = JSON.parse(fs.readFileSync(path.join(b, 'result.json'), 'utf8'));
   assert.equal(result.spent.step, 60);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -69,7 +85,18 @@ test('a non-finite loss stops the run with a clear message and keeps the last go
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-nan-'));
   const r = spawnSync(
     process.execPath,
-    [tlc, ...common, '--set', 'optim.lr=1e30', '--set', 'optim.warmup_steps=0', '--set', 'optim.clip=0', '--run-dir', dir],
+    [
+      tlc,
+      ...common,
+      '--set',
+      'optim.lr=1e30',
+      '--set',
+      'optim.warmup_steps=0',
+      '--set',
+      'optim.clip=0',
+      '--run-dir',
+      dir,
+    ],
     { encoding: 'utf8', cwd: root },
   );
   assert.notEqual(r.status, 0);

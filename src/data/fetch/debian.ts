@@ -32,7 +32,12 @@ export function debianCandidate(pkg: string): string | null {
  * Download and extract a Debian package. With `version`, exactly that version is fetched (a
  * different archive version is an error naming both). The cache is keyed by package and version.
  */
-export function fetchDebianPackage(pkg: string, version?: string, expectSha256?: string, root = cacheRoot()): FetchedDeb {
+export function fetchDebianPackage(
+  pkg: string,
+  version?: string,
+  expectSha256?: string,
+  root = cacheRoot(),
+): FetchedDeb {
   const ver = version ?? debianCandidate(pkg);
   if (!ver) {
     throw new SetupError(
@@ -43,7 +48,10 @@ export function fetchDebianPackage(pkg: string, version?: string, expectSha256?:
   const dir = path.join(root, 'debian', `${pkg}_${ver.replace(/[:]/g, '%')}`);
   const done = path.join(dir, 'fetched.json');
   if (fs.existsSync(done) && fs.existsSync(path.join(dir, 'root'))) {
-    return { root: path.join(dir, 'root'), provenance: JSON.parse(fs.readFileSync(done, 'utf8')) as Provenance };
+    return {
+      root: path.join(dir, 'root'),
+      provenance: JSON.parse(fs.readFileSync(done, 'utf8')) as Provenance,
+    };
   }
   fs.mkdirSync(dir, { recursive: true });
   try {
@@ -58,7 +66,8 @@ export function fetchDebianPackage(pkg: string, version?: string, expectSha256?:
     );
   }
   const deb = fs.readdirSync(dir).find((f) => f.endsWith('.deb'));
-  if (!deb) throw new SetupError(`apt-get download ${pkg} produced no .deb in ${dir}`, 'retry; check disk space');
+  if (!deb)
+    throw new SetupError(`apt-get download ${pkg} produced no .deb in ${dir}`, 'retry; check disk space');
   const file = path.join(dir, deb);
   const sha256 = sha256File(file);
   if (expectSha256 && sha256 !== expectSha256) {

@@ -14,7 +14,12 @@ export interface FetchedPackage {
 }
 
 /** `npm pack name@version` into the cache; unpack once; verify sha256 when `expectSha256` is given. */
-export function fetchNpmPackage(name: string, version: string, expectSha256?: string, root = cacheRoot()): FetchedPackage {
+export function fetchNpmPackage(
+  name: string,
+  version: string,
+  expectSha256?: string,
+  root = cacheRoot(),
+): FetchedPackage {
   const dir = path.join(root, 'npm', `${name.replace('/', '__')}@${version}`);
   const done = path.join(dir, 'fetched.json');
   if (fs.existsSync(done)) {
@@ -24,11 +29,15 @@ export function fetchNpmPackage(name: string, version: string, expectSha256?: st
   fs.mkdirSync(dir, { recursive: true });
   let out: string;
   try {
-    out = execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', dir, '--json', '--silent'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
-    });
+    out = execFileSync(
+      'npm',
+      ['pack', `${name}@${version}`, '--pack-destination', dir, '--json', '--silent'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+      },
+    );
   } catch (e) {
     const msg = (e as { stderr?: string }).stderr?.toString().trim() ?? String(e);
     throw new SetupError(
@@ -38,7 +47,9 @@ export function fetchNpmPackage(name: string, version: string, expectSha256?: st
   }
   const info = JSON.parse(out) as Array<{ filename: string }>;
   const tgz = path.join(dir, info[0]!.filename.replace('@', '').replace('/', '-'));
-  const file = fs.existsSync(tgz) ? tgz : path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
+  const file = fs.existsSync(tgz)
+    ? tgz
+    : path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
   const sha256 = sha256File(file);
   if (expectSha256 && sha256 !== expectSha256) {
     throw new CorruptError(

@@ -220,7 +220,10 @@ export const gettextEnFrSmall: PairSource = {
   name: 'gettext-en-fr-small',
   kind: 'pairs',
   load(root: string): { pairs: Pair[]; provenance: Provenance[] } {
-    const { raw, provenance } = loadGettextRaw(root, GETTEXT_PACKAGES.filter((p) => SMALL.has(p.pkg)));
+    const { raw, provenance } = loadGettextRaw(
+      root,
+      GETTEXT_PACKAGES.filter((p) => SMALL.has(p.pkg)),
+    );
     return { pairs: cleanPairs('gettext', raw).pairs, provenance };
   },
 };
