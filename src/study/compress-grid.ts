@@ -41,14 +41,13 @@ export function gridSettings(p: StudyPreset): GridSetting[] {
       bits: b,
       spec: { ...none, quant: `int${b}:channel`, embeddings: true },
     });
-  if (p.gptq)
-    for (const b of p.quantBits.filter((x) => x <= 4))
-      out.push({
-        tag: `gptq-int${b}`,
-        method: 'gptq',
-        bits: b,
-        spec: { ...none, quant: `int${b}:channel`, method: 'gptq', embeddings: true },
-      });
+  for (const b of p.gptqBits)
+    out.push({
+      tag: `gptq-int${b}`,
+      method: 'gptq',
+      bits: b,
+      spec: { ...none, quant: `int${b}:channel`, method: 'gptq', embeddings: true },
+    });
   for (const s of p.sparsities.filter((x) => x > 0)) {
     const pct = Math.round(s * 100);
     out.push({

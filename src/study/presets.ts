@@ -25,8 +25,8 @@ export interface StudyPreset {
   /** validation every this many training seconds: all sizes are evaluated at the same times */
   evalEveryS: number;
   quantBits: number[];
-  /** GPTQ (needs calibration batches) in addition to round-to-nearest */
-  gptq: boolean;
+  /** bit widths also quantized with GPTQ (needs calibration batches; slow in TypeScript for wide layers) */
+  gptqBits: number[];
   sparsities: number[];
   /** gradual magnitude pruning with fine-tuning (slow) in addition to one-shot */
   gradual: boolean;
@@ -49,24 +49,24 @@ export const PRESETS: Record<StudyPreset['name'], StudyPreset> = {
     warmupSteps: 20,
     evalEveryS: 5,
     quantBits: [8, 4, 2],
-    gptq: false,
+    gptqBits: [],
     sparsities: [0, 0.5, 0.9],
     gradual: false,
   },
   default: {
     name: 'default',
-    description: 'a depth sweep and a width sweep (5 sizes), 150 s each on 2 cores: ≤ 20 min in all',
+    description: 'a depth sweep and a width sweep (6 sizes), 120 s each on 2 cores: ≤ 20 min in all',
     centre: { d_model: 128, n_layers: 4 },
-    depths: [2, 4, 8],
+    depths: [1, 2, 4, 8],
     widths: [64, 128, 256],
-    budgetS: 150,
+    budgetS: 120,
     seeds: [1],
     data: { vocab_size: 4096, seq_len: 128, batch_size: 16, valid_batches: 8 },
     lr: 1e-3,
     warmupSteps: 50,
     evalEveryS: 10,
     quantBits: GRID.quantBits,
-    gptq: true,
+    gptqBits: [3],
     sparsities: GRID.sparsities,
     gradual: false,
   },
@@ -83,7 +83,7 @@ export const PRESETS: Record<StudyPreset['name'], StudyPreset> = {
     warmupSteps: 200,
     evalEveryS: 30,
     quantBits: GRID.quantBits,
-    gptq: true,
+    gptqBits: [4, 3, 2],
     sparsities: GRID.sparsities,
     gradual: true,
   },
