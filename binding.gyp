@@ -10,7 +10,9 @@
         "src/native/elementwise.cc",
         "src/native/rows.cc",
         "src/native/attention.cc",
-        "src/native/loss.cc"
+        "src/native/loss.cc",
+        "src/native/probe.cc",
+        "src/native/linear.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -1,11 +1,33 @@
-// Per-kernel time profile of one training step: wraps a backend so every call is timed, runs a
-// few steps of the reference MLM config, and prints JSON (kernel -> ms per step, calls).
-import { createBackend } from '../src/engine/select.ts';
+// Per-kernel time profile of training steps: wraps a backend so every call is timed, runs warm-up
+// steps untimed, then a few timed steps of one config, and prints JSON (kernel -> ms per step, calls).
+// Flags: --family --vocab --d --layers --heads --ff --seq --batch --threads --steps --warmup, and
+// --by-shape (GEMM kernels split by shape, with GFLOP/s).
+// The wrapper adds a little JS overhead per call; use bench/train.ts for throughput figures.
 import type { Backend } from '../src/engine/backend.ts';
+import { createBackend } from '../src/engine/select.ts';
 import { resolveModelConfig } from '../src/model/config.ts';
 import { benchTrain } from '../src/train/bench.ts';
 
-function timed(be: Backend<Float32Array>, acc: Map<string, { ms: number; calls: number }>): Backend<Float32Array> {
+interface Acc {
+  on: boolean;
+  /** split matmul by M x N x K, transposes and accumulation */
+  byShape: boolean;
+  rows: Map<string, { ms: number; calls: number; min: number }>;
+}
+
+/**
+ * The kernel name plus its GEMM shape "MxNxK" for matmul (c, a, b, M, N, K, transA, transB, ...) and
+ * the linear kernels (N rows, In, Out: one M x N x K product forward, two backward).
+ */
+function shapeKey(kernel: string, a: unknown[]): string {
+  const f = (i: number, s: string) => (a[i] ? s : '');
+  if (kernel === 'matmul') return `matmul ${a[3]}x${a[4]}x${a[5]}${f(6, ' tA')}${f(7, ' tB')}${f(9, ' acc')}`;
+  if (kernel === 'linearForward') return `linearForward ${a[4]}x${a[6]}x${a[5]}`;
+  if (kernel === 'linearBackward') return `linearBackward ${a[6]}x${a[7]}x${a[8]}${a[0] ? '' : ' no-dinp'}`;
+  return kernel;
+}
+
+function timed(be: Backend<Float32Array>, acc: Acc): Backend<Float32Array> {
   return new Proxy(be, {
     get(target, prop, recv) {
       const v = Reflect.get(target, prop, recv);
@@ -13,24 +35,80 @@ function timed(be: Backend<Float32Array>, acc: Map<string, { ms: number; calls: 
       return (...args: unknown[]) => {
         const t0 = performance.now();
         const r = (v as (...a: unknown[]) => unknown).apply(target, args);
-        const e = acc.get(String(prop)) ?? { ms: 0, calls: 0 };
-        e.ms += performance.now() - t0;
-        e.calls++;
-        acc.set(String(prop), e);
+        if (acc.on) {
+          const key = acc.byShape ? shapeKey(String(prop), args) : String(prop);
+          const e = acc.rows.get(key) ?? { ms: 0, calls: 0, min: Number.POSITIVE_INFINITY };
+          const ms = performance.now() - t0;
+          e.ms += ms;
+          e.min = Math.min(e.min, ms);
+          e.calls++;
+          acc.rows.set(key, e);
+        }
         return r;
       };
     },
   });
 }
 
-const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
+/** GFLOP/s of one call, for rows split by shape (a linear backward is two products). */
+function gflops(key: string, msPerCall: number): { gflop_s?: number } {
+  const m = /^(matmul|linearForward|linearBackward) (\d+)x(\d+)x(\d+)( no-dinp)?/.exec(key);
+  if (!m) return {};
+  const products = m[1] === 'linearBackward' && !m[5] ? 2 : 1;
+  return {
+    gflop_s: +((2 * products * Number(m[2]) * Number(m[3]) * Number(m[4])) / msPerCall / 1e6).toFixed(1),
+  };
+}
+
+const str = (k: string, d: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d;
+const arg = (k: string, d: number) => Number(str(k, String(d)));
+const seq = arg('seq', 128);
 const cfg = resolveModelConfig({
-  family: (process.argv.find((a) => a.startsWith('--family='))?.split('=')[1] ?? 'encoder') as 'encoder',
-  vocab: arg('vocab', 8192), d_model: arg('d', 256), n_layers: arg('layers', 4), n_heads: arg('heads', 4), d_ff: arg('ff', 1024), max_len: arg('seq', 128),
+  family: str('family', 'encoder') as 'encoder',
+  vocab: arg('vocab', 8192),
+  d_model: arg('d', 256),
+  n_layers: arg('layers', 4),
+  n_heads: arg('heads', 4),
+  d_ff: arg('ff', 1024),
+  max_len: seq,
 });
-const acc = new Map<string, { ms: number; calls: number }>();
+const acc: Acc = { on: false, byShape: process.argv.includes('--by-shape'), rows: new Map() };
 const steps = arg('steps', 3);
 const be = timed(createBackend('native', arg('threads', 0) || undefined), acc);
-const r = benchTrain(be, { cfg, seq: arg('seq', 128), batch: arg('batch', 16), warmup: 0, steps, seed: 1 });
-const rows = [...acc.entries()].map(([k, v]) => ({ kernel: k, ms_per_step: +(v.ms / steps).toFixed(2), calls_per_step: v.calls / steps })).sort((a, b) => b.ms_per_step - a.ms_per_step);
-console.log(JSON.stringify({ step_ms: r.step_ms, tokens_per_s: r.tokens_per_s, kernels: rows }, null, 1));
+const r = benchTrain(be, {
+  cfg,
+  seq,
+  batch: arg('batch', 16),
+  warmup: arg('warmup', 2),
+  steps,
+  seed: 1,
+  onStep: (_i, t) => {
+    acc.on = t;
+  },
+});
+const rows = [...acc.rows.entries()]
+  .map(([k, v]) => ({
+    kernel: k,
+    ms_per_step: +(v.ms / steps).toFixed(2),
+    calls_per_step: v.calls / steps,
+    // the fastest call times the calls: what a step would cost if every call ran undisturbed
+    best_ms_per_step: +((v.min * v.calls) / steps).toFixed(2),
+    ...gflops(k, v.ms / v.calls),
+  }))
+  .sort((a, b) => b.ms_per_step - a.ms_per_step);
+const total = rows.reduce((s, x) => s + x.ms_per_step, 0);
+const best = rows.reduce((s, x) => s + x.best_ms_per_step, 0);
+console.log(
+  JSON.stringify(
+    {
+      step_ms: r.step_ms,
+      tokens_per_s: r.tokens_per_s,
+      kernels_ms: +total.toFixed(2),
+      kernels_best_ms: +best.toFixed(2),
+      threads: r.threads,
+      kernels: rows,
+    },
+    null,
+    1,
+  ),
+);

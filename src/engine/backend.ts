@@ -92,6 +92,28 @@ export interface Backend<A extends FloatArray = Float32Array> {
     alpha: number,
     accumulate: boolean,
   ): void;
+  /**
+   * A linear layer: out (N, Out) = inp (N, In) W^T + (bias ?? 0), W stored (Out, In). Fused so the
+   * bias is added inside the GEMM (one pass over out instead of two).
+   */
+  linearForward(out: A, inp: A, weight: A, bias: A | null, N: number, In: number, Out: number): void;
+  /**
+   * Backward of linearForward: dinp (N, In) = dout W (overwrites; += if accumulate; skipped if
+   * null), dweight (Out, In) += dout^T inp, dbias (Out) += column sums of dout  [dweight and dbias
+   * accumulate]. Fused so the two GEMMs can run concurrently (native, 2 threads).
+   */
+  linearBackward(
+    dinp: A | null,
+    dweight: A,
+    dbias: A | null,
+    dout: A,
+    inp: A,
+    weight: A,
+    N: number,
+    In: number,
+    Out: number,
+    accumulate: boolean,
+  ): void;
   /** x (N, C) += bias (C) per row */
   addBias(x: A, bias: A, N: number, C: number): void;
   /** dbias (C) += column sums of dout (N, C)  [accumulates] */

@@ -16,7 +16,7 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 
 const BUILD_HINT = 'run: bash scripts/bootstrap.sh  (or npm run build:native)';
 /** Must equal kApiVersion in src/native/addon.cc (bumped when an argument list changes). */
-const API_VERSION = 1;
+const API_VERSION = 2;
 
 type F32 = Float32Array;
 type B = Backend<F32>;
@@ -30,6 +30,8 @@ type DirectKernels = Pick<
   | 'add'
   | 'sumSquares'
   | 'matmul'
+  | 'linearForward'
+  | 'linearBackward'
   | 'addBias'
   | 'biasBackward'
   | 'embeddingForward'
@@ -53,6 +55,8 @@ const DIRECT: readonly (keyof DirectKernels)[] = [
   'add',
   'sumSquares',
   'matmul',
+  'linearForward',
+  'linearBackward',
   'addBias',
   'biasBackward',
   'embeddingForward',
@@ -78,6 +82,10 @@ interface Addon extends DirectKernels {
   getThreads(): number;
   addressMod64(bytes: Uint8Array): number;
   matmulCacheSize(): number;
+  /** FLOP/s of an FMA loop (12 chains x `iters`) on `threads` threads: the machine's FP32 ceiling */
+  peakFlops(threads: number, iters: number): number;
+  /** floats per FMA in that loop: 16 (AVX-512), 8 (AVX2) or 1 */
+  simdLanes: number;
   attentionForward(
     out: F32,
     probs: F32,
@@ -126,6 +134,12 @@ interface Addon extends DirectKernels {
 
 /** Loads the addon itself (no wrapping); exported for tests of the loader and of the GEMM cache. */
 export function loadNativeAddon(path: string = NATIVE_ADDON_PATH): Addon {
+  // libgomp reads its settings once, when the addon loads it: spin briefly (enough to bridge the few
+  // microseconds between kernels), then sleep. Its default (spin ~300k times) made 2-thread steps
+  // up to 8x slower when another process competed for a core; passive waiting costs ~10% when idle.
+  if (process.env['GOMP_SPINCOUNT'] === undefined && process.env['OMP_WAIT_POLICY'] === undefined) {
+    process.env['GOMP_SPINCOUNT'] = '10000';
+  }
   if (!existsSync(path)) {
     throw new SetupError(`native backend: expected the built addon at ${path}, found no file`, BUILD_HINT);
   }

@@ -6,6 +6,7 @@ import { InputError } from './errors.ts';
 import { attentionBackward, attentionForward } from './ts/attention.ts';
 import * as dense from './ts/dense.ts';
 import * as layers from './ts/layers.ts';
+import { linearBackward, linearForward } from './ts/linear.ts';
 import { adamw, crossEntropy } from './ts/loss.ts';
 
 export type TsPrecision = 'f32' | 'f64';
@@ -53,6 +54,8 @@ function makeBackend<A extends FloatArray>(name: string, alloc: (n: number) => A
     add: dense.add,
     sumSquares: dense.sumSquares,
     matmul: dense.matmul,
+    linearForward,
+    linearBackward,
     addBias: dense.addBias,
     biasBackward: dense.biasBackward,
     embeddingForward: dense.embeddingForward,

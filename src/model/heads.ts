@@ -42,14 +42,15 @@ export function selectTargets(ws: Ctx<FloatArray>['ws'], key: string, targets: I
 
 function loss<A extends FloatArray>(ctx: Ctx<A>, key: string, logits: A, tg: Int32Array, n: number, V: number, grad: boolean, smoothing: number) {
   const dlogits = grad ? ctx.ws.f(`${key}.dlogits`, n * V) : null;
+  let counted = 0; // rows with a target: the mean's denominator, known before the kernel runs
+  for (let i = 0; i < n; i++) if (tg[i] !== -1) counted++;
   const { sum, count } = ctx.be.crossEntropy(logits, tg, n, V, {
     ignoreIndex: -1,
     labelSmoothing: smoothing,
     dlogits,
-    gradScale: 1,
+    gradScale: counted > 0 ? 1 / counted : 1, // the kernel scales the gradient: no extra pass
     losses: null,
   });
-  if (dlogits && count > 0) ctx.be.scale(dlogits, 1 / count, n * V);
   return { dlogits, sum, count };
 }
 
@@ -82,8 +83,7 @@ export function lmHeadForward<A extends FloatArray>(
     x = ln.out;
   }
   const logits = ws.f('head.logits', n * V); // (n, V)
-  be.matmul(logits, x, p.get('tok_emb.weight'), n, V, C, false, true, 1, false);
-  if (transform) be.addBias(logits, p.get('lm_head.bias'), n, V);
+  be.linearForward(logits, x, p.get('tok_emb.weight'), transform ? p.get('lm_head.bias') : null, n, C, V); // tied E
   const l = loss(ctx, 'head', logits, tg, n, V, grad, smoothing);
   return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
 }
@@ -95,10 +95,9 @@ export function lmHeadBackward<A extends FloatArray>(ctx: Ctx<A>, t: HeadTape<A>
   const V = t.V;
   const dl = t.dlogits!;
   const x = t.ln ? t.ln.out : t.hsel;
-  if (t.ln) be.biasBackward(g.get('lm_head.bias'), dl, n, V);
-  be.matmul(g.get('tok_emb.weight'), dl, x, V, C, n, true, false, 1, true); // dE += dl^T x
   const dx = ws.f('head.dx', n * C);
-  be.matmul(dx, dl, p.get('tok_emb.weight'), n, C, V, false, false, 1, false); // dx = dl E
+  // dx = dl E; dE += dl^T x; dbias += colsum(dl)
+  be.linearBackward(dx, g.get('tok_emb.weight'), t.ln ? g.get('lm_head.bias') : null, dl, x, p.get('tok_emb.weight'), n, C, V, false);
   let dhsel = dx;
   if (t.ln) {
     const dact = ws.f('head.dact', n * C);

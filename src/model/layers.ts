@@ -29,8 +29,7 @@ export function linearForward<A extends FloatArray>(
   In: number,
   Out: number,
 ): void {
-  ctx.be.matmul(out, inp, ctx.p.get(`${prefix}.weight`), N, Out, In, false, true, 1, false);
-  ctx.be.addBias(out, ctx.p.get(`${prefix}.bias`), N, Out);
+  ctx.be.linearForward(out, inp, ctx.p.get(`${prefix}.weight`), ctx.p.get(`${prefix}.bias`), N, In, Out);
 }
 
 /** dinp (N, In) = dout W (overwrite, or += if accumulate); dW += dout^T inp; db += colsum(dout) */
@@ -45,10 +44,8 @@ export function linearBackward<A extends FloatArray>(
   Out: number,
   accumulate: boolean,
 ): void {
-  const { be } = ctx;
-  if (dinp) be.matmul(dinp, dout, ctx.p.get(`${prefix}.weight`), N, In, Out, false, false, 1, accumulate);
-  be.matmul(ctx.g.get(`${prefix}.weight`), dout, inp, Out, In, N, true, false, 1, true);
-  be.biasBackward(ctx.g.get(`${prefix}.bias`), dout, N, Out);
+  const w = ctx.p.get(`${prefix}.weight`);
+  ctx.be.linearBackward(dinp, ctx.g.get(`${prefix}.weight`), ctx.g.get(`${prefix}.bias`), dout, inp, w, N, In, Out, accumulate);
 }
 
 /** Geometry of one attention call. */

@@ -6,7 +6,7 @@ namespace tlc {
 namespace {
 
 // Bumped whenever a function's argument list changes, so a stale build is caught by the loader.
-constexpr int kApiVersion = 1;
+constexpr int kApiVersion = 2;
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int64_t n = dimArg(info, 0, "n");
@@ -40,6 +40,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerRows(env, exports);
   registerAttention(env, exports);
   registerLoss(env, exports);
+  registerProbe(env, exports);
+  registerLinear(env, exports);
   return exports;
 }
 

@@ -1,10 +1,12 @@
 // Multi-head scaled dot-product attention, forward and backward, over strided q/k/v views (so a fused
-// qkv buffer needs no split) with causal and key-padding masks. No GEMM here: rows are short loops.
+// qkv buffer needs no split) with causal and key-padding masks. Each (batch, head) is one task whose
+// products run through the cache-sized microgemm on one thread: results do not depend on threads.
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "common.h"
+#include "microgemm.h"
 
 namespace tlc {
 namespace {
@@ -49,51 +51,75 @@ int64_t stridedLen(const Napi::CallbackInfo& info, int64_t rows, int64_t stride,
   return rows == 0 ? 0 : mul(info, rows - 1, stride) + C;
 }
 
-inline bool allowed(const Attn& s, int64_t b, int64_t i, int64_t j) {
-  return (!s.causal || j <= i) && (!s.mask || s.mask[b * s.Tk + j] != 0);
-}
-
-inline float dot(const float* a, const float* b, int64_t n) {
-  float acc = 0;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t d = 0; d < n; d++) acc += a[d] * b[d];
-  return acc;
-}
-
-// One query row of one head: probs row (Tk) and output slice (hs).
-void forwardRow(const Attn& s, float* out, float* probs, const float* q, const float* k, const float* v,
-                int64_t b, int64_t h, int64_t i) {
-  const int64_t hs = s.hs, Tk = s.Tk;
-  const float* qi = q + (b * s.Tq + i) * s.qs + h * hs;
-  float* p = probs + ((b * s.NH + h) * s.Tq + i) * Tk;
-  float* o = out + (b * s.Tq + i) * s.C + h * hs;
-  float mx = -std::numeric_limits<float>::infinity();
-  bool any = false;
-  for (int64_t j = 0; j < Tk; j++) {
-    if (!allowed(s, b, i, j)) continue;
-    p[j] = dot(qi, k + (b * Tk + j) * s.ks + h * hs, hs) * s.scale;
-    mx = p[j] > mx ? p[j] : mx;
-    any = true;
+// dst (hs, T) = src rows (T, hs) with row stride `stride`: the transposed K or V block of one head.
+void transposeHead(float* dst, const float* src, int64_t T, int64_t hs, int64_t stride) {
+  for (int64_t j = 0; j < T; j++) {
+    const float* row = src + j * stride;
+    for (int64_t d = 0; d < hs; d++) dst[d * T + j] = row[d];
   }
-  for (int64_t d = 0; d < hs; d++) o[d] = 0.0f;
-  if (!any) {  // every key masked: zero probs and output
+}
+
+// dst (T, hs) contiguous = src rows (T, hs) with row stride `stride`. GEMM operands read row by row
+// from a strided view hit few L1 sets (a 3C or C float stride is a multiple of 1 KB): packed, they
+// stay in L1.
+void packHead(float* dst, const float* src, int64_t T, int64_t hs, int64_t stride) {
+  for (int64_t j = 0; j < T; j++) std::memcpy(dst + j * hs, src + j * stride, static_cast<size_t>(hs) * sizeof(float));
+}
+
+// Softmax of one row of scaled scores in place; disallowed keys (and every key of a row with no
+// allowed key) become exactly 0. Only the keys the row may see are read.
+void softmaxRow(const Attn& s, float* p, int64_t b, int64_t i) {
+  const int64_t Tk = s.Tk, jEnd = s.causal ? i + 1 : Tk;
+  const uint8_t* m = s.mask ? s.mask + b * Tk : nullptr;
+  float mx = -std::numeric_limits<float>::infinity();
+  if (m) {
+    for (int64_t j = 0; j < jEnd; j++) {
+      if (m[j]) mx = p[j] > mx ? p[j] : mx;
+    }
+  } else {
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < jEnd; j++) mx = p[j] > mx ? p[j] : mx;
+  }
+  if (mx == -std::numeric_limits<float>::infinity()) {  // every key masked
     for (int64_t j = 0; j < Tk; j++) p[j] = 0.0f;
     return;
   }
-  double sum = 0;
-  for (int64_t j = 0; j < Tk; j++) {
-    p[j] = allowed(s, b, i, j) ? fastExp(p[j] - mx) : 0.0f;
-    sum += p[j];
+  float sum = 0;
+  if (m) {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < jEnd; j++) {
+      float e = m[j] ? fastExp(p[j] - mx) : 0.0f;
+      p[j] = e;
+      sum += e;
+    }
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < jEnd; j++) {
+      float e = fastExp(p[j] - mx);
+      p[j] = e;
+      sum += e;
+    }
   }
-  float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < Tk; j++) {
-    if (p[j] == 0.0f) continue;
-    p[j] *= inv;
-    const float* vj = v + (b * Tk + j) * s.vs + h * hs;
-    float pj = p[j];
+  float inv = 1.0f / sum;
 #pragma omp simd
-    for (int64_t d = 0; d < hs; d++) o[d] += pj * vj[d];
-  }
+  for (int64_t j = 0; j < jEnd; j++) p[j] *= inv;
+  for (int64_t j = jEnd; j < Tk; j++) p[j] = 0.0f;
+}
+
+// One (b, h): S = scale Q K^T into its probs block, softmax in place, out = P V. `kt` and `vp` hold
+// hs*Tk floats each (K transposed, V packed). Whole-block phases, not row tiles: with K^T and V both
+// live, row tiles thrashed L1 and ran 20% slower.
+void forwardHead(const Attn& s, float* out, float* probs, const float* q, const float* k, const float* v, int64_t b,
+                 int64_t h, float* kt, float* vp) {
+  const int64_t hs = s.hs, Tq = s.Tq, Tk = s.Tk;
+  transposeHead(kt, k + b * Tk * s.ks + h * hs, Tk, hs, s.ks);
+  float* P = probs + (b * s.NH + h) * Tq * Tk;
+  smallGemm(Tq, Tk, hs, MatA{q + b * Tq * s.qs + h * hs, s.qs, 1}, kt, Tk, P, Tk, s.scale, false,
+            s.causal ? Tri::kNLower : Tri::kNone);
+  for (int64_t i = 0; i < Tq; i++) softmaxRow(s, P + i * Tk, b, i);
+  packHead(vp, v + b * Tk * s.vs + h * hs, Tk, hs, s.vs);
+  smallGemm(Tq, hs, Tk, MatA{P, Tk, 1}, vp, hs, out + b * Tq * s.C + h * hs, s.C, 1.0f, false,
+            s.causal ? Tri::kKLower : Tri::kNone);
 }
 
 // attentionForward(out, probs, q, k, v, keyMask, B, Tq, Tk, C, NH, causal, qStride, kStride, vStride)
@@ -102,18 +128,20 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   View<float> q = f32Arg(info, 2, "q"), k = f32Arg(info, 3, "k"), v = f32Arg(info, 4, "v");
   View<uint8_t> mask = u8Arg(info, 5, "keyMask", true);
   Attn s = readShape(info, 6, mask.p);
-  int64_t units = mul(info, mul(info, s.B, s.NH), s.Tq);
+  int64_t heads = mul(info, s.B, s.NH);
   need(info, out, mul(info, mul(info, s.B, s.Tq), s.C), "attentionForward out");
-  need(info, probs, mul(info, units, s.Tk), "attentionForward probs");
+  need(info, probs, mul(info, mul(info, heads, s.Tq), s.Tk), "attentionForward probs");
   need(info, q, stridedLen(info, s.B * s.Tq, s.qs, s.C), "attentionForward q");
   need(info, k, stridedLen(info, s.B * s.Tk, s.ks, s.C), "attentionForward k");
   need(info, v, stridedLen(info, s.B * s.Tk, s.vs, s.C), "attentionForward v");
   if (mask.p) need(info, mask, mul(info, s.B, s.Tk), "attentionForward keyMask");
+  if (s.Tq == 0 || s.C == 0) return info.Env().Undefined();
   float *po = out.p, *pp = probs.p, *pq = q.p, *pk = k.p, *pv = v.p;
-#pragma omp parallel for if (units * s.Tk * s.hs > kParMin) schedule(dynamic, 16)
-  for (int64_t u = 0; u < units; u++) {
-    int64_t i = u % s.Tq, bh = u / s.Tq;
-    forwardRow(s, po, pp, pq, pk, pv, bh / s.NH, bh % s.NH, i);
+#pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
+  {
+    std::vector<float> kt(static_cast<size_t>(s.hs * s.Tk)), vp(static_cast<size_t>(s.hs * s.Tk));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < heads; u++) forwardHead(s, po, pp, pq, pk, pv, u / s.NH, u % s.NH, kt.data(), vp.data());
   }
   return info.Env().Undefined();
 }
@@ -123,44 +151,47 @@ struct AttnGrads {
   const float *dout, *q, *k, *v, *probs;
 };
 
-// All gradients of one (b, h): it owns columns h*hs..(h+1)*hs of batch b's rows, so heads never race.
-void backwardHead(const Attn& s, const AttnGrads& g, int64_t b, int64_t h, float* dp) {
-  const int64_t hs = s.hs, Tk = s.Tk;
-  for (int64_t j = 0; j < Tk; j++) {
-    float* dkj = g.dk + (b * Tk + j) * s.ks + h * hs;
-    float* dvj = g.dv + (b * Tk + j) * s.vs + h * hs;
-    for (int64_t d = 0; d < hs; d++) dkj[d] = dvj[d] = 0.0f;
-  }
+// dS = P * (dP - rowsum(P * dP)) * scale in place over dP (Tq, Tk); entries a row may not see become 0.
+void softmaxBackward(const Attn& s, float* dP, const float* P) {
+  const int64_t Tk = s.Tk;
   for (int64_t i = 0; i < s.Tq; i++) {
-    const float* p = g.probs + ((b * s.NH + h) * s.Tq + i) * Tk;
-    const float* doi = g.dout + (b * s.Tq + i) * s.C + h * hs;
-    const float* qi = g.q + (b * s.Tq + i) * s.qs + h * hs;
-    float* dqi = g.dq + (b * s.Tq + i) * s.qs + h * hs;
-    for (int64_t d = 0; d < hs; d++) dqi[d] = 0.0f;
-    int64_t jEnd = s.causal ? i + 1 : Tk;
-    float pdp = 0;  // sum_j p_j dp_j
-    for (int64_t j = 0; j < jEnd; j++) {
-      if (p[j] == 0.0f) continue;  // masked keys (and fully masked rows) contribute nothing
-      const float* vj = g.v + (b * Tk + j) * s.vs + h * hs;
-      float* dvj = g.dv + (b * Tk + j) * s.vs + h * hs;
-      dp[j] = dot(doi, vj, hs);
-      pdp += p[j] * dp[j];
-      float pj = p[j];
+    float* d = dP + i * Tk;
+    const float* p = P + i * Tk;
+    const int64_t jEnd = s.causal ? i + 1 : Tk;
+    float pdp = 0;
+#pragma omp simd reduction(+ : pdp)
+    for (int64_t j = 0; j < jEnd; j++) pdp += p[j] * d[j];
 #pragma omp simd
-      for (int64_t d = 0; d < hs; d++) dvj[d] += pj * doi[d];
-    }
-    for (int64_t j = 0; j < jEnd; j++) {
-      if (p[j] == 0.0f) continue;
-      float ds = p[j] * (dp[j] - pdp) * s.scale;
-      const float* kj = g.k + (b * Tk + j) * s.ks + h * hs;
-      float* dkj = g.dk + (b * Tk + j) * s.ks + h * hs;
-#pragma omp simd
-      for (int64_t d = 0; d < hs; d++) {
-        dqi[d] += ds * kj[d];
-        dkj[d] += ds * qi[d];
-      }
-    }
+    for (int64_t j = 0; j < jEnd; j++) d[j] = p[j] * (d[j] - pdp) * s.scale;
+    for (int64_t j = jEnd; j < Tk; j++) d[j] = 0.0f;
   }
+}
+
+// Per-thread scratch of the backward: dP (Tq*Tk), and one (T, hs) block for transposed/packed operands.
+struct BwdScratch {
+  std::vector<float> dP, blk;
+};
+
+// All gradients of one (b, h): it owns columns h*hs..(h+1)*hs of batch b's rows, so heads never race.
+void backwardHead(const Attn& s, const AttnGrads& g, int64_t b, int64_t h, BwdScratch& w) {
+  const int64_t hs = s.hs, Tq = s.Tq, Tk = s.Tk;
+  const float* P = g.probs + (b * s.NH + h) * Tq * Tk;
+  const float* dO = g.dout + b * Tq * s.C + h * hs;
+  float *dP = w.dP.data(), *blk = w.blk.data();
+  const Tri nLower = s.causal ? Tri::kNLower : Tri::kNone, kLower = s.causal ? Tri::kKLower : Tri::kNone;
+  const Tri kUpper = s.causal ? Tri::kKUpper : Tri::kNone;
+  transposeHead(blk, g.v + b * Tk * s.vs + h * hs, Tk, hs, s.vs);
+  smallGemm(Tq, Tk, hs, MatA{dO, s.C, 1}, blk, Tk, dP, Tk, 1.0f, false, nLower);  // dP = dO V^T
+  packHead(blk, dO, Tq, hs, s.C);
+  smallGemm(Tk, hs, Tq, MatA{P, 1, Tk}, blk, hs, g.dv + b * Tk * s.vs + h * hs, s.vs, 1.0f, false,
+            kUpper);  // dV = P^T dO
+  softmaxBackward(s, dP, P);  // dP -> dS
+  packHead(blk, g.k + b * Tk * s.ks + h * hs, Tk, hs, s.ks);
+  smallGemm(Tq, hs, Tk, MatA{dP, Tk, 1}, blk, hs, g.dq + b * Tq * s.qs + h * hs, s.qs, 1.0f, false,
+            kLower);  // dQ = dS K
+  packHead(blk, g.q + b * Tq * s.qs + h * hs, Tq, hs, s.qs);
+  smallGemm(Tk, hs, Tq, MatA{dP, 1, Tk}, blk, hs, g.dk + b * Tk * s.ks + h * hs, s.ks, 1.0f, false,
+            kUpper);  // dK = dS^T Q
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, probs, B, Tq, Tk, C, NH, causal, qStride, kStride, vStride)
@@ -180,12 +211,15 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   need(info, v, vLen, "attentionBackward v");
   need(info, dout, mul(info, mul(info, s.B, s.Tq), s.C), "attentionBackward dout");
   need(info, probs, mul(info, mul(info, heads, s.Tq), s.Tk), "attentionBackward probs");
+  if (s.C == 0) return info.Env().Undefined();
   AttnGrads g{dq.p, dk.p, dv.p, dout.p, q.p, k.p, v.p, probs.p};
 #pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
   {
-    std::vector<float> dp(static_cast<size_t>(s.Tk));
+    BwdScratch w;
+    w.dP.resize(static_cast<size_t>(s.Tq * s.Tk));
+    w.blk.resize(static_cast<size_t>(s.hs * (s.Tq > s.Tk ? s.Tq : s.Tk)));
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < heads; u++) backwardHead(s, g, u / s.NH, u % s.NH, dp.data());
+    for (int64_t u = 0; u < heads; u++) backwardHead(s, g, u / s.NH, u % s.NH, w);
   }
   return info.Env().Undefined();
 }

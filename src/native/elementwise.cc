@@ -118,14 +118,7 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   {
     int64_t c0, c1;
     colRange(C, omp_get_thread_num(), omp_get_num_threads(), &c0, &c1);
-    std::vector<double> acc(static_cast<size_t>(c1 - c0), 0.0);
-    double* a = acc.data() - c0;
-    for (int64_t n = 0; n < N; n++) {
-      const float* row = pd + n * C;
-#pragma omp simd
-      for (int64_t c = c0; c < c1; c++) a[c] += row[c];
-    }
-    for (int64_t c = c0; c < c1; c++) db[c] = static_cast<float>(db[c] + a[c]);
+    colSumAdd(db, pd, N, C, c0, c1);
   }
   return info.Env().Undefined();
 }

@@ -17,29 +17,42 @@ struct CeArgs {
 };
 
 // Loss of one counted row: logsumexp - (1-eps) x_y - eps/V sum_v x_v; optionally its gradient row
-// gradScale * (softmax - target). Sums in double.
+// gradScale * (softmax - target). Sums in double. With a gradient, exp(x - max) is computed once and
+// parked in the gradient row (each x[v] is read before d[v] is written, so d may alias x).
 double rowLoss(const CeArgs& a, int64_t n) {
   const int64_t V = a.V;
   const float* x = a.logits + n * V;
-  int32_t y = a.targets[n];
+  const int32_t y = a.targets[n];
   float mx = x[0];
+#pragma omp simd reduction(max : mx)
   for (int64_t v = 1; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+  const float xy = x[y];
   double se = 0, sx = 0;
+  float* d = a.dlogits ? a.dlogits + n * V : nullptr;
+  if (d) {
 #pragma omp simd reduction(+ : se, sx)
-  for (int64_t v = 0; v < V; v++) {
-    se += fastExp(x[v] - mx);
-    sx += x[v];
+    for (int64_t v = 0; v < V; v++) {
+      float xv = x[v];
+      float e = fastExp(xv - mx);
+      sx += xv;
+      d[v] = e;
+      se += e;
+    }
+  } else {
+#pragma omp simd reduction(+ : se, sx)
+    for (int64_t v = 0; v < V; v++) {
+      se += fastExp(x[v] - mx);
+      sx += x[v];
+    }
   }
-  double lse = mx + std::log(se);
-  double loss = lse - (1.0 - a.eps) * x[y];
+  double loss = mx + std::log(se) - (1.0 - a.eps) * xy;
   if (a.eps > 0) loss -= a.eps / static_cast<double>(V) * sx;
-  if (a.dlogits) {
-    float* d = a.dlogits + n * V;
+  if (d) {
     float inv = static_cast<float>(1.0 / se), gs = static_cast<float>(a.gradScale);
     float off = static_cast<float>(a.gradScale * a.eps / static_cast<double>(V));
     float hit = static_cast<float>(a.gradScale * (1.0 - a.eps));
 #pragma omp simd
-    for (int64_t v = 0; v < V; v++) d[v] = gs * (fastExp(x[v] - mx) * inv) - off;
+    for (int64_t v = 0; v < V; v++) d[v] = gs * (d[v] * inv) - off;
     d[y] -= hit;
   }
   return loss;

@@ -1,11 +1,11 @@
 // GEMM through oneDNN's fp32 matmul primitive: transposes as strided memory descriptors, alpha as an
-// output scale, accumulation as a sum post-op. Primitives are cached per shape; no buffers are owned.
-#include <dnnl.hpp>
+// output scale, accumulation as a sum post-op, a bias as the primitive's bias. Primitives are cached
+// per shape; each runs with a caller-owned scratchpad so two can run at once (linear.cc's task split).
+// No model buffers are owned here.
+#include "matmul.h"
 
 #include <mutex>
 #include <unordered_map>
-
-#include "common.h"
 
 namespace tlc {
 namespace {
@@ -13,12 +13,12 @@ namespace {
 using dnnl::memory;
 
 struct Key {
-  int64_t M, N, K;
-  bool ta, tb, acc;
+  int64_t M, N, K, lda, ldb, ldc;
+  bool ta, tb, acc, bias, single;
   uint32_t alphaBits;
   bool operator==(const Key& o) const {
-    return M == o.M && N == o.N && K == o.K && ta == o.ta && tb == o.tb && acc == o.acc &&
-           alphaBits == o.alphaBits;
+    return M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb && ldc == o.ldc && ta == o.ta && tb == o.tb && acc == o.acc && bias == o.bias &&
+           single == o.single && alphaBits == o.alphaBits;
   }
 };
 
@@ -29,22 +29,22 @@ struct KeyHash {
     mix(k.M);
     mix(k.N);
     mix(k.K);
-    mix(k.ta | (k.tb << 1) | (k.acc << 2));
+    mix(k.lda);
+    mix(k.ldb);
+    mix(k.ldc);
+    mix(k.ta | (k.tb << 1) | (k.acc << 2) | (k.bias << 3) | (k.single << 4));
     mix(k.alphaBits);
     return static_cast<size_t>(h);
   }
 };
 
-struct Entry {
-  dnnl::matmul prim;
-  memory::desc a, b, c;
-};
-
-// The one engine and stream of the process, and the primitive cache (bounded: cleared when full).
+// The one engine of the process, a stream and a scratchpad per task slot, and the primitive cache
+// (bounded: cleared when full).
 struct Context {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream strm{eng};
-  std::unordered_map<Key, Entry, KeyHash> cache;
+  dnnl::stream strm[kGemmSlots] = {dnnl::stream(eng), dnnl::stream(eng)};
+  std::vector<uint8_t> scratch[kGemmSlots];
+  std::unordered_map<Key, Gemm, KeyHash> cache;
   std::mutex mu;
 };
 
@@ -55,62 +55,106 @@ Context& context() {
   return ctx;
 }
 
-Entry makeEntry(const Context& ctx, const Key& k, float alpha) {
-  // op(A) is (M,K): stored (M,K) row-major, or (K,M) row-major when transposed.
-  memory::desc a({k.M, k.K}, memory::data_type::f32, k.ta ? memory::dims{1, k.M} : memory::dims{k.K, 1});
+Gemm makeGemm(const Context& ctx, const Key& k, float alpha) {
+  // op(A) is (M,K): stored (M,K) row-major, or (K,M) row-major when transposed; rows lda apart.
+  memory::desc a({k.M, k.K}, memory::data_type::f32, k.ta ? memory::dims{1, k.lda} : memory::dims{k.lda, 1});
   // op(B) is (K,N): stored (K,N), or (N,K) when transposed.
-  memory::desc b({k.K, k.N}, memory::data_type::f32, k.tb ? memory::dims{1, k.K} : memory::dims{k.N, 1});
-  memory::desc c({k.M, k.N}, memory::data_type::f32, memory::dims{k.N, 1});
+  memory::desc b({k.K, k.N}, memory::data_type::f32, k.tb ? memory::dims{1, k.ldb} : memory::dims{k.ldb, 1});
+  memory::desc c({k.M, k.N}, memory::data_type::f32, memory::dims{k.ldc, 1});
+  memory::desc bias = k.bias ? memory::desc({1, k.N}, memory::data_type::f32, memory::dims{k.N, 1}) : memory::desc();
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
   if (k.acc) {
     dnnl::post_ops po;
     po.append_sum(1.0f);
     attr.set_post_ops(po);
   }
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, ctx.eng);
-  return Entry{dnnl::matmul(pd), a, b, c};
+  dnnl::matmul::primitive_desc pd(k.bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c), attr,
+                                  ctx.eng);
+  return Gemm{dnnl::matmul(pd), a, b, c, bias, pd.scratchpad_desc()};
 }
 
-// K == 0: the product is zero, so C = accumulate ? C : 0.
-void emptyProduct(float* c, int64_t mn, bool acc) {
+}  // namespace
+
+Gemm gemmFor(const GemmShape& s, int slot, bool single) {
+  Context& ctx = context();
+  Key key{s.M, s.N, s.K, s.lda ? s.lda : (s.ta ? s.M : s.K), s.ldb ? s.ldb : (s.tb ? s.K : s.N), s.ldc ? s.ldc : s.N,
+          s.ta, s.tb, s.acc, s.bias, single, 0};
+  std::memcpy(&key.alphaBits, &s.alpha, sizeof s.alpha);
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  auto it = ctx.cache.find(key);
+  if (it == ctx.cache.end()) {
+    if (ctx.cache.size() >= kMaxCached) ctx.cache.clear();
+    int nt = omp_get_max_threads();
+    if (single) omp_set_num_threads(1);  // oneDNN plans its blocking for the threads it will have
+    try {
+      it = ctx.cache.emplace(key, makeGemm(ctx, key, s.alpha)).first;
+    } catch (...) {
+      omp_set_num_threads(nt);
+      throw;
+    }
+    omp_set_num_threads(nt);
+  }
+  size_t need = it->second.scratch.get_size() + 64;  // + 64: room to align the start
+  if (ctx.scratch[slot].size() < need) ctx.scratch[slot].resize(need);
+  return it->second;  // a copy: primitives are shared handles, and a later clear() cannot free it
+}
+
+void runGemm(const Gemm& g, int slot, const float* a, const float* b, float* c, const float* bias) {
+  Context& ctx = context();
+  memory am(g.a, ctx.eng, const_cast<float*>(a)), bm(g.b, ctx.eng, const_cast<float*>(b));
+  uintptr_t base = reinterpret_cast<uintptr_t>(ctx.scratch[slot].data());
+  memory cm(g.c, ctx.eng, c), sm(g.scratch, ctx.eng, reinterpret_cast<void*>((base + 63) & ~uintptr_t{63}));
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(g.bias, ctx.eng, const_cast<float*>(bias)));
+  g.prim.execute(ctx.strm[slot], args);
+  ctx.strm[slot].wait();
+}
+
+Napi::Error gemmError(const Napi::CallbackInfo& info, const dnnl::error& err, const GemmShape& s) {
+  return Napi::Error::New(info.Env(), std::string("oneDNN matmul failed: ") + err.what() + " (M=" +
+                                          std::to_string(s.M) + " N=" + std::to_string(s.N) +
+                                          " K=" + std::to_string(s.K) + ")");
+}
+
+void zeroOrKeep(float* c, int64_t mn, bool acc) {
   if (acc) return;
 #pragma omp parallel for simd if (mn > kParMin) schedule(static)
   for (int64_t i = 0; i < mn; i++) c[i] = 0.0f;
 }
 
+void clearMatmulCache() {
+  Context& ctx = context();
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  ctx.cache.clear();
+}
+
+namespace {
+
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   View<float> c = f32Arg(info, 0, "c"), a = f32Arg(info, 1, "a"), b = f32Arg(info, 2, "b");
-  int64_t M = dimArg(info, 3, "M"), N = dimArg(info, 4, "N"), K = dimArg(info, 5, "K");
-  bool ta = boolArg(info, 6, "transA"), tb = boolArg(info, 7, "transB");
-  float alpha = static_cast<float>(numArg(info, 8, "alpha"));
-  bool acc = boolArg(info, 9, "accumulate");
-  need(info, c, mul(info, M, N), "matmul c");
-  need(info, a, mul(info, M, K), "matmul a");
-  need(info, b, mul(info, K, N), "matmul b");
-  if (M == 0 || N == 0) return info.Env().Undefined();
-  if (K == 0) {
-    emptyProduct(c.p, M * N, acc);
+  GemmShape s{};
+  s.M = dimArg(info, 3, "M");
+  s.N = dimArg(info, 4, "N");
+  s.K = dimArg(info, 5, "K");
+  s.ta = boolArg(info, 6, "transA");
+  s.tb = boolArg(info, 7, "transB");
+  s.alpha = static_cast<float>(numArg(info, 8, "alpha"));
+  s.acc = boolArg(info, 9, "accumulate");
+  need(info, c, mul(info, s.M, s.N), "matmul c");
+  need(info, a, mul(info, s.M, s.K), "matmul a");
+  need(info, b, mul(info, s.K, s.N), "matmul b");
+  if (s.M == 0 || s.N == 0) return info.Env().Undefined();
+  if (s.K == 0) {  // the product is zero, so C = accumulate ? C : 0
+    zeroOrKeep(c.p, s.M * s.N, s.acc);
     return info.Env().Undefined();
   }
-  Context& ctx = context();
-  Key key{M, N, K, ta, tb, acc, 0};
-  std::memcpy(&key.alphaBits, &alpha, sizeof alpha);
-  std::lock_guard<std::mutex> lock(ctx.mu);
-  auto it = ctx.cache.find(key);
   try {
-    if (it == ctx.cache.end()) {
-      if (ctx.cache.size() >= kMaxCached) ctx.cache.clear();
-      it = ctx.cache.emplace(key, makeEntry(ctx, key, alpha)).first;
-    }
-    const Entry& e = it->second;
-    memory am(e.a, ctx.eng, a.p), bm(e.b, ctx.eng, b.p), cm(e.c, ctx.eng, c.p);
-    e.prim.execute(ctx.strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    ctx.strm.wait();
+    runGemm(gemmFor(s, 0), 0, a.p, b.p, c.p, nullptr);
   } catch (const dnnl::error& err) {
-    throw Napi::Error::New(info.Env(), std::string("oneDNN matmul failed: ") + err.what() + " (M=" +
-                                           std::to_string(M) + " N=" + std::to_string(N) +
-                                           " K=" + std::to_string(K) + ")");
+    throw gemmError(info, err, s);
   }
   return info.Env().Undefined();
 }
@@ -123,12 +167,6 @@ Napi::Value MatmulCacheSize(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-
-void clearMatmulCache() {
-  Context& ctx = context();
-  std::lock_guard<std::mutex> lock(ctx.mu);
-  ctx.cache.clear();
-}
 
 void registerMatmul(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));

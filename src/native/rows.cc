@@ -168,22 +168,31 @@ struct LnBwd {
   int64_t N, C;
 };
 
-// dinp += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd, dnorm = dout * weight; rows in parallel.
-void layernormDinp(const LnBwd& a) {
+// Rows per block of the backward: each block sums its own dweight/dbias partials, and blocks are
+// added in order afterwards, so the result does not depend on how blocks are spread over threads.
+constexpr int64_t kLnBlock = 64;
+
+// One block of rows: dinp += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd with
+// dnorm = dout * weight, and the block's partial sums pw = sum norm * dout, pb = sum dout (double).
+void layernormBlock(const LnBwd& a, int64_t n0, int64_t n1, double* pw, double* pb) {
   const int64_t C = a.C;
-#pragma omp parallel for if (a.N * C > kParMin / 4) schedule(static)
-  for (int64_t n = 0; n < a.N; n++) {
-    const float *xr = a.inp + n * C, *dr = a.dout + n * C, *w = a.weight;
-    float m = a.mean[n], r = a.rstd[n];
+  const float* w = a.weight;
+  for (int64_t c = 0; c < C; c++) pw[c] = pb[c] = 0.0;
+  for (int64_t n = n0; n < n1; n++) {
+    const float *xr = a.inp + n * C, *dr = a.dout + n * C;
+    const float m = a.mean[n], r = a.rstd[n];
     double s1 = 0, s2 = 0;
 #pragma omp simd reduction(+ : s1, s2)
     for (int64_t c = 0; c < C; c++) {
+      float norm = (xr[c] - m) * r;
       float dn = dr[c] * w[c];
       s1 += dn;
-      s2 += dn * ((xr[c] - m) * r);
+      s2 += dn * norm;
+      pw[c] += norm * dr[c];
+      pb[c] += dr[c];
     }
-    float dm = static_cast<float>(s1 / static_cast<double>(C));
-    float dnm = static_cast<float>(s2 / static_cast<double>(C));
+    const float dm = static_cast<float>(s1 / static_cast<double>(C));
+    const float dnm = static_cast<float>(s2 / static_cast<double>(C));
     float* di = a.dinp + n * C;
 #pragma omp simd
     for (int64_t c = 0; c < C; c++) {
@@ -193,28 +202,27 @@ void layernormDinp(const LnBwd& a) {
   }
 }
 
-// dweight += sum_n norm * dout, dbias += sum_n dout; per-thread column ranges, rows in order, in double.
-void layernormDparams(const LnBwd& a) {
-  const int64_t C = a.C;
+// One pass over the rows (blocks in parallel), then the block partials added in block order.
+void layernormBackwardAll(const LnBwd& a) {
+  const int64_t C = a.C, blocks = (a.N + kLnBlock - 1) / kLnBlock;
+  std::vector<double> part(static_cast<size_t>(blocks * 2 * C));
+  double* pp = part.data();
 #pragma omp parallel if (a.N * C > kParMin / 4)
   {
-    int64_t c0, c1;
-    colRange(C, omp_get_thread_num(), omp_get_num_threads(), &c0, &c1);
-    std::vector<double> acc(static_cast<size_t>(2 * (c1 - c0)), 0.0);
-    double* dw = acc.data() - c0;
-    double* db = acc.data() + (c1 - c0) - c0;
-    for (int64_t n = 0; n < a.N; n++) {
-      const float *xr = a.inp + n * C, *dr = a.dout + n * C;
-      float m = a.mean[n], r = a.rstd[n];
-#pragma omp simd
-      for (int64_t c = c0; c < c1; c++) {
-        dw[c] += (xr[c] - m) * r * dr[c];
-        db[c] += dr[c];
-      }
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < blocks; k++) {
+      int64_t n1 = (k + 1) * kLnBlock < a.N ? (k + 1) * kLnBlock : a.N;
+      layernormBlock(a, k * kLnBlock, n1, pp + k * 2 * C, pp + k * 2 * C + C);
     }
-    for (int64_t c = c0; c < c1; c++) {
-      a.dweight[c] = static_cast<float>(a.dweight[c] + dw[c]);
-      a.dbias[c] = static_cast<float>(a.dbias[c] + db[c]);
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < C; c++) {
+      double sw = 0, sb = 0;
+      for (int64_t k = 0; k < blocks; k++) {
+        sw += pp[k * 2 * C + c];
+        sb += pp[k * 2 * C + C + c];
+      }
+      a.dweight[c] = static_cast<float>(a.dweight[c] + sw);
+      a.dbias[c] = static_cast<float>(a.dbias[c] + sb);
     }
   }
 }
@@ -234,8 +242,7 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   need(info, mean, N, "layernormBackward mean");
   need(info, rstd, N, "layernormBackward rstd");
   LnBwd a{dinp.p, dweight.p, dbias.p, dout.p, inp.p, weight.p, mean.p, rstd.p, N, C};
-  layernormDinp(a);
-  layernormDparams(a);
+  layernormBackwardAll(a);
   return info.Env().Undefined();
 }
 

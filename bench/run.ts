@@ -1,0 +1,20 @@
+// `npm run bench -- <name> [flags]`: runs one benchmark program of bench/ (each prints JSON on stdout).
+// Only dispatches; every benchmark's logic lives in its own file.
+const BENCHES: Record<string, { file: string; what: string }> = {
+  train: { file: './train.ts', what: 'training step, tlc vs PyTorch side by side (bench/train.ts)' },
+  tokenizer: { file: './tokenizer.ts', what: 'BPE tokenizer train/encode (bench/tokenizer.ts)' },
+  profile: { file: './profile-step.ts', what: 'per-kernel time of a training step (bench/profile-step.ts)' },
+};
+
+const name = process.argv[2];
+const bench = name ? BENCHES[name] : undefined;
+if (!bench) {
+  const list = Object.entries(BENCHES)
+    .map(([k, v]) => `  ${k.padEnd(10)} ${v.what}`)
+    .join('\n');
+  process.stderr.write(`usage: npm run bench -- <name> [flags]\n${list}\n`);
+  process.exitCode = 2;
+} else {
+  process.argv.splice(2, 1); // the benchmark sees its own flags at argv[2..]
+  await import(bench.file);
+}

@@ -1,0 +1,189 @@
+// The arithmetic of bench/train.ts's report: per-variant medians over pooled step times, the
+// tlc/PyTorch ratio against PyTorch's fastest variant, MFU against the measured FMA peak, memory
+// against what tlc accounts for, and the issue's targets. Pure functions; runs nothing.
+
+export interface RunRecord {
+  steps_ms: number[];
+  peak_rss_mb: number;
+  load1: number;
+  last: Record<string, unknown>;
+}
+
+export interface VariantResult {
+  variant: string;
+  kind: 'tlc' | 'torch';
+  threads: number;
+  openblas_env?: 'machine' | 'unset' | undefined;
+  blas?: string | undefined;
+  runs: RunRecord[];
+}
+
+interface ConfigLike {
+  name: string;
+  family: string;
+  vocab: number;
+  d: number;
+  layers: number;
+  heads: number;
+  ff: number;
+  seq: number;
+  batch: number;
+}
+
+export interface VariantSummary {
+  variant: string;
+  threads: number;
+  tokens_per_s: number;
+  tokens_per_s_min: number;
+  tokens_per_s_max: number;
+  step_ms: number;
+  timed_steps: number;
+  run_medians_tokens_per_s: number[];
+  peak_rss_mb: number;
+  load1_during: number[];
+  blas?: string | undefined;
+  openblas_env?: string | undefined;
+}
+
+export interface Summary {
+  name: string;
+  config: ConfigLike;
+  params: number;
+  /** every PyTorch variant reported the same parameter count as tlc (same architecture) */
+  torch_params_match: boolean;
+  flops_per_token: number;
+  tlc: VariantSummary;
+  torch_best: VariantSummary | null;
+  ratio_tlc_over_torch: number | null;
+  mfu_tlc: number | null;
+  mfu_torch_best: number | null;
+  memory: {
+    peak_rss_mb: number;
+    state_mb: number;
+    activations_mb: number;
+    accounted_mb: number;
+    rss_over_accounted: number;
+    /** peak RSS of the same command on a trivial model: Node, tsx, oneDNN and the CLI themselves */
+    runtime_rss_mb: number;
+    /** (peak RSS - runtime RSS) / accounted */
+    net_rss_over_accounted: number;
+  };
+  variants: VariantSummary[];
+  tlc_command: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function variantSummary(v: VariantResult, tokensPerStep: number): VariantSummary {
+  const all = v.runs.flatMap((r) => r.steps_ms);
+  if (all.length === 0) throw new Error(`${v.variant}: no timed steps`);
+  const tps = (ms: number) => Math.round((tokensPerStep * 1000) / ms);
+  return {
+    variant: v.variant,
+    threads: v.threads,
+    tokens_per_s: tps(median(all)),
+    tokens_per_s_min: tps(Math.max(...all)),
+    tokens_per_s_max: tps(Math.min(...all)),
+    step_ms: +median(all).toFixed(2),
+    timed_steps: all.length,
+    run_medians_tokens_per_s: v.runs.map((r) => tps(median(r.steps_ms))),
+    peak_rss_mb: Math.max(...v.runs.map((r) => r.peak_rss_mb)),
+    load1_during: v.runs.map((r) => r.load1),
+    ...(v.blas ? { blas: v.blas, openblas_env: v.openblas_env } : {}),
+  };
+}
+
+/** Summary of one config; `peak` maps a thread count to the FMA-loop FLOP/s measured for it. */
+export function summarize(
+  runtimeRssMb: number,
+  c: ConfigLike,
+  results: VariantResult[],
+  peak: Map<number, number>,
+  tlcArgv: string[],
+): Summary {
+  const tokensPerStep = c.batch * c.seq;
+  const vs = results.map((r) => ({ r, s: variantSummary(r, tokensPerStep) }));
+  const tlcs = vs.filter((x) => x.r.kind === 'tlc');
+  const torches = vs.filter((x) => x.r.kind === 'torch').sort((a, b) => b.s.tokens_per_s - a.s.tokens_per_s);
+  // tlc at its default (all cores) when that variant ran, else its fastest
+  const cores = Math.max(...tlcs.map((x) => x.s.threads));
+  const tlc = tlcs.find((x) => x.s.threads === cores)!;
+  const last = tlc.r.runs[tlc.r.runs.length - 1]!.last;
+  const fpt = last['flops_per_token'] as number;
+  const mfu = (s: VariantSummary) => {
+    const p = peak.get(s.threads);
+    return p ? +((s.tokens_per_s * fpt) / p).toFixed(3) : null;
+  };
+  const best = torches[0]?.s ?? null;
+  const state = last['state_mb'] as number;
+  const act = last['activations_mb'] as number;
+  return {
+    name: c.name,
+    config: c,
+    params: last['params'] as number,
+    torch_params_match: torches.every((x) => x.r.runs.every((r) => r.last['params'] === last['params'])),
+    flops_per_token: fpt,
+    tlc: tlc.s,
+    torch_best: best,
+    ratio_tlc_over_torch: best ? +(tlc.s.tokens_per_s / best.tokens_per_s).toFixed(3) : null,
+    mfu_tlc: mfu(tlc.s),
+    mfu_torch_best: best ? mfu(best) : null,
+    memory: {
+      peak_rss_mb: tlc.s.peak_rss_mb,
+      state_mb: state,
+      activations_mb: act,
+      accounted_mb: +(state + act).toFixed(1),
+      rss_over_accounted: +(tlc.s.peak_rss_mb / (state + act)).toFixed(3),
+      runtime_rss_mb: runtimeRssMb,
+      net_rss_over_accounted: +((tlc.s.peak_rss_mb - runtimeRssMb) / (state + act)).toFixed(3),
+    },
+    variants: vs.map((x) => x.s),
+    tlc_command: tlcArgv.slice(1).join(' '),
+  };
+}
+
+export interface Target {
+  target: string;
+  config: string;
+  value: number | null;
+  required: string;
+  met: boolean;
+  /** how far off, as a fraction of the requirement (0 when met) */
+  shortfall: number;
+}
+
+/** The issue's targets: speed ratio (2.0 reference, 1.5 others), MFU >= 0.6 on large, RSS <= 1.5 x accounted. */
+export function targetsFor(results: Summary[]): Target[] {
+  const out: Target[] = [];
+  const atLeast = (target: string, config: string, value: number | null, need: number) =>
+    out.push({
+      target,
+      config,
+      value,
+      required: `>= ${need}`,
+      met: value !== null && value >= need,
+      shortfall: value === null ? 1 : +Math.max(0, 1 - value / need).toFixed(3),
+    });
+  for (const r of results) {
+    atLeast(
+      'tokens/s vs fastest PyTorch',
+      r.name,
+      r.ratio_tlc_over_torch,
+      r.name === 'reference' ? 2.0 : 1.5,
+    );
+    if (r.name === 'large') atLeast('MFU', r.name, r.mfu_tlc, 0.6);
+    const m = r.memory.rss_over_accounted;
+    out.push({
+      target: 'peak RSS / accounted memory',
+      config: r.name,
+      value: m,
+      required: '<= 1.5',
+      met: m <= 1.5,
+      shortfall: +Math.max(0, m / 1.5 - 1).toFixed(3),
+    });
+  }
+  return out;
+}
