@@ -1,6 +1,11 @@
 // Cleaning shared by the translation sources (DDTP, LibreOffice help, gettext catalogs): markup,
 // entities, accelerators, placeholders, whitespace, length filters, dedupe. No I/O, no fetching.
+
 import { sha256Bytes } from './fetch/cache.ts';
+import { decodeEntities } from './markup.ts';
+
+export { decodeEntities };
+
 import type { Pair } from './types.ts';
 
 export interface CleanOptions {
@@ -27,54 +32,6 @@ export interface CleanStats {
   tooLong: number;
   ratio: number;
   duplicate: number;
-}
-
-const ENTITIES: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-  laquo: '«',
-  raquo: '»',
-  hellip: '…',
-  ndash: '–',
-  mdash: '—',
-  lsquo: '‘',
-  rsquo: '’',
-  ldquo: '“',
-  rdquo: '”',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  eacute: 'é',
-  egrave: 'è',
-  ecirc: 'ê',
-  agrave: 'à',
-  acirc: 'â',
-  ccedil: 'ç',
-  ocirc: 'ô',
-  ucirc: 'û',
-  ugrave: 'ù',
-  icirc: 'î',
-  iuml: 'ï',
-  euml: 'ë',
-  Eacute: 'É',
-  deg: '°',
-  times: '×',
-  bull: '•',
-  shy: '',
-};
-
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
-    }
-    return ENTITIES[e] ?? ENTITIES[e.toLowerCase()] ?? m;
-  });
 }
 
 const INLINE_TAGS = new Set([

@@ -1,10 +1,12 @@
 // Bibles from Debian's SWORD modules (sword-text-kjv, sword-text-web): a zText reader (zlib blocks
 // + .bzs/.bzv index files) and an OSIS/ThML tag stripper. One document per book; no versification tables.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { CorruptError, SetupError } from '../../engine/errors.ts';
 import { fetchDebianPackage } from '../fetch/debian.ts';
+import { decodeEntities } from '../markup.ts';
 import type { Provenance, TextDoc, TextSource } from '../types.ts';
 
 /** Elements whose content is not running text (footnotes, cross-references, headings, Strong's tags). */
@@ -37,41 +39,8 @@ const INLINE = new Set([
   'index',
 ]);
 
-const ENTITIES: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-  eacute: 'é',
-  egrave: 'è',
-  ecirc: 'ê',
-  aacute: 'á',
-  agrave: 'à',
-  iacute: 'í',
-  oacute: 'ó',
-  uacute: 'ú',
-  ntilde: 'ñ',
-  ccedil: 'ç',
-  uuml: 'ü',
-  ouml: 'ö',
-  auml: 'ä',
-  mdash: '—',
-  ndash: '–',
-  hellip: '…',
-};
-
-/** Decodes XML's five entities, numeric references and a few common HTML letters; others stay as written. */
-export function decodeXmlEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
-    }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
-}
+/** Decodes numeric references and common named entities; others stay as written. */
+export const decodeXmlEntities = decodeEntities;
 
 /**
  * Strips OSIS or ThML markup to plain text: notes, cross-references and non-canonical titles are
