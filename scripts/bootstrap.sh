@@ -24,6 +24,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# the data recipes download Debian packages with apt-get download: apt must know the archive
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  log "apt-get update (the data recipes need the package lists)"
+  apt-get update -qq
+fi
+
 stamp=node_modules/.tlc-lock-stamp
 if [ ! -d node_modules ] || [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   log "npm ci"
