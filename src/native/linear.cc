@@ -33,6 +33,29 @@ int64_t splitPoint(int64_t n, int64_t align) {
   return h < n ? h : n;
 }
 
+// Row counts that are not a multiple of this (the LM head's masked rows, which change every batch)
+// get primitives planned with a runtime row count: one per layer shape instead of one per batch.
+constexpr int64_t kRegularRows = 64;
+
+// The products of a linear layer over `rows` rows (rt: rows as a runtime dimension).
+GemmShape forwardShape(int64_t rows, int64_t In, int64_t Out, bool bias, bool rt) {
+  GemmShape s{rows, Out, In, false, true, false, bias, 1.0f};  // out = inp W^T (+ bias)
+  s.rtM = rt;
+  return s;
+}
+GemmShape dinpShape(int64_t rows, int64_t In, int64_t Out, bool acc, bool rt) {
+  GemmShape s{rows, In, Out, false, false, acc, false, 1.0f};  // dinp = dout W
+  s.rtM = rt;
+  return s;
+}
+// dW rows [o, o + outRows) += dout[:, o..]^T inp: A is dout read transposed, rows `ldDout` apart.
+GemmShape dwShape(int64_t outRows, int64_t In, int64_t rows, int64_t ldDout, bool rt) {
+  GemmShape s{outRows, In, rows, true, false, true, false, 1.0f};
+  s.lda = ldDout;
+  s.rtK = rt;
+  return s;
+}
+
 // Runs f(0) and f(1) on two threads; dnnl errors are caught inside (exceptions must not cross the
 // OpenMP region) and rethrown as one Napi error naming the kernel.
 template <typename F>
@@ -67,18 +90,20 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
       for (int64_t o = 0; o < Out; o++) out.p[n * Out + o] = bias.p ? bias.p[o] : 0.0f;
     return info.Env().Undefined();
   }
-  GemmShape s{N, Out, In, false, true, false, bias.p != nullptr, 1.0f};
+  const bool rt = N % kRegularRows != 0;
+  GemmShape s = forwardShape(N, In, Out, bias.p != nullptr, rt);
   try {
     if (omp_get_max_threads() != 2 || N < 16) {
-      runGemm(gemmFor(s, 0), 0, inp.p, w.p, out.p, bias.p);
+      runGemm(gemmFor(s, 0), 0, N, In, inp.p, w.p, out.p, bias.p);
       return info.Env().Undefined();
     }
-    int64_t h = splitPoint(N, 8);
-    GemmShape s0 = s, s1 = s;
-    s0.M = h;
-    s1.M = N - h;
-    Gemm g[2] = {gemmFor(s0, 0, true), gemmFor(s1, 1, true)};
-    twoTasks(info, "linearForward", [&](int t) { runGemm(g[t], t, inp.p + t * h * In, w.p, out.p + t * h * Out, bias.p); });
+    const int64_t h = splitPoint(N, 8);
+    const int64_t r[3] = {0, h, N};
+    Gemm g[2] = {gemmFor(forwardShape(h, In, Out, bias.p != nullptr, rt), 0, true),
+                 gemmFor(forwardShape(N - h, In, Out, bias.p != nullptr, rt), 1, true)};
+    twoTasks(info, "linearForward", [&](int t) {
+      runGemm(g[t], t, r[t + 1] - r[t], In, inp.p + r[t] * In, w.p, out.p + r[t] * Out, bias.p);
+    });
   } catch (const dnnl::error& err) {
     throw gemmError(info, err, s);
   }
@@ -90,6 +115,7 @@ struct LinBwd {
   const float *dout, *inp, *w;
   int64_t N, In, Out;
   bool acc;
+  bool rt;  // batch rows as a runtime dimension
 };
 
 // Thread t: dinp rows [r(t), r(t+1)), dW rows and bias columns [o(t), o(t+1)).
@@ -98,25 +124,24 @@ void backwardSplit(const Napi::CallbackInfo& info, const LinBwd& a) {
   const int64_t r[3] = {0, rh, a.N}, o[3] = {0, oh, a.Out};
   Gemm gd[2], gw[2];
   for (int t = 0; t < 2; t++) {
-    if (a.dinp && r[t + 1] > r[t]) gd[t] = gemmFor({r[t + 1] - r[t], a.In, a.Out, false, false, a.acc, false, 1.0f}, t, true);
-    GemmShape sw{o[t + 1] - o[t], a.In, a.N, true, false, true, false, 1.0f};
-    sw.lda = a.Out;  // dout^T rows o[t].. : columns of dout, rows Out apart
-    if (o[t + 1] > o[t]) gw[t] = gemmFor(sw, t, true);
+    if (a.dinp && r[t + 1] > r[t]) gd[t] = gemmFor(dinpShape(r[t + 1] - r[t], a.In, a.Out, a.acc, a.rt), t, true);
+    if (o[t + 1] > o[t]) gw[t] = gemmFor(dwShape(o[t + 1] - o[t], a.In, a.N, a.Out, a.rt), t, true);
   }
   twoTasks(info, "linearBackward", [&](int t) {
-    if (a.dinp && r[t + 1] > r[t]) runGemm(gd[t], t, a.dout + r[t] * a.Out, a.w, a.dinp + r[t] * a.In, nullptr);
-    if (o[t + 1] > o[t]) runGemm(gw[t], t, a.dout + o[t], a.inp, a.dw + o[t] * a.In, nullptr);
+    const int64_t rows = r[t + 1] - r[t], outRows = o[t + 1] - o[t];
+    if (a.dinp && rows > 0) runGemm(gd[t], t, rows, a.Out, a.dout + r[t] * a.Out, a.w, a.dinp + r[t] * a.In, nullptr);
+    if (outRows > 0) runGemm(gw[t], t, outRows, a.N, a.dout + o[t], a.inp, a.dw + o[t] * a.In, nullptr);
     if (a.db) colSumAdd(a.db, a.dout, a.N, a.Out, o[t], o[t + 1]);
   });
 }
 
 // dinp on thread 0, dW on thread 1 (both planned for one thread); then each sums half the bias columns.
 void backwardTasks(const Napi::CallbackInfo& info, const LinBwd& a) {
-  Gemm gd = gemmFor({a.N, a.In, a.Out, false, false, a.acc, false, 1.0f}, 0, true);
-  Gemm gw = gemmFor({a.Out, a.In, a.N, true, false, true, false, 1.0f}, 1, true);
+  Gemm gd = gemmFor(dinpShape(a.N, a.In, a.Out, a.acc, a.rt), 0, true);
+  Gemm gw = gemmFor(dwShape(a.Out, a.In, a.N, a.Out, a.rt), 1, true);
   twoTasks(info, "linearBackward", [&](int t) {
-    if (t == 0) runGemm(gd, 0, a.dout, a.w, a.dinp, nullptr);
-    else runGemm(gw, 1, a.dout, a.inp, a.dw, nullptr);
+    if (t == 0) runGemm(gd, 0, a.N, a.Out, a.dout, a.w, a.dinp, nullptr);
+    else runGemm(gw, 1, a.Out, a.N, a.dout, a.inp, a.dw, nullptr);
     int64_t c0, c1;
     colRange(a.Out, t, 2, &c0, &c1);
     if (a.db) colSumAdd(a.db, a.dout, a.N, a.Out, c0, c1);
@@ -124,8 +149,8 @@ void backwardTasks(const Napi::CallbackInfo& info, const LinBwd& a) {
 }
 
 void backwardSequential(const LinBwd& a) {
-  if (a.dinp) runGemm(gemmFor({a.N, a.In, a.Out, false, false, a.acc, false, 1.0f}, 0), 0, a.dout, a.w, a.dinp, nullptr);
-  runGemm(gemmFor({a.Out, a.In, a.N, true, false, true, false, 1.0f}, 0), 0, a.dout, a.inp, a.dw, nullptr);
+  if (a.dinp) runGemm(gemmFor(dinpShape(a.N, a.In, a.Out, a.acc, a.rt), 0), 0, a.N, a.Out, a.dout, a.w, a.dinp, nullptr);
+  runGemm(gemmFor(dwShape(a.Out, a.In, a.N, a.Out, a.rt), 0), 0, a.Out, a.N, a.dout, a.inp, a.dw, nullptr);
   if (!a.db) return;
 #pragma omp parallel if (a.N * a.Out > kParMin)
   {
@@ -150,7 +175,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   need(info, inp, mul(info, N, In), "linearBackward inp");
   need(info, w, mul(info, Out, In), "linearBackward weight");
   if (N == 0) return info.Env().Undefined();
-  LinBwd a{dinp.p, dw.p, db.p, dout.p, inp.p, w.p, N, In, Out, acc};
+  LinBwd a{dinp.p, dw.p, db.p, dout.p, inp.p, w.p, N, In, Out, acc, N % kRegularRows != 0};
   if (Out == 0 || In == 0) {  // empty products: dinp = acc ? dinp : 0; only the bias sum remains
     if (dinp.p) zeroOrKeep(dinp.p, N * In, acc);
     if (db.p) colSumAdd(db.p, dout.p, N, Out, 0, Out);

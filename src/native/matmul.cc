@@ -1,7 +1,7 @@
 // GEMM through oneDNN's fp32 matmul primitive: transposes as strided memory descriptors, alpha as an
 // output scale, accumulation as a sum post-op, a bias as the primitive's bias. Primitives are cached
-// per shape; each runs with a caller-owned scratchpad so two can run at once (linear.cc's task split).
-// No model buffers are owned here.
+// per shape (or per shape with a runtime row count); each runs with a scratchpad owned here per task
+// slot, so two can run at once (linear.cc's two-thread split). No model buffers are owned here.
 #include "matmul.h"
 
 #include <mutex>
@@ -55,12 +55,21 @@ Context& context() {
   return ctx;
 }
 
+struct Descs {
+  memory::desc a, b, c;
+};
+
+// op(A) is (M,K): stored (M,K) row-major, or (K,M) row-major when transposed; rows lda apart.
+// op(B) is (K,N): stored (K,N), or (N,K) when transposed. M or K may be DNNL_RUNTIME_DIM_VAL.
+Descs descsOf(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t lda, int64_t ldb, int64_t ldc) {
+  using dt = memory::data_type;
+  return {memory::desc({M, K}, dt::f32, ta ? memory::dims{1, lda} : memory::dims{lda, 1}),
+          memory::desc({K, N}, dt::f32, tb ? memory::dims{1, ldb} : memory::dims{ldb, 1}),
+          memory::desc({M, N}, dt::f32, memory::dims{ldc, 1})};
+}
+
 Gemm makeGemm(const Context& ctx, const Key& k, float alpha) {
-  // op(A) is (M,K): stored (M,K) row-major, or (K,M) row-major when transposed; rows lda apart.
-  memory::desc a({k.M, k.K}, memory::data_type::f32, k.ta ? memory::dims{1, k.lda} : memory::dims{k.lda, 1});
-  // op(B) is (K,N): stored (K,N), or (N,K) when transposed.
-  memory::desc b({k.K, k.N}, memory::data_type::f32, k.tb ? memory::dims{1, k.ldb} : memory::dims{k.ldb, 1});
-  memory::desc c({k.M, k.N}, memory::data_type::f32, memory::dims{k.ldc, 1});
+  auto [a, b, c] = descsOf(k.M, k.N, k.K, k.ta, k.tb, k.lda, k.ldb, k.ldc);
   memory::desc bias = k.bias ? memory::desc({1, k.N}, memory::data_type::f32, memory::dims{k.N, 1}) : memory::desc();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -72,15 +81,26 @@ Gemm makeGemm(const Context& ctx, const Key& k, float alpha) {
   }
   dnnl::matmul::primitive_desc pd(k.bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c), attr,
                                   ctx.eng);
-  return Gemm{dnnl::matmul(pd), a, b, c, bias, pd.scratchpad_desc()};
+  const bool rt = k.M == DNNL_RUNTIME_DIM_VAL || k.K == DNNL_RUNTIME_DIM_VAL;
+  return Gemm{dnnl::matmul(pd), a, b, c, bias, pd.scratchpad_desc(), rt, k.ta, k.tb, k.lda, k.ldb, k.ldc};
 }
 
 }  // namespace
 
 Gemm gemmFor(const GemmShape& s, int slot, bool single) {
   Context& ctx = context();
-  Key key{s.M, s.N, s.K, s.lda ? s.lda : (s.ta ? s.M : s.K), s.ldb ? s.ldb : (s.tb ? s.K : s.N), s.ldc ? s.ldc : s.N,
-          s.ta, s.tb, s.acc, s.bias, single, 0};
+  Key key{s.rtM ? DNNL_RUNTIME_DIM_VAL : s.M,
+          s.N,
+          s.rtK ? DNNL_RUNTIME_DIM_VAL : s.K,
+          s.lda ? s.lda : (s.ta ? s.M : s.K),
+          s.ldb ? s.ldb : (s.tb ? s.K : s.N),
+          s.ldc ? s.ldc : s.N,
+          s.ta,
+          s.tb,
+          s.acc,
+          s.bias,
+          single,
+          0};
   std::memcpy(&key.alphaBits, &s.alpha, sizeof s.alpha);
   std::lock_guard<std::mutex> lock(ctx.mu);
   auto it = ctx.cache.find(key);
@@ -101,11 +121,14 @@ Gemm gemmFor(const GemmShape& s, int slot, bool single) {
   return it->second;  // a copy: primitives are shared handles, and a later clear() cannot free it
 }
 
-void runGemm(const Gemm& g, int slot, const float* a, const float* b, float* c, const float* bias) {
+void runGemm(const Gemm& g, int slot, int64_t M, int64_t K, const float* a, const float* b, float* c,
+             const float* bias) {
   Context& ctx = context();
-  memory am(g.a, ctx.eng, const_cast<float*>(a)), bm(g.b, ctx.eng, const_cast<float*>(b));
+  Descs d{g.a, g.b, g.c};
+  if (g.rt) d = descsOf(M, g.c.dims()[1], K, g.ta, g.tb, g.lda, g.ldb, g.ldc);
+  memory am(d.a, ctx.eng, const_cast<float*>(a)), bm(d.b, ctx.eng, const_cast<float*>(b));
   uintptr_t base = reinterpret_cast<uintptr_t>(ctx.scratch[slot].data());
-  memory cm(g.c, ctx.eng, c), sm(g.scratch, ctx.eng, reinterpret_cast<void*>((base + 63) & ~uintptr_t{63}));
+  memory cm(d.c, ctx.eng, c), sm(g.scratch, ctx.eng, reinterpret_cast<void*>((base + 63) & ~uintptr_t{63}));
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}};
   if (bias) args.emplace(DNNL_ARG_BIAS, memory(g.bias, ctx.eng, const_cast<float*>(bias)));
@@ -152,7 +175,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   try {
-    runGemm(gemmFor(s, 0), 0, a.p, b.p, c.p, nullptr);
+    runGemm(gemmFor(s, 0), 0, s.M, s.K, a.p, b.p, c.p, nullptr);
   } catch (const dnnl::error& err) {
     throw gemmError(info, err, s);
   }

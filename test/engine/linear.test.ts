@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Backend } from '../../src/engine/backend.ts';
 import { InputError } from '../../src/engine/errors.ts';
-import { loadNativeBackend } from '../../src/engine/native-backend.ts';
+import { loadNativeAddon, loadNativeBackend } from '../../src/engine/native-backend.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { expectGrad, maxScaledDiff, minus, randn, weightedSum } from './finite-diff.ts';
@@ -114,6 +114,26 @@ describe('linear: native agrees with ts', () => {
       });
     }
   }
+
+  test('row counts that change every call (the LM head) share one primitive per layer shape', () => {
+    const addon = loadNativeAddon();
+    const be = loadNativeBackend({ threads: 2 });
+    const [In, Out] = [24, 40];
+    const runAndCount = (N: number) => {
+      run(be, { N, In, Out }, N, false, true);
+      return addon.matmulCacheSize();
+    };
+    runAndCount(301); // plans the runtime-row primitives of this layer shape
+    const planned = addon.matmulCacheSize();
+    for (const N of [302, 333, 290]) {
+      assert.equal(runAndCount(N), planned, `N=${N} planned new primitives`);
+      const want = run(ts, { N, In, Out }, N, false, true);
+      const got = run(be, { N, In, Out }, N, false, true);
+      const tol = (ref: Float32Array) => ({ rtol: 1e-5, atol: 1e-5 * maxAbs(ref) });
+      for (const k of ['out', 'dx', 'dw', 'db'] as const)
+        assertClose(`N=${N} ${k}`, got[k], want[k], tol(want[k]));
+    }
+  });
 
   test('empty shapes: In = 0 gives bias rows and a zero (or kept) dinp; N = 0 changes nothing', () => {
     const be = loadNativeBackend({ threads: 2 });
