@@ -3,7 +3,8 @@
 // alternate round by round, and one JSON document (machine, versions, figures, targets) goes to stdout.
 // PyTorch gets its best setting: 1 and 2 threads, OPENBLAS_CORETYPE/L2_SIZE as found and unset,
 // OpenBLAS (fetched from Debian into the tlc cache when absent; Debian's default BLAS is the
-// reference one). Progress goes to stderr. No thresholds fail the process: targets are reported.
+// reference one). tlc also runs with --precision bf16 (compared with tlc fp32, not with PyTorch's
+// fp32). Progress goes to stderr. No thresholds fail the process: targets are reported.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fetchDebianPackage } from '../src/data/fetch/debian.ts';
-import { loadNativeAddon } from '../src/engine/native-backend.ts';
+import { bf16MatmulImpl, loadNativeAddon } from '../src/engine/native-backend.ts';
 import { type Summary, summarize, targetsFor, type VariantResult } from './train-report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +49,8 @@ interface Options {
   steps: number;
   warmup: number;
   tlcThreads: number[];
+  /** tlc's linear-layer precisions to run (fp32 is compared with PyTorch; bf16 with tlc fp32) */
+  precisions: ('fp32' | 'bf16')[];
   torchThreads: number[];
   torchBlas: string[];
   python: string;
@@ -57,6 +60,7 @@ interface Variant {
   id: string;
   kind: 'tlc' | 'torch';
   threads: number;
+  precision?: 'fp32' | 'bf16';
   /** torch only: OPENBLAS_* as found ('machine') or removed ('unset'), and which BLAS */
   openblasEnv?: 'machine' | 'unset';
   blas?: string;
@@ -73,6 +77,7 @@ function parseOptions(argv: string[]): Options {
       steps: { type: 'string', default: '6' },
       warmup: { type: 'string', default: '3' },
       threads: { type: 'string', default: String(os.availableParallelism()) },
+      precisions: { type: 'string', default: 'fp32,bf16' },
       'torch-threads': { type: 'string', default: [...new Set([1, os.availableParallelism()])].join(',') },
       'torch-blas': { type: 'string', default: 'openblas-openmp' },
       python: { type: 'string', default: '/usr/bin/python3' },
@@ -91,8 +96,16 @@ function parseOptions(argv: string[]): Options {
       throw new Error(`--configs: unknown config '${n}'; known: ${CONFIGS.map((x) => x.name).join(', ')}`);
     return c;
   });
+  const precisions = values.precisions.split(',').map((p) => {
+    if (p !== 'fp32' && p !== 'bf16')
+      throw new Error(`--precisions: expected fp32 and/or bf16, found '${p}'`);
+    return p;
+  });
+  if (!precisions.includes('fp32'))
+    throw new Error('--precisions: fp32 must be included (the comparison with PyTorch)');
   return {
     configs,
+    precisions,
     rounds: ints(values.rounds, 'rounds')[0]!,
     steps: ints(values.steps, 'steps')[0]!,
     warmup: ints(values.warmup, 'warmup')[0]!,
@@ -139,23 +152,27 @@ function modelArgs(c: BenchConfig): string[] {
 
 function variants(c: BenchConfig, o: Options, blas: Map<string, string | null>): Variant[] {
   const steps = ['--steps', String(o.steps), '--warmup', String(o.warmup)];
-  const out: Variant[] = o.tlcThreads.map((t) => ({
-    id: `tlc t${t}`,
-    kind: 'tlc',
-    threads: t,
-    argv: [
-      process.execPath,
-      path.join(ROOT, 'bin', 'tlc.mjs'),
-      'bench',
-      'train',
-      '--json',
-      ...modelArgs(c),
-      ...steps,
-      '--threads',
-      String(t),
-    ],
-    env: { ...ENV0 },
-  }));
+  const out: Variant[] = o.precisions.flatMap((p) =>
+    o.tlcThreads.map(
+      (t): Variant => ({
+        id: p === 'fp32' ? `tlc t${t}` : `tlc t${t} ${p}`,
+        kind: 'tlc',
+        threads: t,
+        precision: p,
+        argv: [
+          process.execPath,
+          path.join(ROOT, 'bin', 'tlc.mjs'),
+          'bench',
+          'train',
+          '--json',
+          ...modelArgs(c),
+          ...steps,
+          ...['--threads', String(t), '--precision', p],
+        ],
+        env: { ...ENV0 },
+      }),
+    ),
+  );
   const hasEnv = TOKEN_ENV.some((k) => ENV0[k] !== undefined);
   for (const [name, dir] of blas) {
     for (const t of o.torchThreads) {
@@ -289,6 +306,7 @@ function runConfig(
         variant: v.id,
         kind: v.kind,
         threads: v.threads,
+        precision: v.precision,
         openblas_env: v.openblasEnv,
         blas: v.blas,
         runs: [],
@@ -305,7 +323,13 @@ function runConfig(
     }
     for (const t of threadCounts(o)) peak.set(t, Math.max(peak.get(t) ?? 0, peakFlops(t, 3)));
   }
-  return summarize(runtimeRss, c, [...runs.values()], ceilings(peak), vs.find((v) => v.kind === 'tlc')!.argv);
+  return summarize(
+    runtimeRss,
+    c,
+    [...runs.values()],
+    ceilings(peak),
+    vs.find((v) => v.kind === 'tlc' && v.precision === 'fp32')!.argv,
+  );
 }
 
 function main(): void {
@@ -326,6 +350,7 @@ function main(): void {
       node: process.version,
       torch: torchVersion(o.python),
       simd_lanes: loadNativeAddon().simdLanes,
+      bf16_matmul: o.precisions.includes('bf16') ? bf16MatmulImpl() : null,
       openblas_env_found: Object.fromEntries(TOKEN_ENV.map((k) => [k, ENV0[k] ?? null])),
       torch_blas: Object.fromEntries(blas),
       loadavg_start: load0.map((x) => +x.toFixed(2)),

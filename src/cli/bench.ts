@@ -31,6 +31,7 @@ export function registerBench(program: Command): void {
     .option('--warmup <n>', 'untimed steps first', int('warmup'), 2)
     .option('--threads <n>', 'threads (default: all cores)', int('threads'))
     .option('--backend <name>', 'native | ts', 'native')
+    .option('--precision <p>', 'fp32 | bf16 (bf16 GEMMs in the linear layers)', 'fp32')
     .option('--json', 'print JSON only')
     .action((o) => {
       const family = o.family as string;
@@ -46,7 +47,10 @@ export function registerBench(program: Command): void {
         d_ff: o.ff,
         max_len: o.seq,
       });
-      const be = createBackend(o.backend, o.threads);
+      if (o.precision !== 'fp32' && o.precision !== 'bf16') {
+        throw new InputError(`--precision: expected fp32 or bf16, found '${o.precision}'`);
+      }
+      const be = createBackend(o.backend, o.threads, o.precision);
       const r = benchTrain(be, {
         cfg,
         seq: o.seq,

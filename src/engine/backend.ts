@@ -55,8 +55,17 @@ export interface CrossEntropyOptions<A extends FloatArray> {
   losses: A | null;
 }
 
+/**
+ * Precision of the linear layers' products: 'fp32', or 'bf16' (mixed precision: the input, the
+ * weight and the output gradient are rounded to bf16, nearest even, and the products accumulate in
+ * fp32 into fp32 outputs; weights, gradients, optimizer state, normalization and losses stay fp32).
+ */
+export type LinearPrecision = 'fp32' | 'bf16';
+
 export interface Backend<A extends FloatArray = Float32Array> {
   readonly name: string;
+  /** how linearForward/linearBackward multiply (every other kernel is fp32 or wider) */
+  readonly linearPrecision: LinearPrecision;
   /** A zero-filled buffer of n floats. */
   alloc(n: number): A;
   /** Threads kernels may use (native: one shared OpenMP pool; ts: remembered, but computes on one). */
@@ -177,30 +186,12 @@ export interface Backend<A extends FloatArray = Float32Array> {
    * softmax. keyMask (B,Tk) with 1 = attend, 0 = padding, or null. A query row whose keys are
    * all masked gets zero output and zero probs.
    */
-  attentionForward(
-    out: A,
-    probs: A,
-    q: A,
-    k: A,
-    v: A,
-    keyMask: Uint8Array | null,
-    s: AttnShape,
-  ): void;
+  attentionForward(out: A, probs: A, q: A, k: A, v: A, keyMask: Uint8Array | null, s: AttnShape): void;
   /**
    * Gradients wrt q, k, v, written with the same strides as q, k, v. [overwrites] — for a fused
    * qkv the three views interleave and together cover the buffer exactly.
    */
-  attentionBackward(
-    dq: A,
-    dk: A,
-    dv: A,
-    dout: A,
-    q: A,
-    k: A,
-    v: A,
-    probs: A,
-    s: AttnShape,
-  ): void;
+  attentionBackward(dq: A, dk: A, dv: A, dout: A, q: A, k: A, v: A, probs: A, s: AttnShape): void;
 
   // ---- loss ----------------------------------------------------------------------------------
   /**

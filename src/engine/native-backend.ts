@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { AdamWParams, AttnShape, Backend, CrossEntropyOptions } from './backend.ts';
+import type { AdamWParams, AttnShape, Backend, CrossEntropyOptions, LinearPrecision } from './backend.ts';
 import { InputError, SetupError } from './errors.ts';
 
 /** Where `npx node-gyp rebuild` puts the addon, relative to the repository root. */
@@ -16,7 +16,7 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 
 const BUILD_HINT = 'run: bash scripts/bootstrap.sh  (or npm run build:native)';
 /** Must equal kApiVersion in src/native/addon.cc (bumped when an argument list changes). */
-const API_VERSION = 2;
+const API_VERSION = 3;
 
 type F32 = Float32Array;
 type B = Backend<F32>;
@@ -77,6 +77,11 @@ type ShapeArgs = [number, number, number, number, number, boolean, number, numbe
 
 /** What the addon exports (argument order as in src/native/*.cc). */
 interface Addon extends DirectKernels {
+  /** the same kernels with a trailing `bf16` flag (bf16 operands, fp32 accumulation) */
+  linearForward(...args: [...Parameters<B['linearForward']>, bf16?: boolean]): void;
+  linearBackward(...args: [...Parameters<B['linearBackward']>, bf16?: boolean]): void;
+  /** oneDNN's implementation for a bf16 matmul on this CPU (e.g. 'brg:avx512_core_bf16'); throws if none */
+  bf16MatmulImpl(): string;
   apiVersion: number;
   setThreads(n: number): void;
   getThreads(): number;
@@ -202,23 +207,58 @@ function alignedAlloc(addon: Addon, n: number): F32 {
 }
 
 /**
- * The native backend. Kernels run on one OpenMP pool (oneDNN shares it) of `threads` threads,
- * default all cores. Throws SetupError if the addon is not built or does not load.
+ * oneDNN's bf16 matmul implementation on this CPU, or a SetupError saying that bf16 cannot run here.
+ * Native bf16 instructions show as '..._bf16' (e.g. 'brg:avx512_core_bf16'); other names mean emulation.
  */
-export function loadNativeBackend(opts?: { threads?: number }): Backend<Float32Array> {
+export function bf16MatmulImpl(addon: Addon = loadNativeAddon()): string {
+  try {
+    return addon.bf16MatmulImpl();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new SetupError(
+      `precision bf16: oneDNN has no bf16 matmul for this CPU (${why}); bf16 needs AVX-512 (best with AVX512_BF16 or AMX)`,
+      'use --precision fp32',
+    );
+  }
+}
+
+/**
+ * The native backend. Kernels run on one OpenMP pool (oneDNN shares it) of `threads` threads,
+ * default all cores. `precision` 'bf16': linear layers multiply in bf16 (see LinearPrecision).
+ * Throws SetupError if the addon is not built or does not load, or bf16 cannot run on this CPU.
+ */
+export function loadNativeBackend(opts?: {
+  threads?: number;
+  precision?: LinearPrecision;
+}): Backend<Float32Array> {
   const addon = loadNativeAddon();
   const threads = opts?.threads ?? availableParallelism();
+  const linearPrecision = opts?.precision ?? 'fp32';
+  if (linearPrecision !== 'fp32' && linearPrecision !== 'bf16') {
+    throw new InputError(
+      `native backend: expected precision 'fp32' or 'bf16', found ${String(linearPrecision)}`,
+      'use fp32 or bf16',
+    );
+  }
   checkThreads(threads);
   addon.setThreads(threads);
   const direct = Object.fromEntries(
     DIRECT.map((name) => [name, guarded(name, addon[name] as (...args: never[]) => unknown)]),
   ) as unknown as DirectKernels;
+  if (linearPrecision === 'bf16') {
+    bf16MatmulImpl(addon);
+    const fwd = guarded('linearForward', addon.linearForward);
+    const bwd = guarded('linearBackward', addon.linearBackward);
+    direct.linearForward = (...a) => fwd(...a, true);
+    direct.linearBackward = (...a) => bwd(...a, true);
+  }
   const attnF = guarded('attentionForward', addon.attentionForward);
   const attnB = guarded('attentionBackward', addon.attentionBackward);
   const ce = guarded('crossEntropy', addon.crossEntropy);
   const adamw = guarded('adamw', addon.adamw);
   return {
-    name: 'native',
+    name: linearPrecision === 'bf16' ? 'native-bf16' : 'native',
+    linearPrecision,
     alloc: (n) => alignedAlloc(addon, n),
     setThreads(n) {
       checkThreads(n);

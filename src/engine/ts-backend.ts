@@ -1,12 +1,12 @@
 // The `ts` backend: plain TypeScript loops, the reference twin every native kernel is tested
 // against; 'f64' runs the same code in float64 for finite differences. Single-threaded, not fast.
 
-import type { Backend, FloatArray } from './backend.ts';
+import type { Backend, FloatArray, LinearPrecision } from './backend.ts';
 import { InputError } from './errors.ts';
 import { attentionBackward, attentionForward } from './ts/attention.ts';
 import * as dense from './ts/dense.ts';
 import * as layers from './ts/layers.ts';
-import { linearBackward, linearForward } from './ts/linear.ts';
+import { linearBackward, linearBackwardBf16, linearForward, linearForwardBf16 } from './ts/linear.ts';
 import { adamw, crossEntropy } from './ts/loss.ts';
 
 export type TsPrecision = 'f32' | 'f64';
@@ -16,22 +16,39 @@ export type TsPrecision = 'f32' | 'f64';
  * reductions are carried in double in both; only stored values are rounded to the buffer type.
  * setThreads records the requested count (getThreads returns it) but every kernel runs on the
  * calling thread: the ts backend has no thread pool.
+ * `linear` 'bf16' rounds the linear layers' operands to bf16 (the reference for native bf16).
  */
-export function createTsBackend(precision: 'f32'): Backend<Float32Array>;
-export function createTsBackend(precision: 'f64'): Backend<Float64Array>;
-export function createTsBackend(precision: TsPrecision): Backend<Float32Array> | Backend<Float64Array> {
-  if (precision === 'f32') return makeBackend('ts-f32', (n) => new Float32Array(n));
-  if (precision === 'f64') return makeBackend('ts-f64', (n) => new Float64Array(n));
+export function createTsBackend(precision: 'f32', linear?: LinearPrecision): Backend<Float32Array>;
+export function createTsBackend(precision: 'f64', linear?: LinearPrecision): Backend<Float64Array>;
+export function createTsBackend(
+  precision: TsPrecision,
+  linear: LinearPrecision = 'fp32',
+): Backend<Float32Array> | Backend<Float64Array> {
+  if (linear !== 'fp32' && linear !== 'bf16') {
+    throw new InputError(
+      `ts backend: expected linear precision 'fp32' or 'bf16', found ${String(linear)}`,
+      "use 'fp32'",
+    );
+  }
+  const suffix = linear === 'bf16' ? '-bf16' : '';
+  if (precision === 'f32') return makeBackend(`ts-f32${suffix}`, linear, (n) => new Float32Array(n));
+  if (precision === 'f64') return makeBackend(`ts-f64${suffix}`, linear, (n) => new Float64Array(n));
   throw new InputError(
     `ts backend: expected precision 'f32' or 'f64', found ${String(precision)}`,
     "use 'f32'",
   );
 }
 
-function makeBackend<A extends FloatArray>(name: string, alloc: (n: number) => A): Backend<A> {
+function makeBackend<A extends FloatArray>(
+  name: string,
+  linearPrecision: LinearPrecision,
+  alloc: (n: number) => A,
+): Backend<A> {
   let threads = 1;
+  const bf16 = linearPrecision === 'bf16';
   return {
     name,
+    linearPrecision,
     alloc(n) {
       if (!Number.isInteger(n) || n < 0) {
         throw new InputError(
@@ -54,8 +71,8 @@ function makeBackend<A extends FloatArray>(name: string, alloc: (n: number) => A
     add: dense.add,
     sumSquares: dense.sumSquares,
     matmul: dense.matmul,
-    linearForward,
-    linearBackward,
+    linearForward: bf16 ? linearForwardBf16 : linearForward,
+    linearBackward: bf16 ? linearBackwardBf16 : linearBackward,
     addBias: dense.addBias,
     biasBackward: dense.biasBackward,
     embeddingForward: dense.embeddingForward,

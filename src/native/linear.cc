@@ -4,6 +4,10 @@
 // half the rows of dinp and of dW plus the matching bias columns, or for strongly widening layers one
 // whole GEMM each): measured 5-18% faster here than oneDNN splitting each GEMM over both threads.
 // Other thread counts let oneDNN split each GEMM.
+// bf16 (a trailing `bf16` argument): the GEMM operands (input, weight, output gradient) are rounded to
+// bf16 copies here, round-to-nearest-even, and multiplied by oneDNN's bf16 matmul with fp32
+// accumulation into fp32 outputs; the caller's tensors (fp32 master weights, gradients) stay fp32,
+// and the bias gradient sums the fp32 output gradient.
 #include <string>
 #include <vector>
 
@@ -27,6 +31,41 @@ void colSumAdd(float* db, const float* dout, int64_t N, int64_t C, int64_t c0, i
 
 namespace {
 
+// x (n floats) -> y as bf16 bit patterns: round to nearest even; NaN stays a (quiet) NaN.
+void toBf16(const float* x, uint16_t* y, int64_t n) {
+#pragma omp parallel for simd if (n > kParMin) schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, &x[i], sizeof u);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    y[i] = static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : rounded);
+  }
+}
+
+// The bf16 copies of one call's operands; reused across calls (calls come from one JS thread).
+struct Bf16Buffers {
+  std::vector<uint16_t> inp, w, dout;
+};
+Bf16Buffers& bf16Buffers() {
+  static Bf16Buffers b;
+  return b;
+}
+const uint16_t* bf16Copy(std::vector<uint16_t>& buf, const float* x, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  toBf16(x, buf.data(), n);
+  return buf.data();
+}
+
+// A GEMM operand as stored: fp32 or a bf16 copy; `at(i)` is element i of either.
+struct Operand {
+  const void* p;
+  bool bf16;
+  const void* at(int64_t i) const {
+    return bf16 ? static_cast<const void*>(static_cast<const uint16_t*>(p) + i)
+                : static_cast<const void*>(static_cast<const float*>(p) + i);
+  }
+};
+
 // Where a range of n splits into two parts for two threads (a multiple of `align` when n allows).
 int64_t splitPoint(int64_t n, int64_t align) {
   int64_t h = (n / 2 + align - 1) / align * align;
@@ -38,21 +77,24 @@ int64_t splitPoint(int64_t n, int64_t align) {
 constexpr int64_t kRegularRows = 64;
 
 // The products of a linear layer over `rows` rows (rt: rows as a runtime dimension).
-GemmShape forwardShape(int64_t rows, int64_t In, int64_t Out, bool bias, bool rt) {
+GemmShape forwardShape(int64_t rows, int64_t In, int64_t Out, bool bias, bool rt, bool bf16) {
   GemmShape s{rows, Out, In, false, true, false, bias, 1.0f};  // out = inp W^T (+ bias)
   s.rtM = rt;
+  s.bf16 = bf16;
   return s;
 }
-GemmShape dinpShape(int64_t rows, int64_t In, int64_t Out, bool acc, bool rt) {
+GemmShape dinpShape(int64_t rows, int64_t In, int64_t Out, bool acc, bool rt, bool bf16) {
   GemmShape s{rows, In, Out, false, false, acc, false, 1.0f};  // dinp = dout W
   s.rtM = rt;
+  s.bf16 = bf16;
   return s;
 }
 // dW rows [o, o + outRows) += dout[:, o..]^T inp: A is dout read transposed, rows `ldDout` apart.
-GemmShape dwShape(int64_t outRows, int64_t In, int64_t rows, int64_t ldDout, bool rt) {
+GemmShape dwShape(int64_t outRows, int64_t In, int64_t rows, int64_t ldDout, bool rt, bool bf16) {
   GemmShape s{outRows, In, rows, true, false, true, false, 1.0f};
   s.lda = ldDout;
   s.rtK = rt;
+  s.bf16 = bf16;
   return s;
 }
 
@@ -75,11 +117,12 @@ void twoTasks(const Napi::CallbackInfo& info, const char* kernel, F f) {
   }
 }
 
-// linearForward(out, inp, weight, bias|null, N, In, Out): out (N,Out) = inp (N,In) W^T + bias.
+// linearForward(out, inp, weight, bias|null, N, In, Out[, bf16]): out (N,Out) = inp (N,In) W^T + bias.
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   View<float> out = f32Arg(info, 0, "out"), inp = f32Arg(info, 1, "inp"), w = f32Arg(info, 2, "weight");
   View<float> bias = f32Arg(info, 3, "bias", true);
   int64_t N = dimArg(info, 4, "N"), In = dimArg(info, 5, "In"), Out = dimArg(info, 6, "Out");
+  const bool bf16 = info.Length() > 7 && boolArg(info, 7, "bf16");
   need(info, out, mul(info, N, Out), "linearForward out");
   need(info, inp, mul(info, N, In), "linearForward inp");
   need(info, w, mul(info, Out, In), "linearForward weight");
@@ -91,18 +134,23 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   const bool rt = N % kRegularRows != 0;
-  GemmShape s = forwardShape(N, In, Out, bias.p != nullptr, rt);
+  GemmShape s = forwardShape(N, In, Out, bias.p != nullptr, rt, bf16);
+  Operand a{inp.p, bf16}, b{w.p, bf16};
+  if (bf16) {
+    a.p = bf16Copy(bf16Buffers().inp, inp.p, N * In);
+    b.p = bf16Copy(bf16Buffers().w, w.p, Out * In);
+  }
   try {
     if (omp_get_max_threads() != 2 || N < 16) {
-      runGemm(gemmFor(s, 0), 0, N, In, inp.p, w.p, out.p, bias.p);
+      runGemm(gemmFor(s, 0), 0, N, In, a.p, b.p, out.p, bias.p);
       return info.Env().Undefined();
     }
     const int64_t h = splitPoint(N, 8);
     const int64_t r[3] = {0, h, N};
-    Gemm g[2] = {gemmFor(forwardShape(h, In, Out, bias.p != nullptr, rt), 0, true),
-                 gemmFor(forwardShape(N - h, In, Out, bias.p != nullptr, rt), 1, true)};
+    Gemm g[2] = {gemmFor(forwardShape(h, In, Out, bias.p != nullptr, rt, bf16), 0, true),
+                 gemmFor(forwardShape(N - h, In, Out, bias.p != nullptr, rt, bf16), 1, true)};
     twoTasks(info, "linearForward", [&](int t) {
-      runGemm(g[t], t, r[t + 1] - r[t], In, inp.p + r[t] * In, w.p, out.p + r[t] * Out, bias.p);
+      runGemm(g[t], t, r[t + 1] - r[t], In, a.at(r[t] * In), b.p, out.p + r[t] * Out, bias.p);
     });
   } catch (const dnnl::error& err) {
     throw gemmError(info, err, s);
@@ -112,10 +160,12 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
 
 struct LinBwd {
   float *dinp, *dw, *db;
-  const float *dout, *inp, *w;
+  const float* dout;     // fp32, for the bias gradient
+  Operand gout, ginp, gw;  // the GEMM operands: dout, inp, weight (fp32 or bf16 copies)
   int64_t N, In, Out;
   bool acc;
-  bool rt;  // batch rows as a runtime dimension
+  bool rt;    // batch rows as a runtime dimension
+  bool bf16;  // operands are bf16
 };
 
 // Thread t: dinp rows [r(t), r(t+1)), dW rows and bias columns [o(t), o(t+1)).
@@ -124,24 +174,26 @@ void backwardSplit(const Napi::CallbackInfo& info, const LinBwd& a) {
   const int64_t r[3] = {0, rh, a.N}, o[3] = {0, oh, a.Out};
   Gemm gd[2], gw[2];
   for (int t = 0; t < 2; t++) {
-    if (a.dinp && r[t + 1] > r[t]) gd[t] = gemmFor(dinpShape(r[t + 1] - r[t], a.In, a.Out, a.acc, a.rt), t, true);
-    if (o[t + 1] > o[t]) gw[t] = gemmFor(dwShape(o[t + 1] - o[t], a.In, a.N, a.Out, a.rt), t, true);
+    if (a.dinp && r[t + 1] > r[t])
+      gd[t] = gemmFor(dinpShape(r[t + 1] - r[t], a.In, a.Out, a.acc, a.rt, a.bf16), t, true);
+    if (o[t + 1] > o[t]) gw[t] = gemmFor(dwShape(o[t + 1] - o[t], a.In, a.N, a.Out, a.rt, a.bf16), t, true);
   }
   twoTasks(info, "linearBackward", [&](int t) {
     const int64_t rows = r[t + 1] - r[t], outRows = o[t + 1] - o[t];
-    if (a.dinp && rows > 0) runGemm(gd[t], t, rows, a.Out, a.dout + r[t] * a.Out, a.w, a.dinp + r[t] * a.In, nullptr);
-    if (outRows > 0) runGemm(gw[t], t, outRows, a.N, a.dout + o[t], a.inp, a.dw + o[t] * a.In, nullptr);
+    if (a.dinp && rows > 0)
+      runGemm(gd[t], t, rows, a.Out, a.gout.at(r[t] * a.Out), a.gw.p, a.dinp + r[t] * a.In, nullptr);
+    if (outRows > 0) runGemm(gw[t], t, outRows, a.N, a.gout.at(o[t]), a.ginp.p, a.dw + o[t] * a.In, nullptr);
     if (a.db) colSumAdd(a.db, a.dout, a.N, a.Out, o[t], o[t + 1]);
   });
 }
 
 // dinp on thread 0, dW on thread 1 (both planned for one thread); then each sums half the bias columns.
 void backwardTasks(const Napi::CallbackInfo& info, const LinBwd& a) {
-  Gemm gd = gemmFor(dinpShape(a.N, a.In, a.Out, a.acc, a.rt), 0, true);
-  Gemm gw = gemmFor(dwShape(a.Out, a.In, a.N, a.Out, a.rt), 1, true);
+  Gemm gd = gemmFor(dinpShape(a.N, a.In, a.Out, a.acc, a.rt, a.bf16), 0, true);
+  Gemm gw = gemmFor(dwShape(a.Out, a.In, a.N, a.Out, a.rt, a.bf16), 1, true);
   twoTasks(info, "linearBackward", [&](int t) {
-    if (t == 0) runGemm(gd, 0, a.N, a.Out, a.dout, a.w, a.dinp, nullptr);
-    else runGemm(gw, 1, a.Out, a.N, a.dout, a.inp, a.dw, nullptr);
+    if (t == 0) runGemm(gd, 0, a.N, a.Out, a.gout.p, a.gw.p, a.dinp, nullptr);
+    else runGemm(gw, 1, a.Out, a.N, a.gout.p, a.ginp.p, a.dw, nullptr);
     int64_t c0, c1;
     colRange(a.Out, t, 2, &c0, &c1);
     if (a.db) colSumAdd(a.db, a.dout, a.N, a.Out, c0, c1);
@@ -149,8 +201,10 @@ void backwardTasks(const Napi::CallbackInfo& info, const LinBwd& a) {
 }
 
 void backwardSequential(const LinBwd& a) {
-  if (a.dinp) runGemm(gemmFor(dinpShape(a.N, a.In, a.Out, a.acc, a.rt), 0), 0, a.N, a.Out, a.dout, a.w, a.dinp, nullptr);
-  runGemm(gemmFor(dwShape(a.Out, a.In, a.N, a.Out, a.rt), 0), 0, a.Out, a.N, a.dout, a.inp, a.dw, nullptr);
+  if (a.dinp)
+    runGemm(gemmFor(dinpShape(a.N, a.In, a.Out, a.acc, a.rt, a.bf16), 0), 0, a.N, a.Out, a.gout.p, a.gw.p, a.dinp,
+            nullptr);
+  runGemm(gemmFor(dwShape(a.Out, a.In, a.N, a.Out, a.rt, a.bf16), 0), 0, a.Out, a.N, a.gout.p, a.ginp.p, a.dw, nullptr);
   if (!a.db) return;
 #pragma omp parallel if (a.N * a.Out > kParMin)
   {
@@ -160,7 +214,7 @@ void backwardSequential(const LinBwd& a) {
   }
 }
 
-// linearBackward(dinp|null, dweight, dbias|null, dout, inp, weight, N, In, Out, accumulate):
+// linearBackward(dinp|null, dweight, dbias|null, dout, inp, weight, N, In, Out, accumulate[, bf16]):
 // dinp (N,In) = dout W (+= if accumulate); dweight (Out,In) += dout^T inp; dbias (Out) += colsum(dout).
 Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   View<float> dinp = f32Arg(info, 0, "dinp", true), dw = f32Arg(info, 1, "dweight");
@@ -168,6 +222,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   View<float> inp = f32Arg(info, 4, "inp"), w = f32Arg(info, 5, "weight");
   int64_t N = dimArg(info, 6, "N"), In = dimArg(info, 7, "In"), Out = dimArg(info, 8, "Out");
   bool acc = boolArg(info, 9, "accumulate");
+  const bool bf16 = info.Length() > 10 && boolArg(info, 10, "bf16");
   if (dinp.p) need(info, dinp, mul(info, N, In), "linearBackward dinp");
   need(info, dw, mul(info, Out, In), "linearBackward dweight");
   if (db.p) need(info, db, Out, "linearBackward dbias");
@@ -175,11 +230,18 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   need(info, inp, mul(info, N, In), "linearBackward inp");
   need(info, w, mul(info, Out, In), "linearBackward weight");
   if (N == 0) return info.Env().Undefined();
-  LinBwd a{dinp.p, dw.p, db.p, dout.p, inp.p, w.p, N, In, Out, acc, N % kRegularRows != 0};
   if (Out == 0 || In == 0) {  // empty products: dinp = acc ? dinp : 0; only the bias sum remains
     if (dinp.p) zeroOrKeep(dinp.p, N * In, acc);
     if (db.p) colSumAdd(db.p, dout.p, N, Out, 0, Out);
     return info.Env().Undefined();
+  }
+  LinBwd a{dinp.p, dw.p, db.p, dout.p, {dout.p, bf16}, {inp.p, bf16}, {w.p, bf16}, N, In, Out, acc,
+           N % kRegularRows != 0, bf16};
+  if (bf16) {
+    Bf16Buffers& buf = bf16Buffers();
+    a.gout.p = bf16Copy(buf.dout, dout.p, N * Out);
+    a.ginp.p = bf16Copy(buf.inp, inp.p, N * In);
+    if (dinp.p) a.gw.p = bf16Copy(buf.w, w.p, Out * In);
   }
   try {
     // Out <= 3 In: each thread half of everything (5-10% faster than oneDNN's own split); strongly
@@ -190,7 +252,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
     else if (two && dinp.p) backwardTasks(info, a);
     else backwardSequential(a);
   } catch (const dnnl::error& err) {
-    throw gemmError(info, err, GemmShape{Out, In, N, true, false, true, false, 1.0f});
+    throw gemmError(info, err, dwShape(Out, In, N, Out, false, bf16));
   }
   return info.Env().Undefined();
 }

@@ -14,11 +14,11 @@ using dnnl::memory;
 
 struct Key {
   int64_t M, N, K, lda, ldb, ldc;
-  bool ta, tb, acc, bias, single;
+  bool ta, tb, acc, bias, single, bf16;
   uint32_t alphaBits;
   bool operator==(const Key& o) const {
     return M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb && ldc == o.ldc && ta == o.ta && tb == o.tb && acc == o.acc && bias == o.bias &&
-           single == o.single && alphaBits == o.alphaBits;
+           single == o.single && bf16 == o.bf16 && alphaBits == o.alphaBits;
   }
 };
 
@@ -32,7 +32,7 @@ struct KeyHash {
     mix(k.lda);
     mix(k.ldb);
     mix(k.ldc);
-    mix(k.ta | (k.tb << 1) | (k.acc << 2) | (k.bias << 3) | (k.single << 4));
+    mix(k.ta | (k.tb << 1) | (k.acc << 2) | (k.bias << 3) | (k.single << 4) | (k.bf16 << 5));
     mix(k.alphaBits);
     return static_cast<size_t>(h);
   }
@@ -61,15 +61,17 @@ struct Descs {
 
 // op(A) is (M,K): stored (M,K) row-major, or (K,M) row-major when transposed; rows lda apart.
 // op(B) is (K,N): stored (K,N), or (N,K) when transposed. M or K may be DNNL_RUNTIME_DIM_VAL.
-Descs descsOf(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t lda, int64_t ldb, int64_t ldc) {
+// A and B are f32 or bf16; C is always f32.
+Descs descsOf(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t lda, int64_t ldb, int64_t ldc, bool bf16) {
   using dt = memory::data_type;
-  return {memory::desc({M, K}, dt::f32, ta ? memory::dims{1, lda} : memory::dims{lda, 1}),
-          memory::desc({K, N}, dt::f32, tb ? memory::dims{1, ldb} : memory::dims{ldb, 1}),
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  return {memory::desc({M, K}, in, ta ? memory::dims{1, lda} : memory::dims{lda, 1}),
+          memory::desc({K, N}, in, tb ? memory::dims{1, ldb} : memory::dims{ldb, 1}),
           memory::desc({M, N}, dt::f32, memory::dims{ldc, 1})};
 }
 
 Gemm makeGemm(const Context& ctx, const Key& k, float alpha) {
-  auto [a, b, c] = descsOf(k.M, k.N, k.K, k.ta, k.tb, k.lda, k.ldb, k.ldc);
+  auto [a, b, c] = descsOf(k.M, k.N, k.K, k.ta, k.tb, k.lda, k.ldb, k.ldc, k.bf16);
   memory::desc bias = k.bias ? memory::desc({1, k.N}, memory::data_type::f32, memory::dims{k.N, 1}) : memory::desc();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -82,7 +84,7 @@ Gemm makeGemm(const Context& ctx, const Key& k, float alpha) {
   dnnl::matmul::primitive_desc pd(k.bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c), attr,
                                   ctx.eng);
   const bool rt = k.M == DNNL_RUNTIME_DIM_VAL || k.K == DNNL_RUNTIME_DIM_VAL;
-  return Gemm{dnnl::matmul(pd), a, b, c, bias, pd.scratchpad_desc(), rt, k.ta, k.tb, k.lda, k.ldb, k.ldc};
+  return Gemm{dnnl::matmul(pd), a, b, c, bias, pd.scratchpad_desc(), rt, k.ta, k.tb, k.bf16, k.lda, k.ldb, k.ldc};
 }
 
 }  // namespace
@@ -100,6 +102,7 @@ Gemm gemmFor(const GemmShape& s, int slot, bool single) {
           s.acc,
           s.bias,
           single,
+          s.bf16,
           0};
   std::memcpy(&key.alphaBits, &s.alpha, sizeof s.alpha);
   std::lock_guard<std::mutex> lock(ctx.mu);
@@ -121,12 +124,12 @@ Gemm gemmFor(const GemmShape& s, int slot, bool single) {
   return it->second;  // a copy: primitives are shared handles, and a later clear() cannot free it
 }
 
-void runGemm(const Gemm& g, int slot, int64_t M, int64_t K, const float* a, const float* b, float* c,
+void runGemm(const Gemm& g, int slot, int64_t M, int64_t K, const void* a, const void* b, float* c,
              const float* bias) {
   Context& ctx = context();
   Descs d{g.a, g.b, g.c};
-  if (g.rt) d = descsOf(M, g.c.dims()[1], K, g.ta, g.tb, g.lda, g.ldb, g.ldc);
-  memory am(d.a, ctx.eng, const_cast<float*>(a)), bm(d.b, ctx.eng, const_cast<float*>(b));
+  if (g.rt) d = descsOf(M, g.c.dims()[1], K, g.ta, g.tb, g.lda, g.ldb, g.ldc, g.bf16);
+  memory am(d.a, ctx.eng, const_cast<void*>(a)), bm(d.b, ctx.eng, const_cast<void*>(b));
   uintptr_t base = reinterpret_cast<uintptr_t>(ctx.scratch[slot].data());
   memory cm(d.c, ctx.eng, c), sm(g.scratch, ctx.eng, reinterpret_cast<void*>((base + 63) & ~uintptr_t{63}));
   std::unordered_map<int, memory> args{
@@ -139,7 +142,7 @@ void runGemm(const Gemm& g, int slot, int64_t M, int64_t K, const float* a, cons
 Napi::Error gemmError(const Napi::CallbackInfo& info, const dnnl::error& err, const GemmShape& s) {
   return Napi::Error::New(info.Env(), std::string("oneDNN matmul failed: ") + err.what() + " (M=" +
                                           std::to_string(s.M) + " N=" + std::to_string(s.N) +
-                                          " K=" + std::to_string(s.K) + ")");
+                                          " K=" + std::to_string(s.K) + (s.bf16 ? ", bf16" : "") + ")");
 }
 
 void zeroOrKeep(float* c, int64_t mn, bool acc) {
@@ -189,10 +192,22 @@ Napi::Value MatmulCacheSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ctx.cache.size()));
 }
 
+// oneDNN's implementation name for a bf16 matmul (bf16 A and B, f32 C) on this CPU; throws if none.
+Napi::Value Bf16MatmulImpl(const Napi::CallbackInfo& info) {
+  try {
+    auto [a, b, c] = descsOf(64, 64, 64, false, true, 64, 64, 64, true);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), context().eng);
+    return Napi::String::New(info.Env(), pd.impl_info_str());
+  } catch (const dnnl::error& err) {
+    throw Napi::Error::New(info.Env(), std::string("no bf16 matmul implementation: ") + err.what());
+  }
+}
+
 }  // namespace
 
 void registerMatmul(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("bf16MatmulImpl", Napi::Function::New(env, Bf16MatmulImpl, "bf16MatmulImpl"));
   exports.Set("matmulCacheSize", Napi::Function::New(env, MatmulCacheSize, "matmulCacheSize"));
 }
 

@@ -22,13 +22,15 @@ struct GemmShape {
   float alpha;
   int64_t lda = 0, ldb = 0, ldc = 0;
   bool rtM = false, rtK = false;
+  // A and B in bf16 (uint16_t bit patterns; products accumulated in fp32, C and bias fp32)
+  bool bf16 = false;
 };
 
 struct Gemm {
   dnnl::matmul prim;
   dnnl::memory::desc a, b, c, bias, scratch;
   // with runtime dimensions, the memory descriptors of a call are rebuilt from these
-  bool rt = false, ta = false, tb = false;
+  bool rt = false, ta = false, tb = false, bf16 = false;
   int64_t lda = 0, ldb = 0, ldc = 0;
 };
 
@@ -37,8 +39,9 @@ struct Gemm {
 // `single`: planned for one thread (for running inside a parallel region).
 Gemm gemmFor(const GemmShape& s, int slot, bool single = false);
 // Runs g on slot's stream and scratchpad and waits; M and K are this call's (they matter when g was
-// planned with runtime dimensions). Two different slots may run concurrently.
-void runGemm(const Gemm& g, int slot, int64_t M, int64_t K, const float* a, const float* b, float* c,
+// planned with runtime dimensions). a and b are float, or uint16_t bf16 patterns for a bf16 Gemm.
+// Two different slots may run concurrently.
+void runGemm(const Gemm& g, int slot, int64_t M, int64_t K, const void* a, const void* b, float* c,
              const float* bias);
 Napi::Error gemmError(const Napi::CallbackInfo& info, const dnnl::error& err, const GemmShape& s);
 // c[0..mn) = 0 unless acc (the product of an empty K).

@@ -93,7 +93,7 @@ export function startRun(o: RunOptions): { runDir: string; result: TrainResult }
   const tokenizerFile = pre ? path.join(o.from!, 'tokenizer.json') : undefined;
   const data = prepareTrainData(cfg, { task, tokenizerFile, log });
   const model = resolveModel(cfg, data);
-  const be = createBackend(cfg.backend, cfg.threads);
+  const be = createBackend(cfg.backend, cfg.threads, cfg.precision);
   const saved: SavedRunConfig = {
     tlc_version: TLC_VERSION,
     git: gitHash(),
@@ -140,7 +140,7 @@ export function resumeRun(
     tokenizerFile: path.join(runDir, 'tokenizer.json'),
     log,
   });
-  const be = createBackend(cfg.backend, saved.threads);
+  const be = createBackend(cfg.backend, saved.threads, cfg.precision);
   const init = saved.from ? pretrained(saved.from, log).tensors : undefined;
   return train({ cfg, model: saved.model, data, be, runDir, resume: true, init, progress: o.progress });
 }
