@@ -3,6 +3,10 @@
 const BENCHES: Record<string, { file: string; what: string }> = {
   train: { file: './train.ts', what: 'training step, tlc vs PyTorch side by side (bench/train.ts)' },
   tokenizer: { file: './tokenizer.ts', what: 'BPE tokenizer train/encode (bench/tokenizer.ts)' },
+  precision: {
+    file: './precision.ts',
+    what: 'bf16 vs fp32 validation loss after the same steps on real text',
+  },
   profile: { file: './profile-step.ts', what: 'per-kernel time of a training step (bench/profile-step.ts)' },
 };
 

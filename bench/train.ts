@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fetchDebianPackage } from '../src/data/fetch/debian.ts';
 import { bf16MatmulImpl, loadNativeAddon } from '../src/engine/native-backend.ts';
+import { type BenchConfig, CONFIGS } from './configs.ts';
 import { type Summary, summarize, targetsFor, type VariantResult } from './train-report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,26 +23,6 @@ const TOKEN_ENV = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
  * tlc's addon here (for the FMA probe) sets GOMP_SPINCOUNT, which must not leak into PyTorch's runs.
  */
 const ENV0: NodeJS.ProcessEnv = { ...process.env };
-
-export interface BenchConfig {
-  name: string;
-  family: 'encoder' | 'decoder';
-  vocab: number;
-  d: number;
-  layers: number;
-  heads: number;
-  ff: number;
-  seq: number;
-  batch: number;
-}
-
-const base = { vocab: 8192, seq: 128, batch: 16 };
-export const CONFIGS: BenchConfig[] = [
-  { name: 'tiny', family: 'encoder', d: 128, layers: 2, heads: 2, ff: 512, ...base },
-  { name: 'reference', family: 'encoder', d: 256, layers: 4, heads: 4, ff: 1024, ...base },
-  { name: 'large', family: 'encoder', d: 512, layers: 8, heads: 8, ff: 2048, ...base },
-  { name: 'decoder', family: 'decoder', d: 256, layers: 4, heads: 4, ff: 1024, ...base },
-];
 
 interface Options {
   configs: BenchConfig[];
