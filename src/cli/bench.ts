@@ -1,9 +1,7 @@
 // `tlc bench train`: timed training steps of one model shape; JSON on stdout with --json.
+// The library loads when the command runs (see commands.ts).
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
-import { createBackend } from '../engine/select.ts';
-import { resolveModelConfig } from '../model/config.ts';
-import { benchTrain, machineInfo } from '../train/bench.ts';
 
 function int(name: string) {
   return (v: string): number => {
@@ -33,11 +31,16 @@ export function registerBench(program: Command): void {
     .option('--backend <name>', 'native | ts', 'native')
     .option('--precision <p>', 'fp32 | bf16 (bf16 GEMMs in the linear layers)', 'fp32')
     .option('--json', 'print JSON only')
-    .action((o) => {
+    .action(async (o) => {
       const family = o.family as string;
       if (!['encoder', 'decoder', 'encdec'].includes(family)) {
         throw new InputError(`--family: expected encoder, decoder or encdec, found '${family}'`);
       }
+      const [{ createBackend }, { resolveModelConfig }, { benchTrain, machineInfo }] = await Promise.all([
+        import('../engine/select.ts'),
+        import('../model/config.ts'),
+        import('../train/bench.ts'),
+      ]);
       const cfg = resolveModelConfig({
         family: family as 'encoder',
         vocab: o.vocab,

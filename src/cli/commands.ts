@@ -1,4 +1,8 @@
-// The list of tlc subcommands. Each module exports one `register(program)` function.
+// The list of tlc subcommands. Each module exports one `register(program)` function that declares
+// the command's flags and help (so `tlc --help` is complete) and imports nothing heavier than
+// commander and engine/errors.ts: the library a command needs (and its dependencies: zod, yaml,
+// vega, resvg, the native addon) is loaded with `await import()` inside its action. Every run then
+// loads only what its command uses, which keeps startup fast and the process small.
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerCompress } from './compress.ts';

@@ -1,11 +1,9 @@
 // `tlc compress` and `tlc eval`: parse flags, call the library, print a summary or JSON.
+// The library loads when a command runs (see commands.ts).
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { finetuneForCompression } from '../compress/finetune.ts';
 import { InputError } from '../engine/errors.ts';
-import { createBackend } from '../engine/select.ts';
-import { type CompressResult, compressRun, evaluateModelDir } from '../eval/model-eval.ts';
-import { loadTrainedRun } from '../train/load.ts';
+import type { CompressResult } from '../eval/model-eval.ts';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const mb = (b: number) => `${(b / 1e6).toFixed(3)} MB`;
@@ -34,7 +32,7 @@ export function registerCompress(program: Command): void {
     .option('--out <dir>', 'output folder (default <run>/compressed/<spec>)')
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--json', 'print the result as JSON on stdout')
-    .action((run: string, o) => {
+    .action(async (run: string, o) => {
       if (!o.quant && !o.prune && !o.act8)
         throw new InputError(
           'tlc compress needs --quant and/or --prune (or --act8)',
@@ -62,6 +60,13 @@ export function registerCompress(program: Command): void {
         .join('_')
         .replace(/[^\w.-]/g, '_');
       const out = o.out ?? path.join(run, 'compressed', tag);
+      const [{ createBackend }, { compressRun }, { finetuneForCompression }, { loadTrainedRun }] =
+        await Promise.all([
+          import('../engine/select.ts'),
+          import('../eval/model-eval.ts'),
+          import('../compress/finetune.ts'),
+          import('../train/load.ts'),
+        ]);
       const be = createBackend('native', o.threads ? Number(o.threads) : undefined);
       let r: CompressResult;
       if (o.gradual || o.qat) {
@@ -94,7 +99,11 @@ export function registerCompress(program: Command): void {
     .option('--data <name|path>', 'evaluate on other data (with the model’s tokenizer)')
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--json', 'print the result as JSON on stdout')
-    .action((model: string, o) => {
+    .action(async (model: string, o) => {
+      const [{ createBackend }, { evaluateModelDir }] = await Promise.all([
+        import('../engine/select.ts'),
+        import('../eval/model-eval.ts'),
+      ]);
       const be = createBackend('native', o.threads ? Number(o.threads) : undefined);
       const r = evaluateModelDir(model, be, { data: o.data, log });
       if (o.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);

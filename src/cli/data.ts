@@ -1,13 +1,22 @@
 // `tlc data list | fetch NAME | stats NAME|PATH`: parse flags, call src/data, print. Results go to
-// stdout (`--json` for machines), progress to stderr. Holds no data logic of its own.
+// stdout (`--json` for machines), progress to stderr. Holds no data logic of its own; src/data
+// loads when a command runs (see commands.ts).
 import type { Command } from 'commander';
-import { cachedManifest, recipeCacheDir } from '../data/corpus-cache.ts';
-import { cacheRoot } from '../data/fetch/cache.ts';
-import { type CorpusStats, corpusStats, loadData, splitFractionsFor } from '../data/load.ts';
-import { fetchRecipe, getRecipe, listRecipes, recipeExpected } from '../data/recipes.ts';
-import { splitCorpus } from '../data/splits.ts';
+import type { CorpusStats } from '../data/load.ts';
 import type { CorpusKind, Provenance } from '../data/types.ts';
 import { InputError } from '../engine/errors.ts';
+
+/** The src/data functions the commands call, loaded on first use. */
+async function dataLib() {
+  const [cache, fetch, load, recipes, splits] = await Promise.all([
+    import('../data/corpus-cache.ts'),
+    import('../data/fetch/cache.ts'),
+    import('../data/load.ts'),
+    import('../data/recipes.ts'),
+    import('../data/splits.ts'),
+  ]);
+  return { ...cache, ...fetch, ...load, ...recipes, ...splits };
+}
 
 const KINDS: CorpusKind[] = ['text', 'pairs', 'labels'];
 const log = (msg: string) => void process.stderr.write(`${msg}\n`);
@@ -45,7 +54,8 @@ function fmtProvenance(p: Provenance[]): string[] {
   );
 }
 
-function listAction(opts: { json?: boolean }): void {
+async function listAction(opts: { json?: boolean }): Promise<void> {
+  const { cacheRoot, cachedManifest, listRecipes, recipeExpected } = await dataLib();
   const root = cacheRoot();
   const rows = listRecipes().map((r) => ({
     name: r.name,
@@ -73,7 +83,8 @@ function listAction(opts: { json?: boolean }): void {
   out(`cache: ${root}`);
 }
 
-function fetchAction(name: string, opts: { json?: boolean }): void {
+async function fetchAction(name: string, opts: { json?: boolean }): Promise<void> {
+  const { cacheRoot, cachedManifest, corpusStats, fetchRecipe, getRecipe, recipeCacheDir } = await dataLib();
   const root = cacheRoot();
   const r = getRecipe(name);
   const corpus = fetchRecipe(r.name, { root, log });
@@ -105,7 +116,8 @@ interface StatsOpts {
   seed?: string;
 }
 
-function statsAction(spec: string, opts: StatsOpts): void {
+async function statsAction(spec: string, opts: StatsOpts): Promise<void> {
+  const { cacheRoot, corpusStats, loadData, splitCorpus, splitFractionsFor } = await dataLib();
   const dflt = splitFractionsFor(spec);
   const validFraction = fraction('--valid', opts.valid, dflt.validFraction);
   const testFraction = fraction('--test', opts.test, dflt.testFraction);

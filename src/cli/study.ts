@@ -1,12 +1,10 @@
 // `tlc study`: the paper's method end to end on the user's data and hardware: train a size grid
 // under one wall-clock budget, compress every model over a grid, evaluate, report, give verdicts.
+// The library loads when the command runs, the report's (vega) once the runs are done (see commands.ts).
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
-import { createBackend } from '../engine/select.ts';
-import { writeReport } from '../report/html.ts';
 import { PRESETS, type StudyPreset } from '../study/presets.ts';
-import { runStudy } from '../study/run.ts';
 
 export function registerStudy(program: Command): void {
   program
@@ -33,6 +31,10 @@ export function registerStudy(program: Command): void {
         throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
       const threads = o.threads ? Number(o.threads) : undefined;
       const outDir = o.out ?? path.join('studies', `${preset.name}-${path.basename(String(o.data))}`);
+      const [{ createBackend }, { runStudy }] = await Promise.all([
+        import('../engine/select.ts'),
+        import('../study/run.ts'),
+      ]);
       const be = createBackend(o.backend, threads);
       const results = await runStudy({
         preset,
@@ -44,6 +46,7 @@ export function registerStudy(program: Command): void {
         finetune: o.finetune ?? null,
         be,
       });
+      const { writeReport } = await import('../report/html.ts'); // vega: only once the runs are done
       const report = await writeReport(results, path.join(outDir, 'report'));
       for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);
       const html = path.join(outDir, 'report', 'index.html');

@@ -1,16 +1,18 @@
-// `tlc train` and `tlc finetune`: parse flags, load the config, call the library.
+// `tlc train` and `tlc finetune`: parse flags, load the config, call the library. The library
+// loads when a command runs (see commands.ts).
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
-import { applyOverrides, parseConfig, readConfigSource, trainConfigSchema } from '../train/config.ts';
-import { resumeRun, startRun } from '../train/run.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function configFrom(
+async function configFrom(
   spec: string,
   sets: string[],
   o: { deterministic?: boolean; threads?: string; backend?: string; precision?: string },
 ) {
+  const { applyOverrides, parseConfig, readConfigSource, trainConfigSchema } = await import(
+    '../train/config.ts'
+  );
   const { raw, where } = readConfigSource(spec);
   const extra = [...sets];
   if (o.deterministic) extra.push('deterministic=true');
@@ -38,17 +40,18 @@ export function registerTrain(program: Command): void {
     .option('--backend <name>', 'native | ts')
     .option('--precision <p>', 'fp32 | bf16 (bf16 GEMMs in the linear layers, fp32 master weights)')
     .option('--json', 'print the result as JSON on stdout')
-    .action((o) => {
-      if (o.resume) {
-        const result = resumeRun(o.resume);
-        return print(Boolean(o.json), o.resume, result);
-      }
-      if (!o.config)
+    .action(async (o) => {
+      if (!o.resume && !o.config)
         throw new InputError(
           'tlc train needs --config FILE|PRESET or --resume RUN',
           'e.g. tlc train --config tiny-encoder',
         );
-      const { runDir, result } = startRun({ cfg: configFrom(o.config, o.set, o), runDir: o.runDir });
+      const { resumeRun, startRun } = await import('../train/run.ts');
+      if (o.resume) {
+        const result = resumeRun(o.resume);
+        return print(Boolean(o.json), o.resume, result);
+      }
+      const { runDir, result } = startRun({ cfg: await configFrom(o.config, o.set, o), runDir: o.runDir });
       print(Boolean(o.json), runDir, result);
     });
   program
@@ -66,8 +69,9 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--backend <name>', 'native | ts')
     .option('--json', 'print the result as JSON on stdout')
-    .action((o) => {
-      const cfg = configFrom(o.config, [...o.set, `data.name=${o.data}`], o);
+    .action(async (o) => {
+      const cfg = await configFrom(o.config, [...o.set, `data.name=${o.data}`], o);
+      const { startRun } = await import('../train/run.ts');
       const { runDir, result } = startRun({ cfg, runDir: o.runDir, from: o.from });
       print(Boolean(o.json), runDir, result);
     });
