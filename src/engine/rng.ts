@@ -39,9 +39,9 @@ export class Rng {
   private d: number;
 
   constructor(seed: number) {
-    this.a = fmix32(seed ^ 0x9e3779b9);
-    this.b = fmix32(seed + 0x6a09e667);
-    this.c = fmix32(seed ^ 0xbb67ae85);
+    this.a = fmix32(seed ^ 0x9e3779b9) | 0;
+    this.b = fmix32(seed + 0x6a09e667) | 0;
+    this.c = fmix32(seed ^ 0xbb67ae85) | 0;
     this.d = 1;
     for (let i = 0; i < 12; i++) this.nextU32();
   }
@@ -53,21 +53,22 @@ export class Rng {
   }
 
   getState(): RngState {
-    return [this.a, this.b, this.c, this.d];
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
 
   setState(s: RngState): void {
-    [this.a, this.b, this.c, this.d] = s.map((x) => x >>> 0) as RngState;
+    [this.a, this.b, this.c, this.d] = s.map((x) => x | 0) as RngState;
   }
 
+  // The state words are kept as int32 (`| 0`), which V8 stores unboxed (small integers); as uint32
+  // (`>>> 0`) half of them would be heap numbers, allocated on every draw. Same stream either way.
   nextU32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = (this.b ^ (this.b >>> 9)) >>> 0;
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    const t = (this.a + this.b + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (((this.c << 21) | (this.c >>> 11)) + t) | 0;
+    return t >>> 0;
   }
 
   /** uniform in [0, 1) with 32 bits of resolution */
