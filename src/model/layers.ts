@@ -266,19 +266,23 @@ export function residualBackward<A extends FloatArray>(
 ): void {
   const n = N * C;
   const { be, ws } = ctx;
-  const dsub = ws.f(`${key}.dsub`, n);
   if (pre) {
+    // y = x + drop(f(LN(x))): dx = dy + LN'(f'(drop'(dy))); without dropout the branch reads dy itself
     be.copy(dx, dy, n);
-    dropoutBack(ctx, c.drop, dsub, dy, n);
+    let dsub = dy;
+    if (c.drop.p > 0) {
+      dsub = ws.f(`${key}.dsub`, n);
+      dropoutBack(ctx, c.drop, dsub, dy, n);
+    }
     const dln = ws.f(`${key}.dln`, n);
     sub.backward(ctx, `${key}.f`, c.sub, dsub, dln, false);
     layernormBack(ctx, lnPrefix, c.ln, dx, dln, N, C);
     return;
   }
-  const ds = ws.f(`${key}.ds`, n);
-  be.fill(ds, 0, n);
-  layernormBack(ctx, lnPrefix, c.ln, ds, dy, N, C);
-  be.copy(dx, ds, n);
-  dropoutBack(ctx, c.drop, dsub, ds, n);
+  // y = LN(x + drop(f(x))): dx = ds + f'(drop'(ds)) with ds = LN'(dy)
+  be.fill(dx, 0, n);
+  layernormBack(ctx, lnPrefix, c.ln, dx, dy, N, C);
+  const dsub = ws.f(`${key}.dsub`, n);
+  dropoutBack(ctx, c.drop, dsub, dx, n);
   sub.backward(ctx, `${key}.f`, c.sub, dsub, dx, true);
 }

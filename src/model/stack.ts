@@ -109,31 +109,33 @@ export function stackBackward<A extends FloatArray>(
   const N = t.B * t.T;
   const n = N * C;
   const pre = cfg.norm === 'pre';
-  const bufs = [ws.f(`${t.spec.key}.gA`, n), ws.f(`${t.spec.key}.gB`, n)];
-  let cur = 0;
+  const bufs = [ws.f(`${t.spec.key}.gA`, n), ws.f(`${t.spec.key}.gB`, n)] as const;
+  /** a scratch gradient buffer that is not b */
+  const other = (b: A): A => (b === bufs[0] ? bufs[1] : bufs[0]);
   let dy = dout;
   if (t.lnf) {
-    be.fill(bufs[cur]!, 0, n);
-    layernormBack(ctx, `${t.spec.pfx}ln_f`, t.lnf, bufs[cur]!, dout, N, C);
-    dy = bufs[cur]!;
-    cur ^= 1;
+    dy = bufs[0];
+    be.fill(dy, 0, n);
+    layernormBack(ctx, `${t.spec.pfx}ln_f`, t.lnf, dy, dout, N, C);
   }
   for (let i = t.blocks.length - 1; i >= 0; i--) {
     const subs = t.blocks[i]!.subs;
     for (let j = subs.length - 1; j >= 0; j--) {
       const s = subs[j]!;
-      const dx = bufs[cur]!;
+      const dx = other(dy);
       residualBackward(ctx, s.key, pre, s.ln, s.sub, s.cache, dy, dx, N, C);
       dy = dx;
-      cur ^= 1;
     }
   }
   // dy is now d(x after embedding dropout)
-  const dx0 = bufs[cur]!;
-  dropoutBack(ctx, t.drop, dx0, dy, n);
+  let dx0 = dy;
+  if (t.drop.p > 0) {
+    dx0 = other(dy);
+    dropoutBack(ctx, t.drop, dx0, dy, n);
+  }
   let demb = dx0;
   if (t.embLn) {
-    demb = bufs[cur ^ 1]!;
+    demb = other(dx0);
     be.fill(demb, 0, n);
     layernormBack(ctx, `${t.spec.pfx}emb_ln`, t.embLn, demb, dx0, N, C);
   }

@@ -3,7 +3,6 @@
 // products run through the cache-sized microgemm on one thread: results do not depend on threads.
 #include <cmath>
 #include <limits>
-#include <vector>
 
 #include "common.h"
 #include "microgemm.h"
@@ -51,12 +50,59 @@ int64_t stridedLen(const Napi::CallbackInfo& info, int64_t rows, int64_t stride,
   return rows == 0 ? 0 : mul(info, rows - 1, stride) + C;
 }
 
+#if defined(__AVX512F__)
+// In-register transpose of a 16x16 float block: r[i] holds row i on entry and column i on return.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // interleave pairs of rows: 2x2 blocks
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // pairs of 2x2 blocks: 4x4 blocks within each 128-bit lane
+    for (int h = 0; h < 2; h++) {
+      __m512d a = _mm512_castps_pd(t[i + h]), b = _mm512_castps_pd(t[i + h + 2]);
+      r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+  }
+  for (int i = 0; i < 16; i += 8) {  // 128-bit lanes across groups of 4 rows
+    for (int h = 0; h < 4; h++) {
+      t[i + h] = _mm512_shuffle_f32x4(r[i + h], r[i + h + 4], 0x88);
+      t[i + h + 4] = _mm512_shuffle_f32x4(r[i + h], r[i + h + 4], 0xdd);
+    }
+  }
+  for (int h = 0; h < 8; h++) {  // and across the two groups of 8 rows
+    r[h] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0x88);
+    r[h + 8] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0xdd);
+  }
+}
+#endif
+
 // dst (hs, T) = src rows (T, hs) with row stride `stride`: the transposed K or V block of one head.
+// With AVX-512 it moves 16x16 blocks through registers (edges masked): element by element, every
+// store lands T floats from the last and the transpose cost a fifth of the head's time.
 void transposeHead(float* dst, const float* src, int64_t T, int64_t hs, int64_t stride) {
+#if defined(__AVX512F__)
+  for (int64_t j0 = 0; j0 < T; j0 += 16) {
+    const int64_t nj = T - j0 < 16 ? T - j0 : 16;
+    const __mmask16 jm = firstLanes(nj);
+    for (int64_t d0 = 0; d0 < hs; d0 += 16) {
+      const int64_t nd = hs - d0 < 16 ? hs - d0 : 16;
+      const __mmask16 dm = firstLanes(nd);
+      __m512 r[16];
+      for (int64_t i = 0; i < 16; i++) {
+        r[i] = i < nj ? _mm512_maskz_loadu_ps(dm, src + (j0 + i) * stride + d0) : _mm512_setzero_ps();
+      }
+      transpose16(r);
+      for (int64_t i = 0; i < nd; i++) _mm512_mask_storeu_ps(dst + (d0 + i) * T + j0, jm, r[i]);
+    }
+  }
+#else
   for (int64_t j = 0; j < T; j++) {
     const float* row = src + j * stride;
     for (int64_t d = 0; d < hs; d++) dst[d * T + j] = row[d];
   }
+#endif
 }
 
 // dst (T, hs) contiguous = src rows (T, hs) with row stride `stride`. GEMM operands read row by row
@@ -71,6 +117,40 @@ void packHead(float* dst, const float* src, int64_t T, int64_t hs, int64_t strid
 void softmaxRow(const Attn& s, float* p, int64_t b, int64_t i) {
   const int64_t Tk = s.Tk, jEnd = s.causal ? i + 1 : Tk;
   const uint8_t* m = s.mask ? s.mask + b * Tk : nullptr;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  // 16 keys at a time; lanes past jEnd or masked out are never read (masked loads).
+  auto allowed = [&](int64_t j) {
+    __mmask16 k = firstLanes(jEnd - j);
+    if (m) {
+      const __m128i mk = _mm_maskz_loadu_epi8(k, m + j);
+      k = _mm_test_epi8_mask(mk, mk);
+    }
+    return k;
+  };
+  __m512 vmx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < jEnd; j += 16) {
+    const __mmask16 k = allowed(j);
+    vmx = _mm512_mask_max_ps(vmx, k, vmx, _mm512_maskz_loadu_ps(k, p + j));
+  }
+  const float mx = _mm512_reduce_max_ps(vmx);
+  if (mx == -std::numeric_limits<float>::infinity()) {  // every key masked
+    for (int64_t j = 0; j < Tk; j++) p[j] = 0.0f;
+    return;
+  }
+  const __m512 vm = _mm512_set1_ps(mx);
+  __m512 vsum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < jEnd; j += 16) {
+    const __mmask16 k = allowed(j);
+    const __m512 e = _mm512_maskz_mov_ps(k, fastExp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + j), vm)));
+    _mm512_mask_storeu_ps(p + j, firstLanes(jEnd - j), e);
+    vsum = _mm512_add_ps(vsum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  for (int64_t j = 0; j < jEnd; j += 16) {
+    const __mmask16 k = firstLanes(jEnd - j);
+    _mm512_mask_storeu_ps(p + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + j), inv));
+  }
+#else
   float mx = -std::numeric_limits<float>::infinity();
   if (m) {
     for (int64_t j = 0; j < jEnd; j++) {
@@ -103,6 +183,7 @@ void softmaxRow(const Attn& s, float* p, int64_t b, int64_t i) {
   float inv = 1.0f / sum;
 #pragma omp simd
   for (int64_t j = 0; j < jEnd; j++) p[j] *= inv;
+#endif
   for (int64_t j = jEnd; j < Tk; j++) p[j] = 0.0f;
 }
 
@@ -122,6 +203,18 @@ void forwardHead(const Attn& s, float* out, float* probs, const float* q, const 
             s.causal ? Tri::kKLower : Tri::kNone);
 }
 
+// Every (b, h) of the forward, heads spread over the threads.
+void forwardAll(const Attn& s, float* out, float* probs, const float* q, const float* k, const float* v) {
+  const int64_t heads = s.B * s.NH;
+#pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
+  {
+    float* kt = threadScratch(0, static_cast<size_t>(s.hs * s.Tk));
+    float* vp = threadScratch(1, static_cast<size_t>(s.hs * s.Tk));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < heads; u++) forwardHead(s, out, probs, q, k, v, u / s.NH, u % s.NH, kt, vp);
+  }
+}
+
 // attentionForward(out, probs, q, k, v, keyMask, B, Tq, Tk, C, NH, causal, qStride, kStride, vStride)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   View<float> out = f32Arg(info, 0, "out"), probs = f32Arg(info, 1, "probs");
@@ -136,13 +229,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   need(info, v, stridedLen(info, s.B * s.Tk, s.vs, s.C), "attentionForward v");
   if (mask.p) need(info, mask, mul(info, s.B, s.Tk), "attentionForward keyMask");
   if (s.Tq == 0 || s.C == 0) return info.Env().Undefined();
-  float *po = out.p, *pp = probs.p, *pq = q.p, *pk = k.p, *pv = v.p;
-#pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
-  {
-    std::vector<float> kt(static_cast<size_t>(s.hs * s.Tk)), vp(static_cast<size_t>(s.hs * s.Tk));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < heads; u++) forwardHead(s, po, pp, pq, pk, pv, u / s.NH, u % s.NH, kt.data(), vp.data());
-  }
+  forwardAll(s, out.p, probs.p, q.p, k.p, v.p);
   return info.Env().Undefined();
 }
 
@@ -169,7 +256,7 @@ void softmaxBackward(const Attn& s, float* dP, const float* P) {
 
 // Per-thread scratch of the backward: dP (Tq*Tk), and one (T, hs) block for transposed/packed operands.
 struct BwdScratch {
-  std::vector<float> dP, blk;
+  float *dP, *blk;
 };
 
 // All gradients of one (b, h): it owns columns h*hs..(h+1)*hs of batch b's rows, so heads never race.
@@ -177,7 +264,7 @@ void backwardHead(const Attn& s, const AttnGrads& g, int64_t b, int64_t h, BwdSc
   const int64_t hs = s.hs, Tq = s.Tq, Tk = s.Tk;
   const float* P = g.probs + (b * s.NH + h) * Tq * Tk;
   const float* dO = g.dout + b * Tq * s.C + h * hs;
-  float *dP = w.dP.data(), *blk = w.blk.data();
+  float *dP = w.dP, *blk = w.blk;
   const Tri nLower = s.causal ? Tri::kNLower : Tri::kNone, kLower = s.causal ? Tri::kKLower : Tri::kNone;
   const Tri kUpper = s.causal ? Tri::kKUpper : Tri::kNone;
   transposeHead(blk, g.v + b * Tk * s.vs + h * hs, Tk, hs, s.vs);
@@ -192,6 +279,18 @@ void backwardHead(const Attn& s, const AttnGrads& g, int64_t b, int64_t h, BwdSc
   packHead(blk, g.q + b * Tq * s.qs + h * hs, Tq, hs, s.qs);
   smallGemm(Tk, hs, Tq, MatA{dP, 1, Tk}, blk, hs, g.dk + b * Tk * s.ks + h * hs, s.ks, 1.0f, false,
             kUpper);  // dK = dS^T Q
+}
+
+// Every (b, h) of the backward, heads spread over the threads.
+void backwardAll(const Attn& s, const AttnGrads& g) {
+  const int64_t heads = s.B * s.NH;
+#pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
+  {
+    BwdScratch w{threadScratch(0, static_cast<size_t>(s.Tq * s.Tk)),
+                 threadScratch(1, static_cast<size_t>(s.hs * (s.Tq > s.Tk ? s.Tq : s.Tk)))};
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < heads; u++) backwardHead(s, g, u / s.NH, u % s.NH, w);
+  }
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, probs, B, Tq, Tk, C, NH, causal, qStride, kStride, vStride)
@@ -212,15 +311,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   need(info, dout, mul(info, mul(info, s.B, s.Tq), s.C), "attentionBackward dout");
   need(info, probs, mul(info, mul(info, heads, s.Tq), s.Tk), "attentionBackward probs");
   if (s.C == 0) return info.Env().Undefined();
-  AttnGrads g{dq.p, dk.p, dv.p, dout.p, q.p, k.p, v.p, probs.p};
-#pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
-  {
-    BwdScratch w;
-    w.dP.resize(static_cast<size_t>(s.Tq * s.Tk));
-    w.blk.resize(static_cast<size_t>(s.hs * (s.Tq > s.Tk ? s.Tq : s.Tk)));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < heads; u++) backwardHead(s, g, u / s.NH, u % s.NH, w);
-  }
+  backwardAll(s, AttnGrads{dq.p, dk.p, dv.p, dout.p, q.p, k.p, v.p, probs.p});
   return info.Env().Undefined();
 }
 
