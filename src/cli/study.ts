@@ -22,6 +22,7 @@ export function registerStudy(program: Command): void {
     .option('--out <dir>', 'study folder (default studies/<preset>-<data>); re-running resumes it')
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--backend <name>', 'native | ts', 'native')
+    .option('--precision <p>', 'training precision: fp32 | bf16 (bf16 GEMMs, fp32 weights)', 'fp32')
     .option('--json', 'print the verdicts and paths as JSON on stdout')
     .action(async (o) => {
       const preset: StudyPreset | undefined = PRESETS[o.preset as StudyPreset['name']];
@@ -30,6 +31,8 @@ export function registerStudy(program: Command): void {
       if (!(budgetS > 0))
         throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
       const threads = o.threads ? Number(o.threads) : undefined;
+      if (o.precision !== 'fp32' && o.precision !== 'bf16')
+        throw new InputError(`--precision: expected fp32 or bf16, found '${o.precision}'`);
       const outDir = o.out ?? path.join('studies', `${preset.name}-${path.basename(String(o.data))}`);
       const [{ createBackend }, { runStudy }] = await Promise.all([
         import('../engine/select.ts'),
@@ -43,6 +46,7 @@ export function registerStudy(program: Command): void {
         outDir,
         backend: o.backend,
         threads,
+        precision: o.precision,
         finetune: o.finetune ?? null,
         be,
       });

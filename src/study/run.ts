@@ -24,6 +24,8 @@ export interface StudyOptions {
   outDir: string;
   backend: string;
   threads?: number;
+  /** the linear layers' precision while training (compression and evaluation run in fp32) */
+  precision?: 'fp32' | 'bf16';
   /** classification data for the fine-tuning arm (the paper's MNLI arm), or null */
   finetune: string | null;
   be: Backend<Float32Array>;
@@ -84,6 +86,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     budgetS: o.budgetS,
     threads: o.threads,
     backend: o.backend,
+    precision: o.precision,
   });
   const done = runs.filter((r) => r.status === 'done').length;
   log(
@@ -140,7 +143,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     protocol: {
       model:
         'RoBERTa-style pre-LN encoder, MLM (15% of tokens; 80/10/10), tied output embedding, logits only at masked positions',
-      budget: `${o.budgetS} s of training wall-clock per size and seed (evaluation and checkpointing excluded), on ${first.threads} threads`,
+      budget: `${o.budgetS} s of training wall-clock per size and seed (evaluation and checkpointing excluded), on ${first.threads} threads, ${o.precision === 'bf16' ? 'bf16 mixed precision (bf16 GEMMs in the linear layers, fp32 weights)' : 'fp32'}`,
       sizes: `depth sweep ${o.preset.depths.join('/')} layers at d${o.preset.centre.d_model}; width sweep ${o.preset.widths.join('/')} at ${o.preset.centre.n_layers} layers; heads of size 32; FFN 4·d`,
       optimizer: `AdamW (0.9, 0.98, eps 1e-6, wd 0.01), peak LR ${o.preset.lr} at d${o.preset.centre.d_model} scaled by sqrt(${o.preset.centre.d_model}/d), ${o.preset.warmupSteps} warmup steps then linear decay over the budget, clip 1.0`,
       evaluation: `validation perplexity on ${o.preset.data.valid_batches} fixed batches of ${o.preset.data.batch_size}×${o.preset.data.seq_len} tokens (masks fixed by seed), every ${o.preset.evalEveryS} s of training; the frontier uses the best perplexity reached by each time`,

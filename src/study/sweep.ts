@@ -27,6 +27,8 @@ export interface SweepOptions {
   budgetS: number;
   threads?: number;
   backend: string;
+  /** the linear layers' precision while training (fp32 unless given) */
+  precision?: 'fp32' | 'bf16';
 }
 
 function runStatus(runDir: string): PlannedRun['status'] {
@@ -53,6 +55,7 @@ export function trainingConfig(o: SweepOptions, d: number, L: number, seed: numb
     checkpoint: { every_seconds: 30, keep: 1 },
     seed,
     backend: o.backend,
+    ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   };
 }
@@ -71,7 +74,7 @@ export function planRuns(o: SweepOptions): PlannedRun[] {
       const status = runStatus(runDir);
       if (status !== 'new' && fs.existsSync(configFile) && fs.readFileSync(configFile, 'utf8') !== text) {
         throw new InputError(
-          `the study folder ${o.outDir} holds run ${id} made with different settings (preset, data or budget)`,
+          `the study folder ${o.outDir} holds run ${id} made with different settings (preset, data, budget or precision)`,
           'use another --out folder, or delete that folder to start over',
         );
       }
