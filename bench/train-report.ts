@@ -2,6 +2,8 @@
 // tlc/PyTorch ratio against PyTorch's fastest variant, MFU against the measured FMA peak, memory
 // against what tlc accounts for, and the issue's targets. Pure functions; runs nothing.
 
+import type { BenchConfig } from './configs.ts';
+
 export interface RunRecord {
   steps_ms: number[];
   peak_rss_mb: number;
@@ -18,18 +20,6 @@ export interface VariantResult {
   openblas_env?: 'machine' | 'unset' | undefined;
   blas?: string | undefined;
   runs: RunRecord[];
-}
-
-interface ConfigLike {
-  name: string;
-  family: string;
-  vocab: number;
-  d: number;
-  layers: number;
-  heads: number;
-  ff: number;
-  seq: number;
-  batch: number;
 }
 
 export interface VariantSummary {
@@ -49,7 +39,7 @@ export interface VariantSummary {
 
 export interface Summary {
   name: string;
-  config: ConfigLike;
+  config: BenchConfig;
   params: number;
   /** every PyTorch variant reported the same parameter count as tlc (same architecture) */
   torch_params_match: boolean;
@@ -105,7 +95,7 @@ function variantSummary(v: VariantResult, tokensPerStep: number): VariantSummary
 /** Summary of one config; `peak` maps a thread count to the FMA-loop FLOP/s measured for it. */
 export function summarize(
   runtimeRssMb: number,
-  c: ConfigLike,
+  c: BenchConfig,
   results: VariantResult[],
   peak: Map<number, number>,
   tlcArgv: string[],

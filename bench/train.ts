@@ -131,6 +131,19 @@ function modelArgs(c: BenchConfig): string[] {
   ];
 }
 
+/** `tlc bench train --json` on config c, plus extra flags. */
+function tlcArgv(c: BenchConfig, extra: string[]): string[] {
+  return [
+    process.execPath,
+    path.join(ROOT, 'bin', 'tlc.mjs'),
+    'bench',
+    'train',
+    '--json',
+    ...modelArgs(c),
+    ...extra,
+  ];
+}
+
 function variants(c: BenchConfig, o: Options, blas: Map<string, string | null>): Variant[] {
   const steps = ['--steps', String(o.steps), '--warmup', String(o.warmup)];
   const out: Variant[] = o.precisions.flatMap((p) =>
@@ -140,16 +153,7 @@ function variants(c: BenchConfig, o: Options, blas: Map<string, string | null>):
         kind: 'tlc',
         threads: t,
         precision: p,
-        argv: [
-          process.execPath,
-          path.join(ROOT, 'bin', 'tlc.mjs'),
-          'bench',
-          'train',
-          '--json',
-          ...modelArgs(c),
-          ...steps,
-          ...['--threads', String(t), '--precision', p],
-        ],
+        argv: tlcArgv(c, [...steps, '--threads', String(t), '--precision', p]),
         env: { ...ENV0 },
       }),
     ),
@@ -241,19 +245,11 @@ function runtimeRssMb(): number {
     seq: 8,
     batch: 2,
   };
-  const argv = [
-    process.execPath,
-    path.join(ROOT, 'bin', 'tlc.mjs'),
-    'bench',
-    'train',
-    '--json',
-    ...modelArgs(trivial),
-  ];
   return runOnce({
     id: 'tlc runtime',
     kind: 'tlc',
     threads: 1,
-    argv: [...argv, '--steps', '1', '--warmup', '1'],
+    argv: tlcArgv(trivial, ['--steps', '1', '--warmup', '1']),
     env: ENV0,
   }).peak_rss_mb;
 }

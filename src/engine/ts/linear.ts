@@ -26,6 +26,12 @@ export function bf16Copy<A extends FloatArray>(x: A, n: number): A {
   return y;
 }
 
+function checkShape(kernel: string, N: number, In: number, Out: number): void {
+  checkSize(kernel, 'N', N);
+  checkSize(kernel, 'In', In);
+  checkSize(kernel, 'Out', Out);
+}
+
 /** out (N, Out) = inp (N, In) W^T + bias, W stored (Out, In). */
 export function linearForward(
   out: FloatArray,
@@ -36,12 +42,7 @@ export function linearForward(
   In: number,
   Out: number,
 ): void {
-  for (const [name, v] of [
-    ['N', N],
-    ['In', In],
-    ['Out', Out],
-  ] as const)
-    checkSize('linearForward', name, v);
+  checkShape('linearForward', N, In, Out);
   if (bias) checkLen('linearForward', 'bias', bias, Out);
   matmul(out, inp, weight, N, Out, In, false, true, 1, false);
   if (bias) addBias(out, bias, N, Out);
@@ -60,12 +61,7 @@ export function linearBackward(
   Out: number,
   accumulate: boolean,
 ): void {
-  for (const [name, v] of [
-    ['N', N],
-    ['In', In],
-    ['Out', Out],
-  ] as const)
-    checkSize('linearBackward', name, v);
+  checkShape('linearBackward', N, In, Out);
   if (dbias) checkLen('linearBackward', 'dbias', dbias, Out);
   if (dinp) matmul(dinp, dout, weight, N, In, Out, false, false, 1, accumulate);
   matmul(dweight, dout, inp, Out, In, N, true, false, 1, true);
@@ -73,50 +69,27 @@ export function linearBackward(
 }
 
 /** linearForward with bf16 operands (inp and W rounded), fp32 output. */
-export function linearForwardBf16(
-  out: FloatArray,
-  inp: FloatArray,
-  weight: FloatArray,
-  bias: FloatArray | null,
-  N: number,
-  In: number,
-  Out: number,
-): void {
-  checkSize('linearForward', 'N', N);
-  checkSize('linearForward', 'In', In);
-  checkSize('linearForward', 'Out', Out);
+export const linearForwardBf16: typeof linearForward = (out, inp, weight, bias, N, In, Out) => {
+  checkShape('linearForward', N, In, Out);
   linearForward(out, bf16Copy(inp, N * In), bf16Copy(weight, Out * In), bias, N, In, Out);
-}
+};
 
 /** linearBackward with bf16 operands (dout, inp and W rounded); the bias gradient sums fp32 dout. */
-export function linearBackwardBf16(
-  dinp: FloatArray | null,
-  dweight: FloatArray,
-  dbias: FloatArray | null,
-  dout: FloatArray,
-  inp: FloatArray,
-  weight: FloatArray,
-  N: number,
-  In: number,
-  Out: number,
-  accumulate: boolean,
-): void {
-  checkSize('linearBackward', 'N', N);
-  checkSize('linearBackward', 'In', In);
-  checkSize('linearBackward', 'Out', Out);
+export const linearBackwardBf16: typeof linearBackward = (
+  dinp,
+  dweight,
+  dbias,
+  dout,
+  inp,
+  weight,
+  N,
+  In,
+  Out,
+  acc,
+) => {
+  checkShape('linearBackward', N, In, Out);
   if (dbias) checkLen('linearBackward', 'dbias', dbias, Out);
-  const d = bf16Copy(dout, N * Out);
-  linearBackward(
-    dinp,
-    dweight,
-    null,
-    d,
-    bf16Copy(inp, N * In),
-    bf16Copy(weight, Out * In),
-    N,
-    In,
-    Out,
-    accumulate,
-  );
+  const [d, x, w] = [bf16Copy(dout, N * Out), bf16Copy(inp, N * In), bf16Copy(weight, Out * In)];
+  linearBackward(dinp, dweight, null, d, x, w, N, In, Out, acc);
   if (dbias) biasBackward(dbias, dout, N, Out);
-}
+};
