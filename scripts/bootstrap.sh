@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent, non-interactive setup for a fresh Debian 12 machine with Node 20:
 # system packages (only what is missing), npm ci (only when needed), the native addon (only when stale),
-# and the CLI bundle (build/cli/: bin/tlc.mjs runs it instead of the TypeScript sources while it is fresh).
+# and the CLI bundle (dist/cli/: bin/tlc.mjs runs it instead of the TypeScript sources while it is fresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,10 +1,10 @@
-// Bundles the CLI (src/cli/main.ts and every module it imports) into build/cli/ with esbuild (the
+// Bundles the CLI (src/cli/main.ts and every module it imports) into dist/cli/ with esbuild (the
 // TypeScript compiler tsx itself uses), so bin/tlc.mjs can run plain JavaScript instead of loading
 // the sources through tsx: no loader thread, no per-module transform, ~40 MB less memory per process.
 // Modules a command imports lazily stay separate chunks, loaded only when that command runs; npm
 // packages stay external (resolved from node_modules at run time, as with tsx).
 //
-// build/cli/ sits two folders below the repository root, as src/<folder>/ does, so paths the code
+// dist/cli/ sits two folders below the repository root, as src/<folder>/ does, so paths the code
 // resolves from import.meta.url (the native addon, configs/, bin/tlc.mjs) stay the same. Next to the
 // bundle, inputs.json lists the source files it was built from: bin/tlc.mjs uses the bundle only
 // while none of them is newer than it. The new bundle is written aside and swapped in at the end, so
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = path.join(root, 'build', 'cli');
+const out = path.join(root, 'dist', 'cli'); // not under build/: `node-gyp rebuild` empties that
 const tmp = `${out}.tmp-${process.pid}`;
 
 fs.rmSync(tmp, { recursive: true, force: true });
