@@ -40,6 +40,8 @@ export interface AdamWParams {
   weightDecay: number;
   /** 1-based step number, for bias correction */
   step: number;
+  /** every gradient is multiplied by this first (gradient-norm clipping folded in); default 1 */
+  gradScale?: number;
 }
 
 export interface CrossEntropyOptions<A extends FloatArray> {

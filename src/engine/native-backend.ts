@@ -16,7 +16,7 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 
 const BUILD_HINT = 'run: bash scripts/bootstrap.sh  (or npm run build:native)';
 /** Must equal kApiVersion in src/native/addon.cc (bumped when an argument list changes). */
-const API_VERSION = 3;
+const API_VERSION = 4;
 
 type F32 = Float32Array;
 type B = Backend<F32>;
@@ -134,6 +134,7 @@ interface Addon extends DirectKernels {
     eps: number,
     weightDecay: number,
     step: number,
+    gradScale: number,
   ): void;
 }
 
@@ -273,6 +274,6 @@ export function loadNativeBackend(opts?: {
     crossEntropy: (logits, targets, N, V, o: CrossEntropyOptions<F32>) =>
       ce(logits, targets, N, V, o.ignoreIndex, o.labelSmoothing, o.dlogits, o.gradScale, o.losses),
     adamw: (param, grad, m, v, n, h: AdamWParams) =>
-      adamw(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.step),
+      adamw(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.step, h.gradScale ?? 1),
   };
 }

@@ -47,7 +47,8 @@ export class AdamW<A extends FloatArray> {
     this.ranges = mergeRanges(ranges);
   }
 
-  step(params: A, grads: A, lr: number): void {
+  /** One update; every gradient is first multiplied by gradScale (see gradClipScale). */
+  step(params: A, grads: A, lr: number, gradScale = 1): void {
     this.t++;
     for (const r of this.ranges) {
       const h: AdamWParams = {
@@ -57,6 +58,7 @@ export class AdamW<A extends FloatArray> {
         eps: this.cfg.eps,
         weightDecay: r.decay ? this.cfg.weightDecay : 0,
         step: this.t,
+        gradScale,
       };
       const e = r.offset + r.size;
       this.be.adamw(
@@ -71,14 +73,18 @@ export class AdamW<A extends FloatArray> {
   }
 }
 
-/** Global L2 norm of the gradient; if maxNorm > 0 and the norm exceeds it, scale grads down to it. */
-export function clipGradNorm<A extends FloatArray>(
+/**
+ * Global L2 norm of the gradient and the factor that clips it to maxNorm (1 when maxNorm <= 0, the
+ * norm is within it, or it is not finite). The gradients are not touched: pass the scale to
+ * AdamW.step, which applies it as it reads them (one pass over the gradients fewer than scaling here).
+ */
+export function gradClipScale<A extends FloatArray>(
   be: Backend<A>,
   grads: A,
   n: number,
   maxNorm: number,
-): number {
+): { norm: number; scale: number } {
   const norm = Math.sqrt(be.sumSquares(grads, n));
-  if (maxNorm > 0 && norm > maxNorm && Number.isFinite(norm)) be.scale(grads, maxNorm / (norm + 1e-6), n);
-  return norm;
+  const clip = maxNorm > 0 && norm > maxNorm && Number.isFinite(norm);
+  return { norm, scale: clip ? maxNorm / (norm + 1e-6) : 1 };
 }

@@ -24,7 +24,11 @@ export interface HeadTape<A extends FloatArray> {
 }
 
 /** positions b*T+t whose target is not -1, and those targets */
-export function selectTargets(ws: Ctx<FloatArray>['ws'], key: string, targets: Int32Array): { idx: Int32Array; tg: Int32Array } {
+export function selectTargets(
+  ws: Ctx<FloatArray>['ws'],
+  key: string,
+  targets: Int32Array,
+): { idx: Int32Array; tg: Int32Array } {
   let n = 0;
   for (let i = 0; i < targets.length; i++) if (targets[i]! >= 0) n++;
   const idx = ws.i32(`${key}.idx`, n);
@@ -40,7 +44,16 @@ export function selectTargets(ws: Ctx<FloatArray>['ws'], key: string, targets: I
   return { idx, tg };
 }
 
-function loss<A extends FloatArray>(ctx: Ctx<A>, key: string, logits: A, tg: Int32Array, n: number, V: number, grad: boolean, smoothing: number) {
+function loss<A extends FloatArray>(
+  ctx: Ctx<A>,
+  key: string,
+  logits: A,
+  tg: Int32Array,
+  n: number,
+  V: number,
+  grad: boolean,
+  smoothing: number,
+) {
   const dlogits = grad ? ctx.ws.f(`${key}.dlogits`, n * V) : null;
   let counted = 0; // rows with a target: the mean's denominator, known before the kernel runs
   for (let i = 0; i < n; i++) if (tg[i] !== -1) counted++;
@@ -89,7 +102,13 @@ export function lmHeadForward<A extends FloatArray>(
 }
 
 /** dh (N, C) = gradient wrt the stack output (overwrites); head parameter gradients accumulate. */
-export function lmHeadBackward<A extends FloatArray>(ctx: Ctx<A>, t: HeadTape<A>, dh: A, N: number, C: number): void {
+export function lmHeadBackward<A extends FloatArray>(
+  ctx: Ctx<A>,
+  t: HeadTape<A>,
+  dh: A,
+  N: number,
+  C: number,
+): void {
   const { be, ws, p, g } = ctx;
   const n = t.idx.length;
   const V = t.V;
@@ -97,7 +116,18 @@ export function lmHeadBackward<A extends FloatArray>(ctx: Ctx<A>, t: HeadTape<A>
   const x = t.ln ? t.ln.out : t.hsel;
   const dx = ws.f('head.dx', n * C);
   // dx = dl E; dE += dl^T x; dbias += colsum(dl)
-  be.linearBackward(dx, g.get('tok_emb.weight'), t.ln ? g.get('lm_head.bias') : null, dl, x, p.get('tok_emb.weight'), n, C, V, false);
+  be.linearBackward(
+    dx,
+    g.get('tok_emb.weight'),
+    t.ln ? g.get('lm_head.bias') : null,
+    dl,
+    x,
+    p.get('tok_emb.weight'),
+    n,
+    C,
+    V,
+    false,
+  );
   let dhsel = dx;
   if (t.ln) {
     const dact = ws.f('head.dact', n * C);
@@ -137,7 +167,13 @@ export function clsHeadForward<A extends FloatArray>(
   return { idx, targets: labels, hsel, dense, act, ln: null, logits, V: K, ...l };
 }
 
-export function clsHeadBackward<A extends FloatArray>(ctx: Ctx<A>, t: HeadTape<A>, dh: A, N: number, C: number): void {
+export function clsHeadBackward<A extends FloatArray>(
+  ctx: Ctx<A>,
+  t: HeadTape<A>,
+  dh: A,
+  N: number,
+  C: number,
+): void {
   const { be, ws } = ctx;
   const B = t.idx.length;
   const K = t.V;

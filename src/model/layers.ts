@@ -45,7 +45,18 @@ export function linearBackward<A extends FloatArray>(
   accumulate: boolean,
 ): void {
   const w = ctx.p.get(`${prefix}.weight`);
-  ctx.be.linearBackward(dinp, ctx.g.get(`${prefix}.weight`), ctx.g.get(`${prefix}.bias`), dout, inp, w, N, In, Out, accumulate);
+  ctx.be.linearBackward(
+    dinp,
+    ctx.g.get(`${prefix}.weight`),
+    ctx.g.get(`${prefix}.bias`),
+    dout,
+    inp,
+    w,
+    N,
+    In,
+    Out,
+    accumulate,
+  );
 }
 
 /** Geometry of one attention call. */
@@ -75,7 +86,17 @@ export interface Sublayer<A extends FloatArray> {
 export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom): Sublayer<A> {
   const { B, Tq: T, C } = g;
   const N = B * T;
-  const shape: AttnShape = { B, Tq: T, Tk: T, C, NH: g.NH, causal: g.causal, qStride: 3 * C, kStride: 3 * C, vStride: 3 * C };
+  const shape: AttnShape = {
+    B,
+    Tq: T,
+    Tk: T,
+    C,
+    NH: g.NH,
+    causal: g.causal,
+    qStride: 3 * C,
+    kStride: 3 * C,
+    vStride: 3 * C,
+  };
   return {
     forward(ctx, key, u) {
       const { be, ws } = ctx;
@@ -97,18 +118,43 @@ export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom)
       const q = qkv;
       const k = qkv.subarray(C) as A;
       const v = qkv.subarray(2 * C) as A;
-      be.attentionBackward(dqkv, dqkv.subarray(C) as A, dqkv.subarray(2 * C) as A, datt, q, k, v, probs, shape);
+      be.attentionBackward(
+        dqkv,
+        dqkv.subarray(C) as A,
+        dqkv.subarray(2 * C) as A,
+        datt,
+        q,
+        k,
+        v,
+        probs,
+        shape,
+      );
       linearBackward(ctx, dU, dqkv, c.u, `${prefix}.qkv`, N, C, 3 * C, accumulate);
     },
   };
 }
 
 /** Cross-attention: queries from u (B, Tq, C), keys/values from enc (B, Tk, C); dEnc accumulates. */
-export function crossAttention<A extends FloatArray>(prefix: string, g: AttnGeom, enc: A, dEnc: A | null): Sublayer<A> {
+export function crossAttention<A extends FloatArray>(
+  prefix: string,
+  g: AttnGeom,
+  enc: A,
+  dEnc: A | null,
+): Sublayer<A> {
   const { B, Tq, Tk, C } = g;
   const N = B * Tq;
   const Nk = B * Tk;
-  const shape: AttnShape = { B, Tq, Tk, C, NH: g.NH, causal: false, qStride: C, kStride: 2 * C, vStride: 2 * C };
+  const shape: AttnShape = {
+    B,
+    Tq,
+    Tk,
+    C,
+    NH: g.NH,
+    causal: false,
+    qStride: C,
+    kStride: 2 * C,
+    vStride: 2 * C,
+  };
   return {
     forward(ctx, key, u) {
       const { be, ws } = ctx;
@@ -167,7 +213,13 @@ export interface DropCache {
 }
 
 /** out = dropout(inp) at the next site (a copy when p = 0). */
-export function dropout<A extends FloatArray>(ctx: Ctx<A>, key: string, out: A, inp: A, n: number): DropCache {
+export function dropout<A extends FloatArray>(
+  ctx: Ctx<A>,
+  key: string,
+  out: A,
+  inp: A,
+  n: number,
+): DropCache {
   const site = ctx.site++;
   const mask = ctx.ws.u8(`${key}.mask`, ctx.dropout > 0 ? n : 0);
   if (ctx.dropout > 0) ctx.be.dropoutForward(out, mask, inp, ctx.dropout, hash32(ctx.seed, site), n);
@@ -175,7 +227,13 @@ export function dropout<A extends FloatArray>(ctx: Ctx<A>, key: string, out: A, 
   return { mask, p: ctx.dropout };
 }
 
-export function dropoutBack<A extends FloatArray>(ctx: Ctx<A>, d: DropCache, dinp: A, dout: A, n: number): void {
+export function dropoutBack<A extends FloatArray>(
+  ctx: Ctx<A>,
+  d: DropCache,
+  dinp: A,
+  dout: A,
+  n: number,
+): void {
   if (d.p > 0) ctx.be.dropoutBackward(dinp, dout, d.mask, d.p, n);
   else if (dinp !== dout) ctx.be.copy(dinp, dout, n);
 }
@@ -188,16 +246,40 @@ export interface LnCache<A extends FloatArray> {
   rstd: A;
 }
 
-export function layernorm<A extends FloatArray>(ctx: Ctx<A>, key: string, prefix: string, inp: A, N: number, C: number): LnCache<A> {
+export function layernorm<A extends FloatArray>(
+  ctx: Ctx<A>,
+  key: string,
+  prefix: string,
+  inp: A,
+  N: number,
+  C: number,
+): LnCache<A> {
   const out = ctx.ws.f(`${key}.out`, N * C);
   const mean = ctx.ws.f(`${key}.mean`, N);
   const rstd = ctx.ws.f(`${key}.rstd`, N);
-  ctx.be.layernormForward(out, mean, rstd, inp, ctx.p.get(`${prefix}.weight`), ctx.p.get(`${prefix}.bias`), N, C);
+  ctx.be.layernormForward(
+    out,
+    mean,
+    rstd,
+    inp,
+    ctx.p.get(`${prefix}.weight`),
+    ctx.p.get(`${prefix}.bias`),
+    N,
+    C,
+  );
   return { inp, out, mean, rstd };
 }
 
 /** dinp += LN backward of dout */
-export function layernormBack<A extends FloatArray>(ctx: Ctx<A>, prefix: string, c: LnCache<A>, dinp: A, dout: A, N: number, C: number): void {
+export function layernormBack<A extends FloatArray>(
+  ctx: Ctx<A>,
+  prefix: string,
+  c: LnCache<A>,
+  dinp: A,
+  dout: A,
+  N: number,
+  C: number,
+): void {
   ctx.be.layernormBackward(
     dinp,
     ctx.g.get(`${prefix}.weight`),
@@ -251,7 +333,11 @@ export function residualForward<A extends FloatArray>(
   return { ln, sub: sc, drop, y: ln.out };
 }
 
-/** dx = d(y)/d(x) applied to dy  [overwrites dx; dx must not alias dy] */
+/**
+ * dx = d(y)/d(x) applied to dy; returns the buffer holding dx. Pre-LN adds the branch's gradient to
+ * dy in place and returns dy (the residual stream's gradient needs no copy); post-LN overwrites dx
+ * (which must not alias dy) and returns it.
+ */
 export function residualBackward<A extends FloatArray>(
   ctx: Ctx<A>,
   key: string,
@@ -263,12 +349,12 @@ export function residualBackward<A extends FloatArray>(
   dx: A,
   N: number,
   C: number,
-): void {
+): A {
   const n = N * C;
   const { be, ws } = ctx;
   if (pre) {
-    // y = x + drop(f(LN(x))): dx = dy + LN'(f'(drop'(dy))); without dropout the branch reads dy itself
-    be.copy(dx, dy, n);
+    // y = x + drop(f(LN(x))): dx = dy + LN'(f'(drop'(dy))); without dropout the branch reads dy itself,
+    // and is done with it before LN' adds into it
     let dsub = dy;
     if (c.drop.p > 0) {
       dsub = ws.f(`${key}.dsub`, n);
@@ -276,8 +362,8 @@ export function residualBackward<A extends FloatArray>(
     }
     const dln = ws.f(`${key}.dln`, n);
     sub.backward(ctx, `${key}.f`, c.sub, dsub, dln, false);
-    layernormBack(ctx, lnPrefix, c.ln, dx, dln, N, C);
-    return;
+    layernormBack(ctx, lnPrefix, c.ln, dy, dln, N, C);
+    return dy;
   }
   // y = LN(x + drop(f(x))): dx = ds + f'(drop'(ds)) with ds = LN'(dy)
   be.fill(dx, 0, n);
@@ -285,4 +371,5 @@ export function residualBackward<A extends FloatArray>(
   const dsub = ws.f(`${key}.dsub`, n);
   dropoutBack(ctx, c.drop, dsub, dx, n);
   sub.backward(ctx, `${key}.f`, c.sub, dsub, dx, true);
+  return dx;
 }

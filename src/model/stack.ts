@@ -117,14 +117,15 @@ export function stackBackward<A extends FloatArray>(
     dy = bufs[0];
     be.fill(dy, 0, n);
     layernormBack(ctx, `${t.spec.pfx}ln_f`, t.lnf, dy, dout, N, C);
+  } else if (pre) {
+    dy = bufs[0]; // pre-LN blocks add into dy in place: never into the caller's dout
+    be.copy(dy, dout, n);
   }
   for (let i = t.blocks.length - 1; i >= 0; i--) {
     const subs = t.blocks[i]!.subs;
     for (let j = subs.length - 1; j >= 0; j--) {
       const s = subs[j]!;
-      const dx = other(dy);
-      residualBackward(ctx, s.key, pre, s.ln, s.sub, s.cache, dy, dx, N, C);
-      dy = dx;
+      dy = residualBackward(ctx, s.key, pre, s.ln, s.sub, s.cache, dy, other(dy), N, C);
     }
   }
   // dy is now d(x after embedding dropout)

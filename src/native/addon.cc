@@ -6,7 +6,7 @@ namespace tlc {
 namespace {
 
 // Bumped whenever a function's argument list changes, so a stale build is caught by the loader.
-constexpr int kApiVersion = 3;
+constexpr int kApiVersion = 4;
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int64_t n = dimArg(info, 0, "n");

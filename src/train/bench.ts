@@ -3,7 +3,7 @@
 // the model itself accounts for; no data loading, no eval, no comparison with other frameworks.
 import * as os from 'node:os';
 import type { Backend } from '../engine/backend.ts';
-import { AdamW, clipGradNorm } from '../engine/optim.ts';
+import { AdamW, gradClipScale } from '../engine/optim.ts';
 import { Rng } from '../engine/rng.ts';
 import type { LmBatch, Seq2SeqBatch } from '../model/batch.ts';
 import { type ModelConfig, modelStats } from '../model/config.ts';
@@ -84,8 +84,8 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
         ? m.forwardSeq2Seq(b, { train: true, grad: true, seed: i })
         : m.forwardLm(b, { train: true, grad: true, seed: i });
     m.backward(tape);
-    clipGradNorm(be, m.grads, m.layout.total, 1.0);
-    opt.step(m.params, m.grads, 1e-4);
+    const clip = gradClipScale(be, m.grads, m.layout.total, 1.0);
+    opt.step(m.params, m.grads, 1e-4, clip.scale);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (i >= o.warmup) times.push(ms);
   }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { TlcError } from '../engine/errors.ts';
-import { AdamW, clipGradNorm } from '../engine/optim.ts';
+import { AdamW, gradClipScale } from '../engine/optim.ts';
 import { hash32 } from '../engine/rng.ts';
 import { type ModelConfig, modelStats } from '../model/config.ts';
 import { Transformer } from '../model/transformer.ts';
@@ -209,7 +209,8 @@ export function train(o: TrainOptions): TrainResult {
         loss += tape.loss / accum;
         tokens += batchTokens(x);
       }
-      const gnorm = clipGradNorm(be, m.grads, m.layout.total, cfg.optim.clip);
+      const clip = gradClipScale(be, m.grads, m.layout.total, cfg.optim.clip);
+      const gnorm = clip.norm;
       const finite = Number.isFinite(loss) && Number.isFinite(gnorm);
       const lr = learningRate(
         {
@@ -222,7 +223,7 @@ export function train(o: TrainOptions): TrainResult {
         budgetFraction(cfg.budget, st.spent),
       );
       if (finite) {
-        opt.step(m.params, m.grads, lr);
+        opt.step(m.params, m.grads, lr, clip.scale);
         hooks.afterStep?.(m, step);
       }
       const dt = now() - t0;

@@ -163,14 +163,22 @@ describe('elementwise', () => {
     );
   });
 
-  test('adamw over three steps within rel 1e-6', () => {
+  test('adamw over three steps within rel 1e-6 (the last with a clipping gradScale)', () => {
     const rng = new Rng(5);
     const n = 10007;
     const [p1, m1, v1] = [randn(rng, n), new Float32Array(n), new Float32Array(n)];
     const [p2, m2, v2] = [p1.slice(), new Float32Array(n), new Float32Array(n)];
     for (let step = 1; step <= 3; step++) {
       const g = randn(rng, n, 0.1);
-      const h = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step };
+      const h = {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        step,
+        gradScale: step === 3 ? 0.3 : 1,
+      };
       native().adamw(p1, g, m1, v1, n, h);
       ts.adamw(p2, g, m2, v2, n, h);
     }

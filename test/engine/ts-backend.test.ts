@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AttnShape, Backend, FloatArray } from '../../src/engine/backend.ts';
 import { InputError } from '../../src/engine/errors.ts';
+import { gradClipScale } from '../../src/engine/optim.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { maxScaledDiff, randn } from './finite-diff.ts';
@@ -156,6 +157,40 @@ describe('adamw', () => {
       assert.ok(Math.abs(m[i]! - mi) < FWD_TOL && Math.abs(v[i]! - vi) < FWD_TOL, `moments of ${i}`);
       assert.ok(Math.abs(p[i]! - want) < FWD_TOL, `param ${i}: ${p[i]}, expected ${want}`);
     }
+  });
+
+  test('gradScale s gives the update of the gradients multiplied by s beforehand', () => {
+    const rng = new Rng(91);
+    const n = 7;
+    const [p, g] = [randn(rng, n), randn(rng, n)];
+    const [m, v] = [randn(rng, n, 0.1), randn(rng, n, 0.1).map((x) => x * x)];
+    const [p2, m2, v2] = [p.slice(), m.slice(), v.slice()];
+    f64.adamw(p, g, m, v, n, { ...h, gradScale: 0.25 });
+    f64.adamw(
+      p2,
+      g.map((x) => x * 0.25),
+      m2,
+      v2,
+      n,
+      h,
+    );
+    assert.deepEqual([...p, ...m, ...v], [...p2, ...m2, ...v2]);
+    const p3 = p.slice();
+    f64.adamw(p3, g, m.slice(), v.slice(), n, { ...h, step: 4 });
+    f64.adamw(p, g, m, v, n, { ...h, step: 4, gradScale: 1 });
+    assert.deepEqual([...p3], [...p], 'gradScale defaults to 1');
+  });
+
+  test('gradClipScale: the norm, the factor that clips it, and the gradients untouched', () => {
+    const g = Float64Array.from([3, 4, 0]);
+    const r = gradClipScale(f64, g, 3, 1);
+    assert.equal(r.norm, 5);
+    assert.ok(Math.abs(r.scale - 1 / (5 + 1e-6)) < 1e-15, `scale ${r.scale}`);
+    assert.deepEqual([...g], [3, 4, 0], 'the gradients are not scaled here');
+    assert.equal(gradClipScale(f64, g, 3, 10).scale, 1, 'within maxNorm: no clipping');
+    assert.equal(gradClipScale(f64, g, 3, 0).scale, 1, 'maxNorm 0 turns clipping off');
+    const bad = gradClipScale(f64, Float64Array.from([Number.NaN, 1]), 2, 1);
+    assert.ok(Number.isNaN(bad.norm) && bad.scale === 1, 'a NaN norm is reported, not used to scale');
   });
 
   test('first step from zero moments moves each weight by about lr * sign(g) plus decay', () => {

@@ -94,8 +94,9 @@ export function adamw(
     checkLen('adamw', name, buf, n);
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
+  const gs = h.gradScale ?? 1;
   for (let i = 0; i < n; i++) {
-    const g = grad[i]!;
+    const g = grad[i]! * gs;
     m[i] = h.beta1 * m[i]! + (1 - h.beta1) * g;
     v[i] = h.beta2 * v[i]! + (1 - h.beta2) * g * g;
     const mi = m[i]!; // read back: in f32 the update uses the stored (rounded) moments
