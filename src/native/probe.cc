@@ -7,28 +7,27 @@
 namespace tlc {
 namespace {
 
-// 12 independent FMA chains per thread (enough to cover latency x ports on current cores); returns
-// FLOPs done. 512-bit with AVX-512, 256-bit with AVX2+FMA, scalar otherwise.
-double fmaLoop(int64_t iters) {
+// The vector registers of the loop: 512-bit with AVX-512, 256-bit with AVX2+FMA, none (scalar) otherwise.
 #if defined(__AVX512F__)
-#define TLC_FMA(r) "vfmadd231ps %%zmm12, %%zmm13, %%zmm" #r "\n\t"
-  __asm__ volatile(
-      "vxorps %%xmm12, %%xmm12, %%xmm12\n\tvxorps %%xmm13, %%xmm13, %%xmm13\n\t"
-      "1:\n\t" TLC_FMA(0) TLC_FMA(1) TLC_FMA(2) TLC_FMA(3) TLC_FMA(4) TLC_FMA(5) TLC_FMA(6) TLC_FMA(7)
-          TLC_FMA(8) TLC_FMA(9) TLC_FMA(10) TLC_FMA(11) "dec %0\n\tjnz 1b\n\t"
-      : "+r"(iters)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "cc");
-  return 0;
-#undef TLC_FMA
+#define TLC_VREG "zmm"
+constexpr double kLanes = 16;
 #elif defined(__FMA__) && defined(__AVX__)
-#define TLC_FMA(r) "vfmadd231ps %%ymm12, %%ymm13, %%ymm" #r "\n\t"
+#define TLC_VREG "ymm"
+constexpr double kLanes = 8;
+#else
+constexpr double kLanes = 1;
+#endif
+
+// 12 independent FMA chains per thread (enough to cover latency x ports on current cores).
+void fmaLoop(int64_t iters) {
+#ifdef TLC_VREG
+#define TLC_FMA(r) "vfmadd231ps %%" TLC_VREG "12, %%" TLC_VREG "13, %%" TLC_VREG #r "\n\t"
   __asm__ volatile(
       "vxorps %%xmm12, %%xmm12, %%xmm12\n\tvxorps %%xmm13, %%xmm13, %%xmm13\n\t"
       "1:\n\t" TLC_FMA(0) TLC_FMA(1) TLC_FMA(2) TLC_FMA(3) TLC_FMA(4) TLC_FMA(5) TLC_FMA(6) TLC_FMA(7)
           TLC_FMA(8) TLC_FMA(9) TLC_FMA(10) TLC_FMA(11) "dec %0\n\tjnz 1b\n\t"
       : "+r"(iters)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
         "xmm11", "xmm12", "xmm13", "cc");
-  return 0;
 #undef TLC_FMA
 #else
   volatile float sink = 0;
@@ -36,18 +35,8 @@ double fmaLoop(int64_t iters) {
   for (int64_t i = 0; i < iters; i++)
     for (int j = 0; j < 12; j++) a[j] = a[j] * 0.999f + 1e-7f;
   for (float x : a) sink = sink + x;
-  return 0;
 #endif
 }
-
-constexpr double kLanes =
-#if defined(__AVX512F__)
-    16;
-#elif defined(__FMA__) && defined(__AVX__)
-    8;
-#else
-    1;
-#endif
 
 // peakFlops(threads, iters) -> FLOP/s of `threads` threads each running `iters` loop trips (12 FMAs).
 Napi::Value PeakFlops(const Napi::CallbackInfo& info) {

@@ -5,12 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend } from '../../src/engine/backend.ts';
 import { bf16MatmulImpl, loadNativeBackend } from '../../src/engine/native-backend.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { roundBf16 } from '../../src/engine/ts/linear.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
-import { assertClose, maxAbs, randn } from './native-compare.ts';
+import { assertClose, type LinearCase, maxAbs, randn, runLinear } from './native-compare.ts';
 
 const ts32 = createTsBackend('f32');
 const tsBf = createTsBackend('f32', 'bf16');
@@ -55,33 +54,14 @@ describe('bf16 rounding', () => {
   });
 });
 
-interface Case {
-  N: number;
-  In: number;
-  Out: number;
-}
-
 /** Odd shapes, a layer of the reference model, a widening layer, and an LM head (irregular rows). */
-const CASES: Case[] = [
+const CASES: LinearCase[] = [
   { N: 7, In: 5, Out: 3 },
   { N: 33, In: 20, Out: 60 },
   { N: 256, In: 64, Out: 192 },
   { N: 300, In: 256, Out: 1024 },
   { N: 301, In: 64, Out: 700 },
 ];
-
-function run(be: Backend<Float32Array>, c: Case, seed: number, accumulate: boolean) {
-  const rng = new Rng(seed);
-  const { N, In, Out } = c;
-  const [x, w, b, dout] = [randn(rng, N * In), randn(rng, Out * In), randn(rng, Out), randn(rng, N * Out)];
-  const out = new Float32Array(N * Out).fill(Number.NaN);
-  be.linearForward(out, x, w, b, N, In, Out);
-  const dx = randn(rng, N * In);
-  const dw = randn(rng, Out * In);
-  const db = randn(rng, Out);
-  be.linearBackward(dx, dw, db, dout, x, w, N, In, Out, accumulate);
-  return { out, dx, dw, db };
-}
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
@@ -104,10 +84,10 @@ describe('bf16 linear: native agrees with the ts bf16 reference', () => {
     for (const accumulate of [false, true]) {
       test(`N=${c.N} In=${c.In} Out=${c.Out} accumulate=${accumulate}`, () => {
         const seed = c.N * 7 + c.In;
-        const want = run(tsBf, c, seed, accumulate);
-        const fp32 = run(ts32, c, seed, accumulate);
+        const want = runLinear(tsBf, c, seed, accumulate);
+        const fp32 = runLinear(ts32, c, seed, accumulate);
         for (const threads of [2, 1]) {
-          const got = run(loadNativeBackend({ threads, precision: 'bf16' }), c, seed, accumulate);
+          const got = runLinear(loadNativeBackend({ threads, precision: 'bf16' }), c, seed, accumulate);
           const tol = (ref: Float32Array, k: number) => ({
             rtol: 1e-5,
             atol: 2e-6 * Math.sqrt(k) * maxAbs(ref),

@@ -4,13 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend } from '../../src/engine/backend.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import { loadNativeAddon, loadNativeBackend } from '../../src/engine/native-backend.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { expectGrad, maxScaledDiff, minus, randn, weightedSum } from './finite-diff.ts';
-import { assertClose, assertSameBits, maxAbs, randn as randn32 } from './native-compare.ts';
+import { assertClose, assertSameBits, type LinearCase, maxAbs, runLinear } from './native-compare.ts';
 
 const f64 = createTsBackend('f64');
 const ts = createTsBackend('f32');
@@ -46,38 +45,14 @@ describe('linear (ts, float64)', () => {
   }
 });
 
-interface Case {
-  N: number;
-  In: number;
-  Out: number;
-}
-
 /** Odd shapes (tails everywhere), a 1-row case, and the shapes of one layer of the reference model. */
-const CASES: Case[] = [
+const CASES: LinearCase[] = [
   { N: 7, In: 5, Out: 3 },
   { N: 1, In: 9, Out: 17 },
   { N: 33, In: 20, Out: 60 },
   { N: 256, In: 64, Out: 192 },
   { N: 300, In: 256, Out: 1024 },
 ];
-
-function run(be: Backend<Float32Array>, c: Case, seed: number, accumulate: boolean, withDinp: boolean) {
-  const rng = new Rng(seed);
-  const { N, In, Out } = c;
-  const [x, w, b, dout] = [
-    randn32(rng, N * In),
-    randn32(rng, Out * In),
-    randn32(rng, Out),
-    randn32(rng, N * Out),
-  ];
-  const out = new Float32Array(N * Out).fill(Number.NaN);
-  be.linearForward(out, x, w, b, N, In, Out);
-  const dx = randn32(rng, N * In);
-  const dw = randn32(rng, Out * In);
-  const db = randn32(rng, Out);
-  be.linearBackward(withDinp ? dx : null, dw, db, dout, x, w, N, In, Out, accumulate);
-  return { out, dx, dw, db };
-}
 
 describe('linear: native agrees with ts', () => {
   const n1 = loadNativeBackend({ threads: 1 });
@@ -89,11 +64,11 @@ describe('linear: native agrees with ts', () => {
     ] as const) {
       test(`N=${c.N} In=${c.In} Out=${c.Out} accumulate=${accumulate} dinp=${withDinp}`, () => {
         const seed = c.N * 31 + c.Out;
-        const want = run(ts, c, seed, accumulate, withDinp);
+        const want = runLinear(ts, c, seed, accumulate, withDinp);
         const n2 = loadNativeBackend({ threads: 2 });
-        const two = run(n2, c, seed, accumulate, withDinp);
+        const two = runLinear(n2, c, seed, accumulate, withDinp);
         n1.setThreads(1); // the thread count is the addon's: set it right before the run
-        const one = run(n1, c, seed, accumulate, withDinp);
+        const one = runLinear(n1, c, seed, accumulate, withDinp);
         n2.setThreads(2);
         // float sums of In (forward) or N / Out (backward) products; atol scaled to the result
         for (const [name, got] of [
@@ -120,15 +95,15 @@ describe('linear: native agrees with ts', () => {
     const be = loadNativeBackend({ threads: 2 });
     const [In, Out] = [24, 40];
     const runAndCount = (N: number) => {
-      run(be, { N, In, Out }, N, false, true);
+      runLinear(be, { N, In, Out }, N, false, true);
       return addon.matmulCacheSize();
     };
     runAndCount(301); // plans the runtime-row primitives of this layer shape
     const planned = addon.matmulCacheSize();
     for (const N of [302, 333, 290]) {
       assert.equal(runAndCount(N), planned, `N=${N} planned new primitives`);
-      const want = run(ts, { N, In, Out }, N, false, true);
-      const got = run(be, { N, In, Out }, N, false, true);
+      const want = runLinear(ts, { N, In, Out }, N, false, true);
+      const got = runLinear(be, { N, In, Out }, N, false, true);
       const tol = (ref: Float32Array) => ({ rtol: 1e-5, atol: 1e-5 * maxAbs(ref) });
       for (const k of ['out', 'dx', 'dw', 'db'] as const)
         assertClose(`N=${N} ${k}`, got[k], want[k], tol(want[k]));

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/engine/backend.ts';
-import type { Rng } from '../../src/engine/rng.ts';
+import { Rng } from '../../src/engine/rng.ts';
 
 /** float32 machine epsilon */
 export const EPS32 = 2 ** -23;
@@ -77,4 +77,34 @@ export function maxAbs(x: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!));
   return m;
+}
+
+/** A linear layer's shape: N rows, In inputs, Out outputs. */
+export interface LinearCase {
+  N: number;
+  In: number;
+  Out: number;
+}
+
+/**
+ * One linear forward and backward on be with seeded random inputs (the same for every backend):
+ * out, and dinp (null when !withDinp), dweight, dbias accumulated or written onto random contents.
+ */
+export function runLinear(
+  be: Backend<Float32Array>,
+  c: LinearCase,
+  seed: number,
+  accumulate: boolean,
+  withDinp = true,
+) {
+  const rng = new Rng(seed);
+  const { N, In, Out } = c;
+  const [x, w, b, dout] = [randn(rng, N * In), randn(rng, Out * In), randn(rng, Out), randn(rng, N * Out)];
+  const out = new Float32Array(N * Out).fill(Number.NaN);
+  be.linearForward(out, x, w, b, N, In, Out);
+  const dx = randn(rng, N * In);
+  const dw = randn(rng, Out * In);
+  const db = randn(rng, Out);
+  be.linearBackward(withDinp ? dx : null, dw, db, dout, x, w, N, In, Out, accumulate);
+  return { out, dx, dw, db };
 }
