@@ -8,6 +8,7 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     what: 'bf16 vs fp32 validation loss after the same steps on real text',
   },
   profile: { file: './profile-step.ts', what: 'per-kernel time of a training step (bench/profile-step.ts)' },
+  gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
 };
 
 const name = process.argv[2];
