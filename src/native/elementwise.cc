@@ -132,22 +132,51 @@ constexpr float kGeluC = 0.044715f;
 
 // gelu(x) = 0.5 x (1 + tanh(u)) = x * sigmoid(2u), u = k (x + c x^3); the sigmoid form keeps
 // relative accuracy in the negative tail where 1 + tanh(u) cancels.
+// d gelu / dx = s + 2 x s (1 - s) u', s = sigmoid(2u), u' = k (1 + 3 c x^2).
+// With AVX-512 both run 16 lanes through fastExp16 (the auto-vectorized scalar fastExp took 1.7x
+// (forward) and 1.45x (backward) as long on 2M elements); the tail and other CPUs use the scalar form.
+inline float geluOne(float x) {
+  const float u = kGeluK * (x + kGeluC * x * x * x);
+  return x / (1.0f + fastExp(-2.0f * u));
+}
+inline float geluGradOne(float x, float d) {
+  const float u = kGeluK * (x + kGeluC * x * x * x);
+  const float du = kGeluK * (1.0f + 3.0f * kGeluC * x * x);
+  const float s = 1.0f / (1.0f + fastExp(-2.0f * u));
+  return (s + 2.0f * x * s * (1.0f - s) * du) * d;
+}
+
+#if defined(__AVX512F__)
+// -2u = -2k x (1 + c x^2)
+inline __m512 geluMinus2U(__m512 x, __m512 x2) {
+  return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f * kGeluK)),
+                       _mm512_fmadd_ps(x2, _mm512_set1_ps(kGeluC), _mm512_set1_ps(1.0f)));
+}
+#endif
+
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   View<float> out = f32Arg(info, 0, "out"), inp = f32Arg(info, 1, "inp");
   int64_t n = dimArg(info, 2, "n");
   need(info, out, n, "geluForward out");
   need(info, inp, n, "geluForward inp");
   float *o = out.p, *x = inp.p;
-#pragma omp parallel for simd if (n > kParMin / 4) schedule(static)
-  for (int64_t i = 0; i < n; i++) {
-    float xi = x[i];
-    float u = kGeluK * (xi + kGeluC * xi * xi * xi);
-    o[i] = xi / (1.0f + fastExp(-2.0f * u));
+#if defined(__AVX512F__)
+  const int64_t nv = n / 16 * 16;
+#pragma omp parallel for if (n > kParMin / 4) schedule(static)
+  for (int64_t i = 0; i < nv; i += 16) {
+    const __m512 xi = _mm512_loadu_ps(x + i);
+    const __m512 e = fastExp16(geluMinus2U(xi, _mm512_mul_ps(xi, xi)));
+    _mm512_storeu_ps(o + i, _mm512_div_ps(xi, _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
   }
+  for (int64_t i = nv; i < n; i++) o[i] = geluOne(x[i]);
+#else
+#pragma omp parallel for simd if (n > kParMin / 4) schedule(static)
+  for (int64_t i = 0; i < n; i++) o[i] = geluOne(x[i]);
+#endif
   return info.Env().Undefined();
 }
 
-// d gelu / dx = s + 2 x s (1 - s) u', s = sigmoid(2u), u' = k (1 + 3 c x^2). dinp may alias dout.
+// dinp may alias dout.
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   View<float> dinp = f32Arg(info, 0, "dinp"), inp = f32Arg(info, 1, "inp"), dout = f32Arg(info, 2, "dout");
   int64_t n = dimArg(info, 3, "n");
@@ -155,14 +184,21 @@ Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   need(info, inp, n, "geluBackward inp");
   need(info, dout, n, "geluBackward dout");
   float *di = dinp.p, *x = inp.p, *d = dout.p;
-#pragma omp parallel for simd if (n > kParMin / 4) schedule(static)
-  for (int64_t i = 0; i < n; i++) {
-    float xi = x[i];
-    float u = kGeluK * (xi + kGeluC * xi * xi * xi);
-    float du = kGeluK * (1.0f + 3.0f * kGeluC * xi * xi);
-    float s = 1.0f / (1.0f + fastExp(-2.0f * u));
-    di[i] = (s + 2.0f * xi * s * (1.0f - s) * du) * d[i];
+#if defined(__AVX512F__)
+  const int64_t nv = n / 16 * 16;
+#pragma omp parallel for if (n > kParMin / 4) schedule(static)
+  for (int64_t i = 0; i < nv; i += 16) {
+    const __m512 xi = _mm512_loadu_ps(x + i), x2 = _mm512_mul_ps(xi, xi), one = _mm512_set1_ps(1.0f);
+    const __m512 du = _mm512_fmadd_ps(x2, _mm512_set1_ps(3.0f * kGeluC * kGeluK), _mm512_set1_ps(kGeluK));
+    const __m512 s = _mm512_div_ps(one, _mm512_add_ps(fastExp16(geluMinus2U(xi, x2)), one));
+    const __m512 t = _mm512_mul_ps(_mm512_mul_ps(_mm512_add_ps(xi, xi), s), _mm512_mul_ps(_mm512_sub_ps(one, s), du));
+    _mm512_storeu_ps(di + i, _mm512_mul_ps(_mm512_add_ps(s, t), _mm512_loadu_ps(d + i)));
   }
+  for (int64_t i = nv; i < n; i++) di[i] = geluGradOne(x[i], d[i]);
+#else
+#pragma omp parallel for simd if (n > kParMin / 4) schedule(static)
+  for (int64_t i = 0; i < n; i++) di[i] = geluGradOne(x[i], d[i]);
+#endif
   return info.Env().Undefined();
 }
 
