@@ -173,11 +173,15 @@ struct LnBwd {
 constexpr int64_t kLnBlock = 64;
 
 // One block of rows: dinp += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd with
-// dnorm = dout * weight, and the block's partial sums pw = sum norm * dout, pb = sum dout (double).
-void layernormBlock(const LnBwd& a, int64_t n0, int64_t n1, double* pw, double* pb) {
+// dnorm = dout * weight, and the block's partial sums pw = sum norm * dout, pb = sum dout. The
+// partials of a block's 64 rows are summed in float (fw, fb: 16 lanes, the second pass over the row
+// that also writes dinp) and stored as double; blocks are then added in double. A first version
+// summed every row into double partials: 20-25% slower standalone (a 64-term float sum loses at
+// most 6 bits, and is the same whatever the thread count).
+void layernormBlock(const LnBwd& a, int64_t n0, int64_t n1, double* pw, double* pb, float* fw, float* fb) {
   const int64_t C = a.C;
   const float* w = a.weight;
-  for (int64_t c = 0; c < C; c++) pw[c] = pb[c] = 0.0;
+  for (int64_t c = 0; c < C; c++) fw[c] = fb[c] = 0.0f;
   for (int64_t n = n0; n < n1; n++) {
     const float *xr = a.inp + n * C, *dr = a.dout + n * C;
     const float m = a.mean[n], r = a.rstd[n];
@@ -188,8 +192,6 @@ void layernormBlock(const LnBwd& a, int64_t n0, int64_t n1, double* pw, double* 
       float dn = dr[c] * w[c];
       s1 += dn;
       s2 += dn * norm;
-      pw[c] += norm * dr[c];
-      pb[c] += dr[c];
     }
     const float dm = static_cast<float>(s1 / static_cast<double>(C));
     const float dnm = static_cast<float>(s2 / static_cast<double>(C));
@@ -198,7 +200,13 @@ void layernormBlock(const LnBwd& a, int64_t n0, int64_t n1, double* pw, double* 
     for (int64_t c = 0; c < C; c++) {
       float norm = (xr[c] - m) * r;
       di[c] += (dr[c] * w[c] - dm - norm * dnm) * r;
+      fw[c] += norm * dr[c];
+      fb[c] += dr[c];
     }
+  }
+  for (int64_t c = 0; c < C; c++) {
+    pw[c] = fw[c];
+    pb[c] = fb[c];
   }
 }
 
@@ -209,10 +217,11 @@ void layernormBackwardAll(const LnBwd& a) {
   double* pp = part.data();
 #pragma omp parallel if (a.N * C > kParMin / 4)
   {
+    float* fw = threadScratch(0, static_cast<size_t>(2 * C));
 #pragma omp for schedule(static)
     for (int64_t k = 0; k < blocks; k++) {
       int64_t n1 = (k + 1) * kLnBlock < a.N ? (k + 1) * kLnBlock : a.N;
-      layernormBlock(a, k * kLnBlock, n1, pp + k * 2 * C, pp + k * 2 * C + C);
+      layernormBlock(a, k * kLnBlock, n1, pp + k * 2 * C, pp + k * 2 * C + C, fw, fw + C);
     }
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < C; c++) {
