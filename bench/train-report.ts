@@ -51,6 +51,12 @@ export interface Summary {
   ratio_bf16_over_fp32: number | null;
   torch_best: VariantSummary | null;
   ratio_tlc_over_torch: number | null;
+  /**
+   * tlc's median over PyTorch's fastest variant's median, round by round: each round runs every
+   * variant once, so the two sides of a ratio were measured minutes apart. Their spread shows how
+   * much of the pooled ratio is the machine's drift rather than the engines.
+   */
+  ratio_per_round: number[] | null;
   mfu_tlc: number | null;
   mfu_torch_best: number | null;
   memory: {
@@ -114,6 +120,13 @@ export function summarize(
     return p ? +((s.tokens_per_s * fpt) / p).toFixed(3) : null;
   };
   const best = torches[0]?.s ?? null;
+  const rounds = Math.min(tlc.s.run_medians_tokens_per_s.length, best?.run_medians_tokens_per_s.length ?? 0);
+  const perRound = best
+    ? Array.from(
+        { length: rounds },
+        (_, i) => +(tlc.s.run_medians_tokens_per_s[i]! / best.run_medians_tokens_per_s[i]!).toFixed(3),
+      )
+    : null;
   const bf16 =
     vs.find((x) => x.r.kind === 'tlc' && x.r.precision === 'bf16' && x.s.threads === cores)?.s ?? null;
   const state = last['state_mb'] as number;
@@ -129,6 +142,7 @@ export function summarize(
     ratio_bf16_over_fp32: bf16 ? +(bf16.tokens_per_s / tlc.s.tokens_per_s).toFixed(3) : null,
     torch_best: best,
     ratio_tlc_over_torch: best ? +(tlc.s.tokens_per_s / best.tokens_per_s).toFixed(3) : null,
+    ratio_per_round: perRound,
     mfu_tlc: mfu(tlc.s),
     mfu_torch_best: best ? mfu(best) : null,
     memory: {
