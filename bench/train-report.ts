@@ -206,3 +206,42 @@ export function targetsFor(results: Summary[]): Target[] {
   }
   return out;
 }
+
+/** A few lines for stderr after the JSON: per config the headline figures, then every target. */
+export function formatSummary(results: Summary[], targets: Target[]): string {
+  const x = (v: number | null, digits = 2) => (v === null ? '–' : `${v.toFixed(digits)}×`);
+  const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+  const rows = results.map((r) => [
+    r.name,
+    String(r.tlc.tokens_per_s),
+    r.torch_best ? String(r.torch_best.tokens_per_s) : '–',
+    x(r.ratio_tlc_over_torch),
+    r.ratio_per_round ? `${Math.min(...r.ratio_per_round)}–${Math.max(...r.ratio_per_round)}` : '–',
+    pct(r.mfu_tlc),
+    r.memory.rss_over_accounted.toFixed(2),
+    x(r.ratio_bf16_over_fp32),
+  ]);
+  const head = [
+    'config',
+    'tlc tok/s',
+    'torch tok/s',
+    'tlc/torch',
+    'per round',
+    'MFU',
+    'RSS/acc',
+    'bf16/fp32',
+  ];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(width[i]!))
+      .join('  ')
+      .trimEnd();
+  const out = [line(head), ...rows.map(line)];
+  for (const t of targets) {
+    const value = t.value === null ? 'n/a' : String(t.value);
+    const miss = t.met ? '' : ` (off by ${(100 * t.shortfall).toFixed(1)}%)`;
+    out.push(`${t.met ? 'met   ' : 'MISSED'} ${t.config}: ${t.target} ${value}, needs ${t.required}${miss}`);
+  }
+  return `${out.join('\n')}\n`;
+}

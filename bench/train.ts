@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { fetchDebianPackage } from '../src/data/fetch/debian.ts';
 import { bf16MatmulImpl, loadNativeAddon } from '../src/engine/native-backend.ts';
 import { type BenchConfig, CONFIGS } from './configs.ts';
-import { type Summary, summarize, targetsFor, type VariantResult } from './train-report.ts';
+import { formatSummary, type Summary, summarize, targetsFor, type VariantResult } from './train-report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN_ENV = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
@@ -347,6 +347,7 @@ function main(): void {
     targets: targetsFor(results),
   };
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  process.stderr.write(formatSummary(results, doc.targets));
 }
 
 main();

@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CONFIGS } from '../../bench/configs.ts';
-import { type RunRecord, summarize, targetsFor, type VariantResult } from '../../bench/train-report.ts';
+import {
+  formatSummary,
+  type RunRecord,
+  summarize,
+  targetsFor,
+  type VariantResult,
+} from '../../bench/train-report.ts';
 
 const reference = CONFIGS.find((c) => c.name === 'reference')!;
 const large = CONFIGS.find((c) => c.name === 'large')!;
@@ -108,4 +114,19 @@ test('targetsFor: a miss reports its shortfall as a fraction of the requirement'
   assert.deepEqual([speed.met, speed.shortfall], [false, 0.05]);
   const rss = t.find((x) => x.target.startsWith('peak RSS'))!;
   assert.deepEqual([rss.met, rss.shortfall], [false, 0.1]);
+});
+
+test('formatSummary: one row per config, then every target, misses marked with their shortfall', () => {
+  const ref = summarize(60, reference, variants(), new Map([[2, 2e10]]), ['node', 'tlc']);
+  const lg = summarize(60, large, variants(), new Map([[2, 2e10]]), ['node', 'tlc']);
+  const targets = targetsFor([ref, lg]);
+  const lines = formatSummary([ref, lg], targets).trimEnd().split('\n');
+  assert.equal(lines.length, 1 + 2 + targets.length);
+  assert.match(lines[0]!, /^config\s+tlc tok\/s\s+torch tok\/s\s+tlc\/torch/);
+  assert.match(lines[1]!, /^reference\s+9990\s+5120\s+1\.95×\s+1\.952–2\.053\s+49\.9%\s+1\.40\s+1\.64×$/);
+  assert.ok(
+    lines.includes('MISSED reference: tokens/s vs fastest PyTorch 1.951, needs >= 2 (off by 2.4%)'),
+  );
+  assert.ok(lines.includes('met    large: tokens/s vs fastest PyTorch 1.951, needs >= 1.5'));
+  assert.equal(lines.filter((l) => l.startsWith('MISSED')).length, targets.filter((t) => !t.met).length);
 });
