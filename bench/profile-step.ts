@@ -1,8 +1,9 @@
 // Per-kernel time profile of training steps: wraps a backend so every call is timed, runs warm-up
 // steps untimed, then a few timed steps of one config, and prints JSON (kernel -> ms per step, calls).
-// Flags: --family --vocab --d --layers --heads --ff --seq --batch --threads --steps --warmup, and
-// --by-shape (GEMM kernels split by shape, with GFLOP/s).
+// Flags (`--k v` or `--k=v`): --family --vocab --d --layers --heads --ff --seq --batch --threads (0: all
+// cores) --steps --warmup, and --by-shape (GEMM kernels split by shape, with GFLOP/s).
 // The wrapper adds a little JS overhead per call; use bench/train.ts for throughput figures.
+import { parseArgs } from 'node:util';
 import type { Backend } from '../src/engine/backend.ts';
 import { createBackend } from '../src/engine/select.ts';
 import { resolveModelConfig } from '../src/model/config.ts';
@@ -60,26 +61,52 @@ function gflops(key: string, msPerCall: number): { gflop_s?: number } {
   };
 }
 
-const str = (k: string, d: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d;
-const arg = (k: string, d: number) => Number(str(k, String(d)));
-const seq = arg('seq', 128);
+// parseArgs (strict): `--steps 20` and `--steps=20` both work, an unknown flag is an error.
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    family: { type: 'string', default: 'encoder' },
+    vocab: { type: 'string', default: '8192' },
+    d: { type: 'string', default: '256' },
+    layers: { type: 'string', default: '4' },
+    heads: { type: 'string', default: '4' },
+    ff: { type: 'string', default: '1024' },
+    seq: { type: 'string', default: '128' },
+    batch: { type: 'string', default: '16' },
+    threads: { type: 'string', default: '0' },
+    steps: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    'by-shape': { type: 'boolean', default: false },
+  },
+});
+/** A flag's value as an integer >= min, or an error naming the flag and what it found. */
+function int(k: keyof typeof values, min: number): number {
+  const v = String(values[k]);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${k}: expected an integer >= ${min}, found '${v}'`);
+  return n;
+}
+const family = values.family;
+if (family !== 'encoder' && family !== 'decoder' && family !== 'encdec')
+  throw new Error(`--family: expected encoder, decoder or encdec, found '${family}'`);
+const seq = int('seq', 1);
 const cfg = resolveModelConfig({
-  family: str('family', 'encoder') as 'encoder',
-  vocab: arg('vocab', 8192),
-  d_model: arg('d', 256),
-  n_layers: arg('layers', 4),
-  n_heads: arg('heads', 4),
-  d_ff: arg('ff', 1024),
+  family,
+  vocab: int('vocab', 2),
+  d_model: int('d', 1),
+  n_layers: int('layers', 1),
+  n_heads: int('heads', 1),
+  d_ff: int('ff', 1),
   max_len: seq,
 });
-const acc: Acc = { on: false, byShape: process.argv.includes('--by-shape'), rows: new Map() };
-const steps = arg('steps', 3);
-const be = timed(createBackend('native', arg('threads', 0) || undefined), acc);
+const acc: Acc = { on: false, byShape: values['by-shape'], rows: new Map() };
+const steps = int('steps', 1);
+const be = timed(createBackend('native', int('threads', 0) || undefined), acc);
 const r = benchTrain(be, {
   cfg,
   seq,
-  batch: arg('batch', 16),
-  warmup: arg('warmup', 2),
+  batch: int('batch', 1),
+  warmup: int('warmup', 0),
   steps,
   seed: 1,
   onStep: (_i, t) => {
