@@ -10,7 +10,10 @@ const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
 
 function run(cmd: string, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  return {
+    status: r.status,
+    out: `${r.error ? `${r.error.message}\n` : ''}${r.stdout ?? ''}${r.stderr ?? ''}`,
+  };
 }
 
 test('tsc --noEmit reports no type errors', () => {
