@@ -251,7 +251,7 @@ export function train(o: TrainOptions): TrainResult {
       progress.update({
         step,
         loss,
-        tokensPerS: tokens / dt,
+        tokens: st.spent.tokens,
         fraction: budgetFraction(cfg.budget, st.spent),
         wallS: st.spent.wall_s,
       });
@@ -279,7 +279,14 @@ export function train(o: TrainOptions): TrainResult {
     }
     writeJson(path.join(runDir, 'result.json'), { ...result, last_train_loss: lastLoss });
     progress.update(
-      { step: st.spent.step, loss: lastLoss, tokensPerS: 0, fraction: 1, wallS: st.spent.wall_s },
+      {
+        step: st.spent.step,
+        loss: lastLoss,
+        tokens: st.spent.tokens,
+        fraction: 1,
+        wallS: st.spent.wall_s,
+        final: true,
+      },
       true,
     );
     progress.done();
