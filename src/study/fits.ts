@@ -2,12 +2,30 @@
 // seeds), the iso-time frontier, the compute-optimal size, and where larger models overtake.
 import type { Crossing, Frontier, SizeSpec, TrainedRun } from './types.ts';
 
-/** Best perplexity a run reached by training time t (NaN before its first evaluation). */
+/**
+ * Best perplexity a run reached by training time t (NaN before its first evaluation).
+ *
+ * The trainer evaluates at the end of the first step that reaches each scheduled time, so an
+ * evaluation "at 10 s" is logged at, say, 10.01 s (one step later on a large model: 10.6 s).
+ * Taking only evaluations at or before t would read every grid time one interval late (at 10 s
+ * the untrained model's perplexity). So the value at t is the loss interpolated linearly in time
+ * between the evaluations just before and just after t, where one exists after t; the best of
+ * that and every evaluation up to t is returned. Past the last evaluation no value is made up.
+ */
 export function bestBy(run: TrainedRun, t: number): number {
   let best = Number.NaN;
+  let prev: TrainedRun['curve'][number] | undefined;
   for (const p of run.curve) {
-    if (p.wall_s > t + 1e-9) break;
+    if (p.wall_s > t + 1e-9) {
+      if (prev && p.wall_s > prev.wall_s) {
+        const w = (t - prev.wall_s) / (p.wall_s - prev.wall_s);
+        const at = Math.exp(prev.loss + w * (p.loss - prev.loss));
+        if (!(at >= best)) best = at;
+      }
+      break;
+    }
     if (!(p.ppl >= best)) best = p.ppl;
+    prev = p;
   }
   return best;
 }
