@@ -146,7 +146,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       budget: `${o.budgetS} s of training wall-clock per size and seed (evaluation and checkpointing excluded), on ${first.threads} threads, ${o.precision === 'bf16' ? 'bf16 mixed precision (bf16 GEMMs in the linear layers, fp32 weights)' : 'fp32'}`,
       sizes: `depth sweep ${o.preset.depths.join('/')} layers at d${o.preset.centre.d_model}; width sweep ${o.preset.widths.join('/')} at ${o.preset.centre.n_layers} layers; heads of size 32; FFN 4·d`,
       optimizer: `AdamW (0.9, 0.98, eps 1e-6, wd 0.01), peak LR ${o.preset.lr} at d${o.preset.centre.d_model} scaled by sqrt(${o.preset.centre.d_model}/d), ${o.preset.warmupSteps} warmup steps then linear decay over the budget, clip 1.0`,
-      evaluation: `validation perplexity on ${o.preset.data.valid_batches} fixed batches of ${o.preset.data.batch_size}×${o.preset.data.seq_len} tokens (masks fixed by seed), every ${o.preset.evalEveryS} s of training; the frontier uses the best perplexity reached by each time`,
+      evaluation: `validation perplexity on ${o.preset.data.valid_batches} fixed batches of ${o.preset.data.batch_size}×${o.preset.data.seq_len} tokens (masks fixed by seed), every ${o.preset.evalEveryS} s of training (at the end of the step that reaches each time); the frontier uses the best perplexity reached by each time, the loss at a grid time interpolated linearly between the evaluations around it`,
       ...GRID_PROTOCOL,
       seeds: `${o.preset.seeds.length} (${o.preset.seeds.join(', ')}); error bars are ± 1 standard error over seeds where there are ≥ 2`,
     },
