@@ -90,7 +90,10 @@ export function registerCompress(program: Command): void {
       const c = r.compressed;
       process.stdout.write(
         `${out}: ${mb(r.bytes)} (dense ${mb(r.dense_bytes)}), ${r.nonzero}/${r.total} non-zero\n` +
-          `  perplexity ${c.ppl.toFixed(3)} [${c.ppl_low.toFixed(3)}, ${c.ppl_high.toFixed(3)}] vs dense ${r.dense.ppl.toFixed(3)}; KL ${c.kl?.toFixed(5)} nats, top-1 agreement ${((c.top1 ?? 0) * 100).toFixed(2)}%\n`,
+          `  perplexity ${c.ppl.toFixed(3)} [${c.ppl_low.toFixed(3)}, ${c.ppl_high.toFixed(3)}] vs dense ${r.dense.ppl.toFixed(3)}; KL ${c.kl?.toFixed(5)} nats, top-1 agreement ${((c.top1 ?? 0) * 100).toFixed(2)}%\n` +
+          (c.translation && r.dense.translation
+            ? `  BLEU ${c.translation.bleu.toFixed(2)} vs dense ${r.dense.translation.bleu.toFixed(2)}, chrF ${c.translation.chrf.toFixed(2)} vs dense ${r.dense.translation.chrf.toFixed(2)} (greedy, ${c.translation.sentences} sentences)\n`
+            : ''),
       );
     });
   program
@@ -112,7 +115,11 @@ export function registerCompress(program: Command): void {
         `${model} on ${r.data}: perplexity ${s.ppl.toFixed(3)} [${s.ppl_low.toFixed(3)}, ${s.ppl_high.toFixed(3)}] over ${s.tokens} tokens` +
           (s.kl !== null ? `; vs dense: KL ${s.kl.toFixed(5)}, top-1 ${(100 * s.top1!).toFixed(2)}%` : '') +
           (s.accuracy !== null ? `; accuracy ${(100 * s.accuracy).toFixed(2)}%` : '') +
-          `; ${mb(r.bytes)}\n`,
+          `; ${mb(r.bytes)}\n` +
+          (s.translation
+            ? `  BLEU ${s.translation.bleu.toFixed(2)}, chrF ${s.translation.chrf.toFixed(2)} (greedy, ${s.translation.sentences} sentences; ${s.translation.bleu_signature})\n` +
+              s.translation.examples.map((e) => `  hyp: ${e.hyp}\n  ref: ${e.ref}\n`).join('')
+            : ''),
       );
     });
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { act8Backend } from '../compress/act8.ts';
 import { type CompressSpec, compressModel } from '../compress/compress.ts';
 import { readContainer, writeContainer } from '../compress/container.ts';
+import { Tokenizer } from '../data/tokenizer/index.ts';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -24,6 +25,7 @@ import {
   type Scorer,
   transformerScorer,
 } from './metrics.ts';
+import { type TranslationScores, translationScores } from './translate.ts';
 
 export const CONTAINER_FILE = 'model.safetensors';
 
@@ -39,6 +41,8 @@ export interface ModelScores {
   top1: number | null;
   accuracy: number | null;
   test_accuracy: number | null;
+  /** encoder-decoder models: greedy translations of the validation batches, BLEU and chrF */
+  translation: TranslationScores | null;
 }
 
 export interface CompressResult {
@@ -106,7 +110,13 @@ function scores(
     top1: cmp ? cmp.top1_agreement : null,
     accuracy: cls ? accuracy(model, batches).accuracy : null,
     test_accuracy: cls && data.test.length ? accuracy(model, data.test).accuracy : null,
+    translation: data.kind === 'seq2seq' ? translate(model, data) : null,
   };
+}
+
+function translate(model: Transformer<Float32Array>, data: TrainData): TranslationScores {
+  const batches = data.valid.flatMap((x) => (x.kind === 'seq2seq' ? [x.b] : []));
+  return translationScores(model, batches, Tokenizer.load(data.tokenizerFile));
 }
 
 /** A model holding compressed weights, optionally computing with 8-bit per-token activations. */

@@ -133,6 +133,71 @@ export class Transformer<A extends FloatArray> {
     return this.tape('seq2seq', ctx, es, ds, head);
   }
 
+  /**
+   * Greedy decoding of a source batch (encdec): the encoder runs once; then, one position at a
+   * time, the decoder reads the prefix so far (`bos` first) and each unfinished row takes its most
+   * likely next token, until every row has produced `eos` or `maxLen` tokens (capped at max_len).
+   * Rows of `srcMask` mark real source tokens. Returns each row's tokens, without bos and eos.
+   * The decoder recomputes the whole prefix at each position (no key/value cache): for evaluation.
+   */
+  greedyDecode(
+    src: Int32Array,
+    srcMask: Uint8Array,
+    B: number,
+    Ts: number,
+    maxLen: number,
+    bos: number,
+    eos: number,
+  ): Int32Array[] {
+    if (this.cfg.family !== 'encdec')
+      throw new InputError(`greedyDecode: needs an encdec model, this is ${this.cfg.family}`);
+    this.checkTokens(src, B * Ts, Ts, 'source batch');
+    if (srcMask.length !== B * Ts)
+      throw new InputError(`source mask: expected ${B * Ts} entries (B*T), found ${srcMask.length}`);
+    const ctx = this.ctx({ train: false, grad: false });
+    const C = this.cfg.d_model;
+    const es = stackForward(ctx, this.cfg, this.enc, src, B, Ts, srcMask, null);
+    // a private copy: the decoder's scratch buffers must not be able to touch the memory it reads
+    const enc = this.be.alloc(B * Ts * C);
+    enc.set(es.out.subarray(0, B * Ts * C));
+    const cross = { enc, dEnc: null, Tk: Ts, mask: srcMask };
+    const L = Math.max(0, Math.min(maxLen, this.cfg.max_len));
+    const out: number[][] = Array.from({ length: B }, () => []);
+    const done = new Uint8Array(B);
+    let left = B;
+    for (let t = 0; t < L && left > 0; t++) {
+      const T = t + 1;
+      const tokens = new Int32Array(B * T);
+      const targets = new Int32Array(B * T).fill(-1);
+      for (let r = 0; r < B; r++) {
+        tokens[r * T] = bos;
+        const y = out[r]!;
+        for (let k = 0; k < t; k++) tokens[r * T + 1 + k] = k < y.length ? y[k]! : eos;
+        if (!done[r]) targets[r * T + t] = 0; // a logits row at the last position; the loss is unused
+      }
+      const ds = stackForward(ctx, this.cfg, this.dec, tokens, B, T, null, cross);
+      const head = lmHeadForward(ctx, ds.out, targets, C, this.cfg.vocab, false, false);
+      const V = this.cfg.vocab;
+      for (let j = 0; j < head.idx.length; j++) {
+        const r = Math.floor(head.idx[j]! / T);
+        let best = 0;
+        let bestV = Number.NEGATIVE_INFINITY;
+        for (let v = 0; v < V; v++) {
+          const x = head.logits[j * V + v]!;
+          if (x > bestV) {
+            bestV = x;
+            best = v;
+          }
+        }
+        if (best === eos) {
+          done[r] = 1;
+          left--;
+        } else out[r]!.push(best);
+      }
+    }
+    return out.map((y) => Int32Array.from(y));
+  }
+
   /** Sequence classification on the encoder (first-token pooling). */
   forwardCls(b: ClassBatch, o: ForwardOptions): Tape<A> {
     const K = this.cfg.n_classes;
