@@ -19,6 +19,13 @@ export interface Ctx<A extends FloatArray> {
   site: number;
 }
 
+/**
+ * Workspace prefix of backward scratch: buffers a sublayer's backward fills and reads within one
+ * call (gradients of its internal activations). One set serves every layer, since the layers'
+ * backwards run one after another; only what forward saves for backward is held per layer.
+ */
+const SCRATCH = 'bwd';
+
 // ---- linear: out (N, Out) = inp (N, In) W^T + b, W stored (Out, In) -------------------------
 export function linearForward<A extends FloatArray>(
   ctx: Ctx<A>,
@@ -112,8 +119,8 @@ export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom)
     backward(ctx, key, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
       const [qkv, probs, att] = c.saved as [A, A, A];
-      const datt = ws.f(`${key}.datt`, N * C);
-      const dqkv = ws.f(`${key}.dqkv`, N * 3 * C);
+      const datt = ws.f(`${SCRATCH}.self.datt`, N * C);
+      const dqkv = ws.f(`${SCRATCH}.self.dqkv`, N * 3 * C);
       linearBackward(ctx, datt, dout, att, `${prefix}.proj`, N, C, C, false);
       const q = qkv;
       const k = qkv.subarray(C) as A;
@@ -172,9 +179,9 @@ export function crossAttention<A extends FloatArray>(
     backward(ctx, key, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
       const [q, kv, probs, att] = c.saved as [A, A, A, A];
-      const datt = ws.f(`${key}.datt`, N * C);
-      const dq = ws.f(`${key}.dq`, N * C);
-      const dkv = ws.f(`${key}.dkv`, Nk * 2 * C);
+      const datt = ws.f(`${SCRATCH}.cross.datt`, N * C);
+      const dq = ws.f(`${SCRATCH}.cross.dq`, N * C);
+      const dkv = ws.f(`${SCRATCH}.cross.dkv`, Nk * 2 * C);
       linearBackward(ctx, datt, dout, att, `${prefix}.proj`, N, C, C, false);
       be.attentionBackward(dq, dkv, dkv.subarray(C) as A, datt, q, kv, kv.subarray(C) as A, probs, shape);
       linearBackward(ctx, dEnc, dkv, enc, `${prefix}.kv`, Nk, C, 2 * C, true);
@@ -198,7 +205,7 @@ export function mlp<A extends FloatArray>(prefix: string, N: number, C: number, 
     backward(ctx, key, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
       const [h, a] = c.saved as [A, A];
-      const da = ws.f(`${key}.da`, N * F);
+      const da = ws.f(`${SCRATCH}.mlp.da`, N * F);
       linearBackward(ctx, da, dout, a, `${prefix}.proj`, N, F, C, false);
       be.geluBackward(da, h, da, N * F);
       linearBackward(ctx, dU, da, c.u, `${prefix}.fc`, N, C, F, accumulate);
@@ -357,10 +364,10 @@ export function residualBackward<A extends FloatArray>(
     // and is done with it before LN' adds into it
     let dsub = dy;
     if (c.drop.p > 0) {
-      dsub = ws.f(`${key}.dsub`, n);
+      dsub = ws.f(`${SCRATCH}.res.dsub`, n);
       dropoutBack(ctx, c.drop, dsub, dy, n);
     }
-    const dln = ws.f(`${key}.dln`, n);
+    const dln = ws.f(`${SCRATCH}.res.dln`, n);
     sub.backward(ctx, `${key}.f`, c.sub, dsub, dln, false);
     layernormBack(ctx, lnPrefix, c.ln, dy, dln, N, C);
     return dy;
@@ -368,7 +375,7 @@ export function residualBackward<A extends FloatArray>(
   // y = LN(x + drop(f(x))): dx = ds + f'(drop'(ds)) with ds = LN'(dy)
   be.fill(dx, 0, n);
   layernormBack(ctx, lnPrefix, c.ln, dx, dy, N, C);
-  const dsub = ws.f(`${key}.dsub`, n);
+  const dsub = ws.f(`${SCRATCH}.res.dsub`, n);
   dropoutBack(ctx, c.drop, dsub, dx, n);
   sub.backward(ctx, `${key}.f`, c.sub, dsub, dx, true);
   return dx;

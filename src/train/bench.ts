@@ -40,8 +40,13 @@ export interface BenchTrainResult {
   peak_rss_mb: number;
   /** params + grads + 2 AdamW moments, MB (fp32) */
   state_mb: number;
-  /** the model's workspace: saved activations plus backward scratch, MB */
+  /** the model's whole workspace: saved activations plus backward scratch, MB */
   activations_mb: number;
+  /**
+   * the part of the workspace the forward pass fills (the tape backward reads: saved activations,
+   * forward temporaries, the loss gradient), MB; the rest is backward scratch
+   */
+  saved_mb: number;
 }
 
 /** Random batch of the model's kind: MLM (15% targets), causal LM, or seq2seq of equal lengths. */
@@ -74,6 +79,7 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
   const rng = new Rng(o.seed);
   const batches = Array.from({ length: 4 }, () => randomBatch(cfg, o.batch, o.seq, rng));
   const times: number[] = [];
+  let savedBytes = 0;
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const b = batches[i % batches.length]!;
     o.onStep?.(i, i >= o.warmup);
@@ -83,6 +89,7 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
       'src' in b
         ? m.forwardSeq2Seq(b, { train: true, grad: true, seed: i })
         : m.forwardLm(b, { train: true, grad: true, seed: i });
+    if (i === 0) savedBytes = m.ws.floatBytes(); // every buffer so far was made by the forward
     m.backward(tape);
     const clip = gradClipScale(be, m.grads, m.layout.total, 1.0);
     opt.step(m.params, m.grads, 1e-4, clip.scale);
@@ -112,6 +119,7 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     state_mb: +((4 * 4 * m.layout.total) / MB).toFixed(1),
     activations_mb: +(m.ws.floatBytes() / MB).toFixed(1),
+    saved_mb: +(savedBytes / MB).toFixed(1),
   };
 }
 
