@@ -87,7 +87,7 @@ export interface SubCache<A extends FloatArray> {
 /** A sublayer: forward(u) -> out (N, C); backward writes or accumulates dU. */
 export interface Sublayer<A extends FloatArray> {
   forward(ctx: Ctx<A>, key: string, u: A): SubCache<A>;
-  backward(ctx: Ctx<A>, key: string, c: SubCache<A>, dout: A, dU: A, accumulate: boolean): void;
+  backward(ctx: Ctx<A>, c: SubCache<A>, dout: A, dU: A, accumulate: boolean): void;
 }
 
 export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom): Sublayer<A> {
@@ -116,7 +116,7 @@ export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom)
       linearForward(ctx, out, att, `${prefix}.proj`, N, C, C);
       return { u, out, saved: [qkv, probs, att] };
     },
-    backward(ctx, key, c, dout, dU, accumulate) {
+    backward(ctx, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
       const [qkv, probs, att] = c.saved as [A, A, A];
       const datt = ws.f(`${SCRATCH}.self.datt`, N * C);
@@ -176,7 +176,7 @@ export function crossAttention<A extends FloatArray>(
       linearForward(ctx, out, att, `${prefix}.proj`, N, C, C);
       return { u, out, saved: [q, kv, probs, att] };
     },
-    backward(ctx, key, c, dout, dU, accumulate) {
+    backward(ctx, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
       const [q, kv, probs, att] = c.saved as [A, A, A, A];
       const datt = ws.f(`${SCRATCH}.cross.datt`, N * C);
@@ -202,7 +202,7 @@ export function mlp<A extends FloatArray>(prefix: string, N: number, C: number, 
       linearForward(ctx, out, a, `${prefix}.proj`, N, F, C);
       return { u, out, saved: [h, a] };
     },
-    backward(ctx, key, c, dout, dU, accumulate) {
+    backward(ctx, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
       const [h, a] = c.saved as [A, A];
       const da = ws.f(`${SCRATCH}.mlp.da`, N * F);
@@ -347,7 +347,6 @@ export function residualForward<A extends FloatArray>(
  */
 export function residualBackward<A extends FloatArray>(
   ctx: Ctx<A>,
-  key: string,
   pre: boolean,
   lnPrefix: string,
   sub: Sublayer<A>,
@@ -368,7 +367,7 @@ export function residualBackward<A extends FloatArray>(
       dropoutBack(ctx, c.drop, dsub, dy, n);
     }
     const dln = ws.f(`${SCRATCH}.res.dln`, n);
-    sub.backward(ctx, `${key}.f`, c.sub, dsub, dln, false);
+    sub.backward(ctx, c.sub, dsub, dln, false);
     layernormBack(ctx, lnPrefix, c.ln, dy, dln, N, C);
     return dy;
   }
@@ -377,6 +376,6 @@ export function residualBackward<A extends FloatArray>(
   layernormBack(ctx, lnPrefix, c.ln, dx, dy, N, C);
   const dsub = ws.f(`${SCRATCH}.res.dsub`, n);
   dropoutBack(ctx, c.drop, dsub, dx, n);
-  sub.backward(ctx, `${key}.f`, c.sub, dsub, dx, true);
+  sub.backward(ctx, c.sub, dsub, dx, true);
   return dx;
 }

@@ -125,7 +125,7 @@ export function stackBackward<A extends FloatArray>(
     const subs = t.blocks[i]!.subs;
     for (let j = subs.length - 1; j >= 0; j--) {
       const s = subs[j]!;
-      dy = residualBackward(ctx, s.key, pre, s.ln, s.sub, s.cache, dy, other(dy), N, C);
+      dy = residualBackward(ctx, pre, s.ln, s.sub, s.cache, dy, other(dy), N, C);
     }
   }
   // dy is now d(x after embedding dropout)
