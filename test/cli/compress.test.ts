@@ -2,25 +2,15 @@
 // results carry the protocol, eval reproduces them, and gradual pruning with fine-tuning beats
 // one-shot pruning at 90% sparsity.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runTlc as tlc } from './tlc.ts';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-cli-compress-'));
 const run = path.join(tmp, 'run');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function tlc(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: 600_000,
-  });
-  return r;
-}
 
 function ok(args: string[]) {
   const r = tlc([...args, '--json']);

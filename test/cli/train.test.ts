@@ -1,24 +1,15 @@
 // End-to-end tests of `tlc train` and `tlc finetune` on real small data (Moby Dick, Pang & Lee
 // polarity), run as a user would: child processes, run directories, exit codes, messages.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { readMetrics } from '../../src/train/rundir.ts';
+import { runTlc as tlc } from './tlc.ts';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-cli-train-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function tlc(args: string[]) {
-  return spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: 600_000,
-  });
-}
 
 function validLoss(runDir: string): number[] {
   return readMetrics(path.join(runDir, 'metrics.jsonl'))

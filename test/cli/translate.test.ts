@@ -1,22 +1,17 @@
 // End to end: an encoder-decoder trained on real translation pairs (mt-en-fr-small) is evaluated
 // by greedy decoding with BLEU and chrF, by `tlc eval` and `tlc compress`, as a user runs them.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { runTlc } from './tlc.ts';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-cli-translate-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function tlc(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'tlc.mjs'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: 600_000,
-  });
+function tlc(args: string[]): string {
+  const r = runTlc(args);
   assert.equal(r.status, 0, `tlc ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
