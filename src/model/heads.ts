@@ -14,9 +14,9 @@ export interface HeadTape<A extends FloatArray> {
   dense: A | null;
   act: A | null;
   ln: LnCache<A> | null;
-  /** (n, V) or (B, n_classes) */
+  /** (n, V) or (B, n_classes); with gradients asked for, overwritten by dlogits (same memory) */
   logits: A;
-  /** d(mean loss)/dlogits, when gradients were asked for */
+  /** d(mean loss)/dlogits, when gradients were asked for: computed in place over the logits */
   dlogits: A | null;
   V: number;
   sum: number;
@@ -46,7 +46,6 @@ export function selectTargets(
 
 function loss<A extends FloatArray>(
   ctx: Ctx<A>,
-  key: string,
   logits: A,
   tg: Int32Array,
   n: number,
@@ -54,7 +53,10 @@ function loss<A extends FloatArray>(
   grad: boolean,
   smoothing: number,
 ) {
-  const dlogits = grad ? ctx.ws.f(`${key}.dlogits`, n * V) : null;
+  // the gradient replaces the logits in place (both kernels read each logit before writing it):
+  // backward needs only the gradient, and one (n, V) buffer is the head's largest (64 MB on a
+  // 2048-position batch over 8192 words)
+  const dlogits = grad ? logits : null;
   let counted = 0; // rows with a target: the mean's denominator, known before the kernel runs
   for (let i = 0; i < n; i++) if (tg[i] !== -1) counted++;
   const { sum, count } = ctx.be.crossEntropy(logits, tg, n, V, {
@@ -97,7 +99,7 @@ export function lmHeadForward<A extends FloatArray>(
   }
   const logits = ws.f('head.logits', n * V); // (n, V)
   be.linearForward(logits, x, p.get('tok_emb.weight'), transform ? p.get('lm_head.bias') : null, n, C, V); // tied E
-  const l = loss(ctx, 'head', logits, tg, n, V, grad, smoothing);
+  const l = loss(ctx, logits, tg, n, V, grad, smoothing);
   return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
 }
 
@@ -163,7 +165,7 @@ export function clsHeadForward<A extends FloatArray>(
   be.tanhForward(act, dense, B * C);
   const logits = ws.f('cls.logits', B * K);
   linearForward(ctx, logits, act, 'cls.out', B, C, K);
-  const l = loss(ctx, 'cls', logits, labels, B, K, grad, 0);
+  const l = loss(ctx, logits, labels, B, K, grad, 0);
   return { idx, targets: labels, hsel, dense, act, ln: null, logits, V: K, ...l };
 }
 
