@@ -21,7 +21,7 @@ export interface TranslationScores {
   examples: Array<{ hyp: string; ref: string }>;
 }
 
-/** Longest output for a source of Ts positions (specials included). */
+/** Most tokens greedy decoding may produce for a source batch of Ts positions (Ts counts <s> and </s>). */
 export function maxOutputLen(Ts: number, maxLen: number): number {
   return Math.min(maxLen, 2 * Ts + 10);
 }
