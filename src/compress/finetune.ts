@@ -95,7 +95,7 @@ export function finetuneForCompression(
     },
     budget: { steps: o.steps },
     eval: { every_steps: Math.max(1, Math.floor(o.steps / 4)) },
-    checkpoint: { every_seconds: 1e9, keep: 1 },
+    checkpoint: { every_seconds: 1e9, keep: 1, snapshot_at_eval: false, branch_at_seconds: [] },
   };
   const data = runData(saved, runDir);
   let hooks: TrainHooks = {};

@@ -18,6 +18,8 @@ export interface HeadTape<A extends FloatArray> {
   logits: A;
   /** d(mean loss)/dlogits, when gradients were asked for: computed in place over the logits */
   dlogits: A | null;
+  /** (n) each selected row's loss (0 where the target is -1), when asked for (evaluation) */
+  losses: A | null;
   V: number;
   sum: number;
   count: number;
@@ -52,6 +54,7 @@ function loss<A extends FloatArray>(
   V: number,
   grad: boolean,
   smoothing: number,
+  rowLosses: boolean,
 ) {
   // the gradient replaces the logits in place (both kernels read each logit before writing it):
   // backward needs only the gradient, and one (n, V) buffer is the head's largest (64 MB on a
@@ -59,14 +62,15 @@ function loss<A extends FloatArray>(
   const dlogits = grad ? logits : null;
   let counted = 0; // rows with a target: the mean's denominator, known before the kernel runs
   for (let i = 0; i < n; i++) if (tg[i] !== -1) counted++;
+  const losses = rowLosses ? ctx.ws.f('head.losses', n) : null;
   const { sum, count } = ctx.be.crossEntropy(logits, tg, n, V, {
     ignoreIndex: -1,
     labelSmoothing: smoothing,
     dlogits,
     gradScale: counted > 0 ? 1 / counted : 1, // the kernel scales the gradient: no extra pass
-    losses: null,
+    losses,
   });
-  return { dlogits, sum, count };
+  return { dlogits, losses, sum, count };
 }
 
 /** Tied LM head at selected rows of h (N, C). `transform`: RoBERTa dense-gelu-LN + output bias. */
@@ -79,6 +83,7 @@ export function lmHeadForward<A extends FloatArray>(
   transform: boolean,
   grad: boolean,
   smoothing = 0,
+  rowLosses = false,
 ): HeadTape<A> {
   const { be, ws, p } = ctx;
   const { idx, tg } = selectTargets(ws, 'head', targets);
@@ -99,7 +104,7 @@ export function lmHeadForward<A extends FloatArray>(
   }
   const logits = ws.f('head.logits', n * V); // (n, V)
   be.linearForward(logits, x, p.get('tok_emb.weight'), transform ? p.get('lm_head.bias') : null, n, C, V); // tied E
-  const l = loss(ctx, logits, tg, n, V, grad, smoothing);
+  const l = loss(ctx, logits, tg, n, V, grad, smoothing, rowLosses);
   return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
 }
 
@@ -153,6 +158,7 @@ export function clsHeadForward<A extends FloatArray>(
   K: number,
   labels: Int32Array,
   grad: boolean,
+  rowLosses = false,
 ): HeadTape<A> {
   const { be, ws } = ctx;
   const idx = ws.i32('cls.idx', B);
@@ -165,7 +171,7 @@ export function clsHeadForward<A extends FloatArray>(
   be.tanhForward(act, dense, B * C);
   const logits = ws.f('cls.logits', B * K);
   linearForward(ctx, logits, act, 'cls.out', B, C, K);
-  const l = loss(ctx, logits, labels, B, K, grad, 0);
+  const l = loss(ctx, logits, labels, B, K, grad, 0, rowLosses);
   return { idx, targets: labels, hsel, dense, act, ln: null, logits, V: K, ...l };
 }
 

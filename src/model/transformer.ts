@@ -19,6 +19,8 @@ export interface ForwardOptions {
   seed?: number;
   /** label smoothing (encdec translation) */
   labelSmoothing?: number;
+  /** also return each counted position's loss (tape.head.losses), for per-window statistics */
+  rowLosses?: boolean;
 }
 
 export interface Tape<A extends FloatArray> {
@@ -103,7 +105,17 @@ export class Transformer<A extends FloatArray> {
     const isEnc = this.cfg.family === 'encoder';
     const spec = isEnc ? this.enc : this.dec;
     const st = stackForward(ctx, this.cfg, spec, b.tokens, b.B, b.T, b.keyMask, null);
-    const head = lmHeadForward(ctx, st.out, b.targets, this.cfg.d_model, this.cfg.vocab, isEnc, o.grad);
+    const head = lmHeadForward(
+      ctx,
+      st.out,
+      b.targets,
+      this.cfg.d_model,
+      this.cfg.vocab,
+      isEnc,
+      o.grad,
+      0,
+      o.rowLosses === true,
+    );
     return this.tape('lm', ctx, isEnc ? st : null, isEnc ? null : st, head);
   }
 
@@ -129,6 +141,7 @@ export class Transformer<A extends FloatArray> {
       false,
       o.grad,
       o.labelSmoothing ?? 0,
+      o.rowLosses === true,
     );
     return this.tape('seq2seq', ctx, es, ds, head);
   }
@@ -210,7 +223,17 @@ export class Transformer<A extends FloatArray> {
     this.checkTokens(b.tokens, b.B * b.T, b.T, 'classification batch');
     const ctx = this.ctx(o);
     const st = stackForward(ctx, this.cfg, this.enc, b.tokens, b.B, b.T, b.keyMask, null);
-    const head = clsHeadForward(ctx, st.out, b.B, b.T, this.cfg.d_model, K, b.labels, o.grad);
+    const head = clsHeadForward(
+      ctx,
+      st.out,
+      b.B,
+      b.T,
+      this.cfg.d_model,
+      K,
+      b.labels,
+      o.grad,
+      o.rowLosses === true,
+    );
     return this.tape('cls', ctx, st, null, head);
   }
 

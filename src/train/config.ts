@@ -40,8 +40,13 @@ const dataSection = z
     /** MLM masking rate, as BERT/RoBERTa */
     mlm_prob: z.number().gt(0).lt(1).default(0.15),
     whole_word: z.boolean().default(false),
-    /** validation batches in the fixed evaluation subset */
+    /** seq2seq and classification: validation batches in the fixed evaluation subset */
     valid_batches: z.number().int().min(1).default(8),
+    /**
+     * language modelling: predicted tokens per evaluation, from windows spread over the whole
+     * validation split (stratified by source); 20 k puts a perplexity's standard error near 1%
+     */
+    valid_tokens: z.number().int().min(1).default(20000),
   })
   .strict();
 
@@ -51,7 +56,9 @@ const optimSection = z
     /** linear warmup steps; RoBERTa-style models diverge without some */
     warmup_steps: z.number().int().min(0).default(100),
     /** the decay's horizon is the budget: its elapsed fraction drives the schedule */
-    schedule: z.enum(['linear', 'cosine', 'inverse_sqrt', 'constant']).default('linear'),
+    schedule: z.enum(['linear', 'cosine', 'inverse_sqrt', 'constant', 'wsd']).default('linear'),
+    /** wsd: share of the budget spent decaying at its end (10-20% matches cosine: Hägele et al. 2024) */
+    decay_fraction: z.number().gt(0).max(1).default(0.2),
     /** floor of the decay, as a fraction of lr */
     min_lr_ratio: z.number().min(0).max(1).default(0),
     /** RoBERTa's Adam betas and eps */
@@ -92,6 +99,10 @@ const checkpointSection = z
     /** a killed run loses at most this much training time */
     every_seconds: z.number().positive().default(60),
     keep: z.number().int().min(1).default(2),
+    /** keep the weights at every evaluation (snapshots/): quality-matched comparisons need them */
+    snapshot_at_eval: z.boolean().default(false),
+    /** training seconds at which to save a full checkpoint under branches/ (cool-down branches) */
+    branch_at_seconds: z.array(z.number().positive()).default([]),
   })
   .strict();
 

@@ -3,6 +3,7 @@
 // the fixed evaluation batches. No model math here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { evalWindows, sourceOfId, unigramBaseline, unigramCounts } from '../data/batch/eval-windows.ts';
 import {
   type Batcher,
   CausalBatcher,
@@ -20,7 +21,7 @@ import type { Corpus } from '../data/types.ts';
 import { InputError } from '../engine/errors.ts';
 import { Rng } from '../engine/rng.ts';
 import type { TrainConfig } from './config.ts';
-import type { AnyBatch, TrainData } from './task.ts';
+import type { AnyBatch, TrainData, WindowMeta } from './task.ts';
 
 /** Seed of the evaluation batches' masks: fixed, so every run evaluates on identical inputs. */
 const EVAL_SEED = 20200224;
@@ -117,6 +118,7 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
   let maxLen = d.seq_len;
   let predictFraction = 1;
   let nClasses = 0;
+  let windows: WindowMeta | null = null;
   if (o.task === 'lm') {
     if (split.train.kind !== 'text' || split.valid.kind !== 'text')
       throw new InputError('expected running text');
@@ -131,7 +133,29 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
       split.valid.docs.map((x) => x.text),
     );
     wrap = (b) => ({ kind: 'lm', b }) as AnyBatch;
-    if (cfg.model.family === 'encoder') {
+    const isMlm = cfg.model.family === 'encoder';
+    const w = evalWindows(
+      va,
+      split.valid.docs.map((x) => sourceOfId(x.id)),
+      {
+        kind: isMlm ? 'mlm' : 'causal',
+        batchSize: d.batch_size,
+        seqLen: d.seq_len,
+        targetTokens: d.valid_tokens,
+        vocabSize: V,
+        maskProb: d.mlm_prob,
+        wordStart: d.whole_word ? tok.wordStartTable() : undefined,
+        seed: EVAL_SEED,
+      },
+    );
+    valid = w.batches.map(wrap);
+    const { batches: _b, ...meta } = w;
+    windows = {
+      target_tokens: d.valid_tokens,
+      ...meta,
+      unigram: unigramBaseline(unigramCounts(tr.ids, V), w, isMlm ? 'mlm' : 'causal'),
+    };
+    if (isMlm) {
       const mo = {
         batchSize: d.batch_size,
         seqLen: d.seq_len,
@@ -141,20 +165,10 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
         wordStart: tok.wordStartTable(),
       };
       train = new MlmBatcher(tr, rng, mo) as Batcher<AnyBatch['b'], unknown>;
-      valid = takeEpoch(
-        new MlmBatcher(va, new Rng(EVAL_SEED), { ...mo, shuffle: false }),
-        d.valid_batches,
-        wrap,
-      );
       predictFraction = d.mlm_prob;
     } else {
       const co = { batchSize: d.batch_size, seqLen: d.seq_len };
       train = new CausalBatcher(tr, rng, co) as Batcher<AnyBatch['b'], unknown>;
-      valid = takeEpoch(
-        new CausalBatcher(va, new Rng(EVAL_SEED), { ...co, shuffle: false }),
-        d.valid_batches,
-        wrap,
-      );
     }
   } else if (o.task === 'seq2seq') {
     if (split.train.kind !== 'pairs' || split.valid.kind !== 'pairs')
@@ -217,6 +231,7 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
     restore: (s) => train.restore(s),
     valid,
     test,
+    windows,
     describe,
     tokenizerFile: file,
   };

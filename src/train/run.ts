@@ -9,8 +9,8 @@ import { loadLatestCheckpoint } from './checkpoint.ts';
 import { parseConfig, type TrainConfig, trainConfigSchema } from './config.ts';
 import { prepareTrainData } from './data.ts';
 import type { Progress } from './progress.ts';
-import { gitHash, newRunId, readJson, TLC_VERSION, writeJson } from './rundir.ts';
-import type { TrainData } from './task.ts';
+import { gitHash, newRunId, readJson, TLC_VERSION, WINDOWS_FILE, writeJson } from './rundir.ts';
+import type { TrainData, WindowMeta } from './task.ts';
 import { type TrainResult, train } from './trainer.ts';
 
 export interface RunOptions {
@@ -107,6 +107,7 @@ export function startRun(o: RunOptions): { runDir: string; result: TrainResult }
   if (o.from) saved.from = o.from;
   writeJson(path.join(runDir, 'config.json'), saved);
   fs.copyFileSync(data.tokenizerFile, path.join(runDir, 'tokenizer.json'));
+  if (data.windows) writeJson(path.join(runDir, WINDOWS_FILE), windowsJson(data.windows));
   const result = train({
     cfg,
     model,
@@ -143,4 +144,20 @@ export function resumeRun(
   const be = createBackend(cfg.backend, saved.threads, cfg.precision);
   const init = saved.from ? pretrained(saved.from, log).tensors : undefined;
   return train({ cfg, model: saved.model, data, be, runDir, resume: true, init, progress: o.progress });
+}
+
+/** eval-windows.json: the validation windows' sources and counts and the unigram baseline on them. */
+export function windowsJson(w: WindowMeta): Record<string, unknown> {
+  return {
+    target_tokens: w.target_tokens,
+    tokens: w.count.reduce((a, b) => a + b, 0),
+    windows: w.count.length,
+    sources: w.sources,
+    available: w.available,
+    taken: w.taken,
+    source: Array.from(w.source),
+    count: Array.from(w.count),
+    unigram_ppl: w.unigram.ppl,
+    unigram_nll: Array.from(w.unigram.windowNll, (x) => Math.round(x * 1e4) / 1e4),
+  };
 }

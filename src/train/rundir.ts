@@ -55,6 +55,32 @@ export function readJson<T>(file: string, what: string): T {
   }
 }
 
+/** evals.jsonl: one line per validation evaluation with every window's summed loss. */
+export const EVALS_FILE = 'evals.jsonl';
+/** eval-windows.json: where the validation windows come from, their counts, the unigram baseline. */
+export const WINDOWS_FILE = 'eval-windows.json';
+/** snapshots/: the weights at every evaluation (checkpoint.snapshot_at_eval), kept like checkpoints (snapshots/checkpoints/). */
+export const SNAPSHOTS_DIR = 'snapshots';
+
+/** One line of evals.jsonl. Window w's mean loss is sums[w] / counts[w] (counts in WINDOWS_FILE). */
+export interface EvalRecord {
+  step: number;
+  wall_s: number;
+  tokens: number;
+  loss: number;
+  count: number;
+  sums: number[];
+}
+
+/** The run-directory-like folder holding the full checkpoint saved at a branch time (seconds). */
+export function branchDir(runDir: string, atSeconds: number): string {
+  return path.join(runDir, 'branches', `t${+atSeconds.toFixed(3)}`);
+}
+
+export function readEvals(runDir: string): EvalRecord[] {
+  return readMetrics(path.join(runDir, EVALS_FILE)) as unknown as EvalRecord[];
+}
+
 /** Append-only metrics log. Lines are flushed at every write (a killed run keeps them). */
 export class MetricsLog {
   private fd: number;
@@ -62,6 +88,9 @@ export class MetricsLog {
     this.fd = fs.openSync(file, 'a');
   }
   write(r: MetricRecord): void {
+    this.writeLine(r);
+  }
+  writeLine(r: object): void {
     fs.writeSync(this.fd, `${JSON.stringify(r)}\n`);
   }
   close(): void {

@@ -9,6 +9,22 @@ export type AnyBatch =
   | { kind: 'seq2seq'; b: Seq2SeqBatch }
   | { kind: 'cls'; b: ClassBatch };
 
+/** The validation windows of an LM task (one window = one row of `valid`, batch-major). */
+export interface WindowMeta {
+  /** the predicted tokens asked for per evaluation */
+  target_tokens: number;
+  sources: string[];
+  /** per window: index into sources */
+  source: Int32Array;
+  /** per window: predicted tokens */
+  count: Int32Array;
+  /** per source: full windows in the validation split, and how many are evaluated */
+  available: number[];
+  taken: number[];
+  /** add-one-smoothed unigram model of the training split on the same targets */
+  unigram: { ppl: number; windowNll: Float64Array };
+}
+
 export interface TrainData {
   kind: AnyBatch['kind'];
   vocabSize: number;
@@ -26,6 +42,8 @@ export interface TrainData {
   valid: AnyBatch[];
   /** held-out test batches (classification reports accuracy on them) */
   test: AnyBatch[];
+  /** language modelling: where the validation windows come from, and the unigram baseline on them */
+  windows: WindowMeta | null;
   /** what the run's report says about the data */
   describe: Record<string, unknown>;
   /** the tokenizer file to copy into the run directory */
@@ -50,9 +68,19 @@ export interface EvalResult {
   count: number;
   /** classification only */
   accuracy?: number;
+  /** per window (one row of one batch, in batch order): summed loss of its counted positions */
+  windowSums: Float64Array;
+  /** per window: counted positions */
+  windowCounts: Int32Array;
 }
 
-/** Token-weighted mean loss over a fixed set of batches (no dropout); accuracy for classifiers. */
+/** Rows of a batch (windows) and the length of one row in the flat position index. */
+function rowsOf(x: AnyBatch): { rows: number; rowLen: number } {
+  if (x.kind === 'seq2seq') return { rows: x.b.B, rowLen: x.b.Tt };
+  return { rows: x.b.B, rowLen: x.kind === 'cls' ? 1 : x.b.T };
+}
+
+/** Token-weighted mean loss over a fixed set of batches (no dropout), per-window sums; accuracy for classifiers. */
 export function evaluate<A extends FloatArray>(
   m: Transformer<A>,
   batches: AnyBatch[],
@@ -61,23 +89,37 @@ export function evaluate<A extends FloatArray>(
   let sum = 0;
   let count = 0;
   let correct = 0;
-  let rows = 0;
+  let nWin = 0;
+  for (const x of batches) nWin += rowsOf(x).rows;
+  const windowSums = new Float64Array(nWin);
+  const windowCounts = new Int32Array(nWin);
+  let w0 = 0;
   for (const x of batches) {
-    const t = forwardAny(m, x, { train: false, grad: false, labelSmoothing: smoothing });
+    const t = forwardAny(m, x, { train: false, grad: false, labelSmoothing: smoothing, rowLosses: true });
     sum += t.sum;
     count += t.count;
-    if (x.kind === 'cls') {
-      const K = t.head.V;
-      const lg = t.head.logits;
-      for (let i = 0; i < x.b.B; i++) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (lg[i * K + k]! > lg[i * K + best]!) best = k;
-        if (best === x.b.labels[i]) correct++;
-        rows++;
-      }
+    const { rows, rowLen } = rowsOf(x);
+    const h = t.head;
+    for (let i = 0; i < h.idx.length; i++) {
+      if (h.targets[i]! < 0) continue;
+      const w = w0 + (x.kind === 'cls' ? i : Math.floor(h.idx[i]! / rowLen));
+      windowSums[w]! += h.losses![i];
+      windowCounts[w]!++;
     }
+    if (x.kind === 'cls') {
+      const K = h.V;
+      for (let i = 0; i < x.b.B; i++) if (argmaxRow(h.logits, i * K, K) === x.b.labels[i]) correct++;
+    }
+    w0 += rows;
   }
-  const r: EvalResult = { loss: count > 0 ? sum / count : Number.NaN, count };
-  if (rows > 0) r.accuracy = correct / rows;
+  const r: EvalResult = { loss: count > 0 ? sum / count : Number.NaN, count, windowSums, windowCounts };
+  if (batches.length > 0 && batches[0]!.kind === 'cls') r.accuracy = correct / nWin;
   return r;
+}
+
+/** Index of the largest of x[off .. off+n) (ties: the lowest index). */
+export function argmaxRow(x: ArrayLike<number>, off: number, n: number): number {
+  let best = 0;
+  for (let v = 1; v < n; v++) if (x[off + v]! > x[off + best]!) best = v;
+  return best;
 }

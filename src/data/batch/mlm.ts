@@ -102,34 +102,12 @@ export class MlmBatcher implements Batcher<LmBatch, MlmState> {
     return { B, T, tokens, keyMask, targets };
   }
 
-  /** Select positions in one row (in place) and write their original ids to targets. */
   private maskRow(row: Int32Array, targets: Int32Array): void {
-    const p = this.maskProb;
-    if (!this.opts.wholeWord) {
-      for (let t = 0; t < row.length; t++) {
-        if (row[t]! >= N_SPECIAL && this.rng.uniform() < p) this.corrupt(row, targets, t);
-      }
-      return;
-    }
-    const ws = this.opts.wordStart!;
-    let selected = false;
-    let prev = -1; // original id before t (row[t - 1] may already be masked)
-    for (let t = 0; t < row.length; t++) {
-      const id = row[t]!;
-      const afterSpecial = prev < N_SPECIAL;
-      prev = id;
-      if (id < N_SPECIAL) continue;
-      if (ws[id] === 1 || afterSpecial) selected = this.rng.uniform() < p;
-      if (selected) this.corrupt(row, targets, t);
-    }
-  }
-
-  /** 80% <mask>, 10% random non-special token, 10% unchanged. */
-  private corrupt(row: Int32Array, targets: Int32Array, t: number): void {
-    targets[t] = row[t]!;
-    const u = this.rng.uniform();
-    if (u < 0.8) row[t] = MASK_ID;
-    else if (u < 0.9) row[t] = N_SPECIAL + this.rng.int(this.opts.vocabSize - N_SPECIAL);
+    maskRow(row, targets, this.rng, {
+      maskProb: this.maskProb,
+      vocabSize: this.opts.vocabSize,
+      wordStart: this.opts.wholeWord ? this.opts.wordStart : undefined,
+    });
   }
 
   state(): MlmState {
@@ -145,5 +123,44 @@ export class MlmBatcher implements Batcher<LmBatch, MlmState> {
       );
     this.cursor.setPosition(state);
     this.rng.setState(state.rng);
+  }
+}
+
+export interface MaskOptions {
+  maskProb: number;
+  vocabSize: number;
+  /** whole-word selection: Tokenizer.wordStartTable() (undefined = token-level selection) */
+  wordStart?: Uint8Array | undefined;
+}
+
+/**
+ * Select positions of one row (in place) and write their original ids to targets: each real token
+ * (or whole word) with probability maskProb; selected tokens become 80% <mask>, 10% a random
+ * non-special token, 10% unchanged. Shared by the training batcher and the evaluation windows.
+ */
+export function maskRow(row: Int32Array, targets: Int32Array, rng: Rng, o: MaskOptions): void {
+  const p = o.maskProb;
+  const corrupt = (t: number): void => {
+    targets[t] = row[t]!;
+    const u = rng.uniform();
+    if (u < 0.8) row[t] = MASK_ID;
+    else if (u < 0.9) row[t] = N_SPECIAL + rng.int(o.vocabSize - N_SPECIAL);
+  };
+  if (!o.wordStart) {
+    for (let t = 0; t < row.length; t++) {
+      if (row[t]! >= N_SPECIAL && rng.uniform() < p) corrupt(t);
+    }
+    return;
+  }
+  const ws = o.wordStart;
+  let selected = false;
+  let prev = -1; // original id before t (row[t - 1] may already be masked)
+  for (let t = 0; t < row.length; t++) {
+    const id = row[t]!;
+    const afterSpecial = prev < N_SPECIAL;
+    prev = id;
+    if (id < N_SPECIAL) continue;
+    if (ws[id] === 1 || afterSpecial) selected = rng.uniform() < p;
+    if (selected) corrupt(t);
   }
 }
