@@ -8,6 +8,14 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     what: 'bf16 vs fp32 validation loss after the same steps on real text',
   },
   profile: { file: './profile-step.ts', what: 'per-kernel time of a training step (bench/profile-step.ts)' },
+  recipe: {
+    file: './recipe.ts',
+    what: 'per-step loss of sizes under training settings, paired on the same windows (docs/recipe.md)',
+  },
+  curve: {
+    file: './curve.ts',
+    what: 'hundreds of training steps in tlc and in PyTorch on identical batches: do the losses agree?',
+  },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
 };
 

@@ -4,7 +4,24 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
-import { PRESETS, type StudyPreset } from '../study/presets.ts';
+import type { StudyPreset } from '../study/presets.ts';
+
+const PRESET_NAMES = ['quick', 'default', 'full', 'check'] as const;
+
+function positiveNumber(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InputError(`${flag}: expected a positive number, found '${v}'`, `e.g. ${flag} 120`);
+  return n;
+}
+
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  const n = positiveNumber(flag, v);
+  if (n !== undefined && !Number.isInteger(n))
+    throw new InputError(`${flag}: expected a positive whole number, found '${v}'`, `e.g. ${flag} 2`);
+  return n;
+}
 
 export function registerStudy(program: Command): void {
   program
@@ -12,59 +29,51 @@ export function registerStudy(program: Command): void {
     .description(
       'train sizes under one wall-clock budget, compress them, evaluate, and report the paper’s three claims',
     )
-    .option('--preset <name>', 'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds)', 'default')
-    .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files', 'prose-en')
+    .option(
+      '--preset <name>',
+      'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds) | check (≤ 60 min: tests the default study’s scaling prediction)',
+      'default',
+    )
+    .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files (default: the preset’s)')
     .option('--budget <seconds>', 'training seconds per size (default: the preset’s)')
     .option(
       '--finetune <name|path>',
       'also fine-tune every size on this classification data (e.g. sentiment-en)',
     )
+    .option('--batch-sweep', 'the batch arm: two sizes at three batch sizes under the same budget')
+    .option('--from <dir>', 'check preset: the default study folder whose fit it tests')
     .option('--out <dir>', 'study folder (default studies/<preset>-<data>); re-running resumes it')
     .option('--threads <n>', 'threads (default: all cores)')
     .option('--backend <name>', 'native | ts', 'native')
-    .option('--precision <p>', 'training precision: fp32 | bf16 (bf16 GEMMs, fp32 weights)', 'fp32')
+    .option(
+      '--precision <p>',
+      'training precision: auto (bf16 where the CPU multiplies bf16 natively, else fp32) | fp32 | bf16',
+      'auto',
+    )
     .option('--json', 'print the verdicts and paths as JSON on stdout')
     .action(async (o) => {
-      const preset: StudyPreset | undefined = PRESETS[o.preset as StudyPreset['name']];
-      if (!preset) throw new InputError(`--preset: expected quick, default or full, found '${o.preset}'`);
-      const budgetS = o.budget === undefined ? preset.budgetS : Number(o.budget);
-      if (!(budgetS > 0))
-        throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
-      const threads = o.threads ? Number(o.threads) : undefined;
-      if (o.precision !== 'fp32' && o.precision !== 'bf16')
-        throw new InputError(`--precision: expected fp32 or bf16, found '${o.precision}'`);
-      const outDir = o.out ?? path.join('studies', `${preset.name}-${path.basename(String(o.data))}`);
-      const [{ createBackend }, { runStudy }] = await Promise.all([
-        import('../engine/select.ts'),
-        import('../study/run.ts'),
-      ]);
-      const be = createBackend(o.backend, threads);
-      const results = await runStudy({
-        preset,
+      if (!(PRESET_NAMES as readonly string[]).includes(o.preset))
+        throw new InputError(`--preset: expected ${PRESET_NAMES.join(', ')}, found '${o.preset}'`);
+      if (!['auto', 'fp32', 'bf16'].includes(o.precision))
+        throw new InputError(`--precision: expected auto, fp32 or bf16, found '${o.precision}'`);
+      if (!['native', 'ts'].includes(o.backend))
+        throw new InputError(`--backend: expected native or ts, found '${o.backend}'`);
+      const threads = positiveInt('--threads', o.threads);
+      const budget = positiveNumber('--budget', o.budget);
+      const { runStudyCommand } = await import('./study-run.ts');
+      await runStudyCommand({
+        preset: o.preset as StudyPreset['name'],
         data: o.data,
-        budgetS,
-        outDir,
-        backend: o.backend,
-        threads,
-        precision: o.precision,
+        budgetS: budget,
         finetune: o.finetune ?? null,
-        be,
+        batchSweep: o.batchSweep === true,
+        from: o.from,
+        out: o.out,
+        threads,
+        backend: o.backend,
+        precision: o.precision,
+        json: o.json === true,
+        outDirFor: (preset: string, data: string) => path.join('studies', `${preset}-${path.basename(data)}`),
       });
-      const { writeReport } = await import('../report/html.ts'); // vega: only once the runs are done
-      const report = await writeReport(results, path.join(outDir, 'report'));
-      for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);
-      const html = path.join(outDir, 'report', 'index.html');
-      if (o.json) {
-        process.stdout.write(
-          `${JSON.stringify({ out: outDir, report: html, compute_optimal: results.frontier.compute_optimal, verdicts: results.verdicts })}\n`,
-        );
-        return;
-      }
-      process.stdout.write(`\nreport: ${html}\n`);
-      process.stdout.write(
-        `compute-optimal size at ${budgetS} s: ${results.frontier.compute_optimal.size_id} (perplexity ${results.frontier.compute_optimal.ppl.toFixed(2)})\n`,
-      );
-      for (const v of results.verdicts)
-        process.stdout.write(`claim ${v.claim}: ${v.verdict} — ${v.statement}\n`);
     });
 }

@@ -277,3 +277,27 @@ export function loadNativeBackend(opts?: {
       adamw(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.step, h.gradScale ?? 1),
   };
 }
+
+/**
+ * The FP32 FMA ceiling in FLOP/s for MFU: the best of a few runs of the addon's FMA loop on
+ * `threads` threads, and never below `threads` × the one-thread figure (a ceiling measured low
+ * by a noisy neighbour would overstate MFU).
+ */
+export function fmaCeiling(threads: number, tries = 5): number {
+  const addon = loadNativeAddon();
+  const best = (t: number) => {
+    let b = 0;
+    for (let i = 0; i < tries; i++) b = Math.max(b, addon.peakFlops(t, 2e7));
+    return b;
+  };
+  return Math.max(best(threads), threads * best(1));
+}
+
+/** Whether this CPU multiplies bf16 natively (AVX512_BF16 or AMX), not by emulation. */
+export function hasNativeBf16(): boolean {
+  try {
+    return /bf16|amx/.test(bf16MatmulImpl());
+  } catch {
+    return false;
+  }
+}

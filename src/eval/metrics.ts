@@ -136,6 +136,8 @@ export interface PerplexityResult {
   ppl_high: number;
   tokens: number;
   windows: number;
+  /** each window's summed NLL, in batch-row order (paired comparisons); every row must count */
+  window_nll: number[];
 }
 
 function pplResult(st: WindowStats): PerplexityResult {
@@ -144,7 +146,16 @@ function pplResult(st: WindowStats): PerplexityResult {
   const ppl = Math.exp(loss);
   const low = Math.exp(loss - Z95 * se);
   const high = Math.exp(loss + Z95 * se);
-  return { loss, ppl, stderr_loss: se, ppl_low: low, ppl_high: high, tokens: st.tokens, windows: st.windows };
+  return {
+    loss,
+    ppl,
+    stderr_loss: se,
+    ppl_low: low,
+    ppl_high: high,
+    tokens: st.tokens,
+    windows: st.windows,
+    window_nll: [...st.sums],
+  };
 }
 
 /** Perplexity with ± standard error over the fixed windows of `batches` (see the file header). */
@@ -247,6 +258,8 @@ export interface AccuracyResult {
   total: number;
   /** binomial standard error sqrt(p(1-p)/n) */
   stderr: number;
+  /** per example, in batch order: 1 if classified correctly (paired comparisons) */
+  correct_each: number[];
 }
 
 /** Classifier accuracy over classification batches (argmax; ties go to the lowest class id). */
@@ -255,17 +268,20 @@ export function accuracy<A extends FloatArray>(model: Model<A>, clsBatches: AnyB
   const scorer = asScorer(model);
   let correct = 0;
   let total = 0;
+  const each: number[] = [];
   for (const x of clsBatches) {
     if (x.kind !== 'cls')
       throw new InputError(`accuracy: expected classification batches, found a ${x.kind} batch`);
     const s = scorer.score(x);
     for (let i = 0; i < x.b.B; i++) {
-      if (argmax(s.logits, i * s.V, s.V) === x.b.labels[i]) correct++;
+      const ok = argmax(s.logits, i * s.V, s.V) === x.b.labels[i];
+      if (ok) correct++;
+      each.push(ok ? 1 : 0);
       total++;
     }
   }
   const p = total > 0 ? correct / total : Number.NaN;
-  return { accuracy: p, correct, total, stderr: Math.sqrt((p * (1 - p)) / total) };
+  return { accuracy: p, correct, total, stderr: Math.sqrt((p * (1 - p)) / total), correct_each: each };
 }
 
 export interface EvalProtocol {

@@ -43,6 +43,10 @@ export interface ModelScores {
   test_accuracy: number | null;
   /** encoder-decoder models: greedy translations of the validation batches, BLEU and chrF */
   translation: TranslationScores | null;
+  /** each validation window's summed NLL (paired comparisons between models on these windows) */
+  window_nll: number[];
+  /** classifiers: each validation example, 1 if correct */
+  correct_each: number[] | null;
 }
 
 export interface CompressResult {
@@ -99,6 +103,7 @@ function scores(
   const cls = data.kind === 'cls';
   const cmp = dense ? compareModels(memoScorer(dense), model, batches) : null;
   const ppl = cmp ? cmp.compressed : perplexityWithError(memoScorer(model), batches);
+  const acc = cls ? accuracy(model, batches) : null;
   return {
     loss: ppl.loss,
     ppl: ppl.ppl,
@@ -108,7 +113,9 @@ function scores(
     tokens: ppl.tokens,
     kl: cmp ? cmp.kl_dense_compressed : null,
     top1: cmp ? cmp.top1_agreement : null,
-    accuracy: cls ? accuracy(model, batches).accuracy : null,
+    accuracy: acc ? acc.accuracy : null,
+    correct_each: acc ? acc.correct_each : null,
+    window_nll: ppl.window_nll.map((x) => Math.round(x * 1e4) / 1e4),
     test_accuracy: cls && data.test.length ? accuracy(model, data.test).accuracy : null,
     translation: data.kind === 'seq2seq' ? translate(model, data) : null,
   };

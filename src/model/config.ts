@@ -24,6 +24,12 @@ export const modelConfigSchema = z
     norm: z.enum(['pre', 'post']).default('pre'),
     /** std of the normal init of weights and embeddings; 0.02 as BERT/GPT-2 (N(0,1) stalls training) */
     init_std: z.number().positive().default(0.02),
+    /**
+     * init of each residual branch's output projection (attn/xattn/mlp .proj): 'normal' as the
+     * rest; 'scaled' divides the std by sqrt(2 x layers) (GPT-2); 'zero' starts every block as the
+     * identity, so a deep stack begins training as a shallow one does
+     */
+    resid_init: z.enum(['normal', 'scaled', 'zero']).default('normal'),
     /** classes of a classification head on the encoder (0 = none) */
     n_classes: z.number().int().min(0).default(0),
   })

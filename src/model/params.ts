@@ -122,12 +122,17 @@ export function initParams<A extends FloatArray>(
   seed: number,
 ): void {
   backend.fill(data, 0, layout.total);
+  const layers = encoderLayers(c) + decoderLayers(c);
   layout.specs.forEach((s, i) => {
     const v = data.subarray(s.offset, s.offset + s.size);
     if (s.init === 'ones') v.fill(1);
     else if (s.init === 'normal') {
+      const resid = /\.(attn|xattn|mlp)\.proj\.weight$/.test(s.name);
+      const scheme = resid ? (c.resid_init ?? 'normal') : 'normal';
+      if (scheme === 'zero') return;
+      const std = scheme === 'scaled' ? c.init_std / Math.sqrt(2 * layers) : c.init_std;
       const rng = new Rng((seed * 1000003 + i) >>> 0);
-      for (let j = 0; j < s.size; j++) v[j] = rng.normal() * c.init_std;
+      for (let j = 0; j < s.size; j++) v[j] = rng.normal() * std;
     }
   });
 }

@@ -5,6 +5,7 @@ import type { StudyResults } from '../study/types.ts';
 export type { Figure } from './style.ts';
 
 import { compressionFigures } from './figures-compress.ts';
+import { scalingFigures } from './figures-scaling.ts';
 import {
   base,
   type Figure,
@@ -63,8 +64,35 @@ function curveFigure(r: StudyResults, x: CurveX, title: string, small = false): 
     },
   ];
   if (x === 'wall_s') layers.push(...budgetRule(r, X_AXIS.wall_s));
-  const spec = base(r, title, `${note}; log-scale perplexity`, small ? 440 : WIDTH, small ? 260 : 360);
+  layers.push(...unigramRule(r, 'ppl'));
+  const spec = base(
+    r,
+    title,
+    `${note}; log-scale perplexity; dotted line: unigram baseline (${r.data.unigram_ppl.toFixed(1)})`,
+    small ? 440 : WIDTH,
+    small ? 260 : 360,
+  );
   return { ...spec, layer: layers };
+}
+
+/** A dotted horizontal rule at the unigram baseline's perplexity, labelled. */
+export function unigramRule(r: StudyResults, field: string): Spec[] {
+  const u = r.data.unigram_ppl;
+  if (!positive(u)) return [];
+  const values = [{ [field]: u, label: `unigram baseline ${u.toFixed(1)}` }];
+  const y = { field, type: 'quantitative' };
+  return [
+    {
+      data: { values },
+      mark: { type: 'rule', strokeDash: [1, 3], color: '#555', strokeWidth: 1.5 },
+      encoding: { y },
+    },
+    {
+      data: { values },
+      mark: { type: 'text', align: 'left', baseline: 'bottom', x: 4, dy: -2, fontSize: 10.5, color: '#555' },
+      encoding: { y, text: { field: 'label' } },
+    },
+  ];
 }
 
 /** A dashed vertical rule at the training budget, labelled. */
@@ -84,6 +112,7 @@ interface FrontierRows {
   perSize: Spec[];
   best: Spec[];
   crossings: Spec[];
+  annealed: Spec[];
 }
 
 /** Runs of consecutive budgets won by one size: "d128 up to 30 s, then d384 from 35 s". */
@@ -114,6 +143,12 @@ function frontierRows(r: StudyResults): FrontierRows {
   const best = f.best
     .filter((b) => positive(b.ppl) && b.size_id)
     .map((b) => ({ t: b.t, ppl: b.ppl, size: sizeLabel(r, b.size_id) }));
+  const annealed = f.annealed.flatMap((s) =>
+    f.annealed_times.flatMap((t, i) => {
+      const ppl = s.ppl[i];
+      return positive(ppl) ? [{ size: sizeLabel(r, s.size_id), t, ppl }] : [];
+    }),
+  );
   const tMax = Math.max(...f.times.filter(Number.isFinite), r.budget_s);
   const crossings = [...f.crossings]
     .sort((p, q) => p.t - q.t)
@@ -132,7 +167,7 @@ function frontierRows(r: StudyResults): FrontierRows {
     })
     // stack the labels at the top of the plot, below the budget and compute-optimal labels
     .map((c, k) => ({ ...c, py: 40 + 15 * k }));
-  return { perSize, best, crossings };
+  return { perSize, best, crossings, annealed };
 }
 
 function crossingLayers(rows: Spec[], x: Spec, y: Spec): Spec[] {
@@ -175,7 +210,12 @@ function curveLayers(r: StudyResults, rows: FrontierRows, x: Spec, y: Spec): Spe
     },
     {
       data: { values: rows.perSize },
-      mark: { type: 'line', strokeWidth: 1.5, opacity: 0.7 },
+      mark: { type: 'line', strokeWidth: 1.3, opacity: 0.6, strokeDash: [5, 3] },
+      encoding: { x, y, color: sizeColor(r) },
+    },
+    {
+      data: { values: rows.annealed },
+      mark: { type: 'line', strokeWidth: 2, opacity: 0.9, point: { filled: false, size: 40 } },
       encoding: { x, y, color: sizeColor(r) },
     },
     {
@@ -230,20 +270,22 @@ export function frontierFigure(r: StudyResults): Spec | null {
       .flatMap((p) => [Number(p['lo']), Number(p['hi'])])
       .concat(rows.best.map((p) => Number(p['ppl']))),
     'ppl',
-    'best validation perplexity so far (log)',
+    'validation perplexity at the budget (log)',
   );
   const layers: Spec[] = [
     ...curveLayers(r, rows, x, y),
     ...budgetRule(r, x),
     ...optimalLayers(r, x, y),
     ...crossingLayers(rows.crossings, x, y),
+    ...unigramRule(r, 'ppl'),
   ];
   const crossNote =
     rows.crossings.length > 0
       ? 'red diamonds: a larger size falls below a smaller one for good'
       : 'no larger size falls below a smaller one for good within this range';
   const sub = [
-    'filled points: the frontier, coloured by the size that reached it; thin lines: each size, mean over seeds (band ± 1 s.e.)',
+    'solid lines and rings: annealed models (a schedule that ended at that budget), mean over seeds; filled points: the frontier, coloured by the winner',
+    'dashed lines: the un-annealed curves of the full-budget runs (their learning rate had not decayed there), band ± 1 s.e. over seeds',
     crossNote,
   ];
   return {
@@ -293,9 +335,10 @@ export function allFigures(r: StudyResults): Figure[] {
     {
       id: 'fig-3-iso-time-frontier',
       title: 'Iso-time frontier',
-      caption: `For each budget up to the one used, the best mean perplexity any size reached by then, coloured by the size that reached it. The ringed point is the compute-optimal size at the full budget; red diamonds mark where a larger size overtakes a smaller one for good. Best size by budget: ${winnersText(r)}.`,
+      caption: `For each annealed budget, the best mean perplexity of a model whose schedule ended there, coloured by the size that reached it (solid); the dashed lines are the full-budget runs before their decay, shown for their shape only. The ringed point is the compute-optimal size at the full budget; red diamonds mark where a larger size's un-annealed curve falls below a smaller one's for good. Best size by budget: ${winnersText(r)}.`,
       spec: frontierFigure(r),
     },
+    ...scalingFigures(r),
     ...compressionFigures(r),
   ];
   return figs.map((f) =>

@@ -12,8 +12,11 @@ import {
   fmtFixed,
   provenanceSection,
   runsTable,
+  scalingTable,
   sizesTable,
+  sourcesTable,
   verdictTable,
+  warningsList,
 } from './tables.ts';
 
 export interface ReportOutput {
@@ -70,9 +73,7 @@ export function headline(r: StudyResults): string {
       );
     else if (largest) parts.push(...largestLost(r, largest.id, co.size_id));
   }
-  const claims = [...r.verdicts]
-    .sort((a, b) => a.claim - b.claim)
-    .map((v) => `claim ${v.claim} ${v.verdict}`);
+  const claims = r.verdicts.map((v) => `claim ${v.claim} ${v.verdict}`);
   if (claims.length > 0) parts.push(`The paper's claims on this data: ${claims.join('; ')}.`);
   return parts.join(' ');
 }
@@ -145,11 +146,12 @@ export async function writeReport(results: StudyResults, outDir: string): Promis
   const body = [
     `<h1>tlc study report: ${esc(r.preset)}</h1>`,
     `<p class="meta">tlc ${esc(r.tlc_version)} (${esc(r.git ?? 'no git hash')}) · created ${esc(r.created)} · data ${esc(r.data.name)}</p>`,
-    '<nav><a href="#summary">Summary</a><a href="#verdicts">Verdicts</a><a href="#figures">Figures</a><a href="#runs">Runs</a><a href="#compression">Compression</a><a href="#provenance">Provenance and protocol</a></nav>',
-    `<h2 id="summary">Summary</h2>\n${summarySection(r)}`,
+    '<nav><a href="#summary">Summary</a><a href="#verdicts">Verdicts</a><a href="#figures">Figures</a><a href="#runs">Runs</a><a href="#scaling">Scaling</a><a href="#compression">Compression</a><a href="#provenance">Provenance and protocol</a></nav>',
+    `<h2 id="summary">Summary</h2>\n${warningsList(r)}\n${summarySection(r)}`,
     `<h2 id="verdicts">The paper's three claims, on this data</h2>\n${verdictTable(r)}`,
     `<h2 id="figures">Figures</h2>\n${figs.join('\n')}`,
-    `<h2 id="runs">Training runs</h2>\n${runsTable(r)}\n<h3>Sizes</h3>\n${sizesTable(r)}`,
+    `<h2 id="runs">Training runs</h2>\n${runsTable(r)}\n<h3>Perplexity by data source</h3>\n${sourcesTable(r)}\n<h3>Sizes</h3>\n${sizesTable(r)}`,
+    `<h2 id="scaling">Where the compute-optimal size moves with the budget</h2>\n${scalingTable(r)}`,
     `<h2 id="compression">Compression</h2>\n<div class="scroll">${compressionTable(r.compression, 'No compression points in this study.')}</div>`,
     ft
       ? `<h3>Fine-tuning on ${esc(ft.task)}</h3>\n<div class="scroll">${compressionTable(ft.compression, 'No compressed fine-tuned models.')}</div>`

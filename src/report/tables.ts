@@ -53,15 +53,19 @@ function verdictClass(v: Verdict['verdict']): string {
 
 export function verdictTable(r: StudyResults): string {
   if (r.verdicts.length === 0) return '<p class="note">The results document has no verdicts.</p>';
-  const rows = [...r.verdicts]
-    .sort((a, b) => a.claim - b.claim)
-    .map((v) => [
-      `<td class="num">${esc(v.claim)}</td>`,
-      textCell(v.statement),
-      `<td><span class="verdict ${verdictClass(v.verdict)}">${esc(v.verdict)}</span></td>`,
-      textCell(v.evidence),
-    ]);
-  return table('verdicts', ['claim', 'statement', 'verdict here', 'evidence'], rows);
+  const rows = r.verdicts.map((v) => [
+    `<td class="num">${esc(v.claim)}</td>`,
+    textCell(v.statement),
+    `<td><span class="verdict ${verdictClass(v.verdict)}">${esc(v.verdict)}</span><br>${esc(v.reason)}${
+      v.caveats.length ? `<br><em>caveat: ${esc(v.caveats.join('; '))}</em>` : ''
+    }</td>`,
+    textCell(v.evidence),
+  ]);
+  return table(
+    'verdicts',
+    ['claim', 'statement', 'verdict here, and why', 'evidence (paired comparisons)'],
+    rows,
+  );
 }
 
 function paramsOf(r: StudyResults, sizeId: string): number | undefined {
@@ -75,8 +79,10 @@ export function runsTable(r: StudyResults): string {
   const runs = [...r.runs].sort(
     (a, b) => (order.get(a.size_id) ?? 1e9) - (order.get(b.size_id) ?? 1e9) || a.seed - b.seed,
   );
+  const u = r.data.unigram_ppl;
   const rows = runs.map((run) => {
     const params = paramsOf(r, run.size_id);
+    const near = isNum(u) && run.final_ppl >= 0.95 * u;
     return [
       textCell(run.id),
       textCell(run.size_id),
@@ -84,16 +90,111 @@ export function runsTable(r: StudyResults): string {
       numCell(run.seed, String(run.seed)),
       numCell(run.steps, fmtInt(run.steps)),
       numCell(run.tokens, fmtInt(run.tokens)),
+      numCell(run.epochs, `${fmtFixed(run.epochs, 2)}${run.epochs > 1 ? ' ⚠' : ''}`),
+      numCell(run.tokens_per_s, fmtInt(run.tokens_per_s)),
+      numCell(run.mfu, fmtPct(run.mfu)),
       numCell(run.wall_s, fmtFixed(run.wall_s, 1)),
-      numCell(run.final_loss, fmtFixed(run.final_loss, 4)),
-      numCell(run.final_ppl, fmtFixed(run.final_ppl, 2)),
+      numCell(run.final_ppl, `${fmtFixed(run.final_ppl, 2)}${near ? ' (near the unigram baseline)' : ''}`),
+      numCell(run.final_count, fmtInt(run.final_count)),
+      textCell(run.annealed.map((a) => `${a.budget_s} s: ${fmtFixed(a.ppl, 1)}`).join(', ')),
     ];
   });
   return table(
     'runs',
-    ['run', 'size', 'params', 'seed', 'steps', 'tokens', 'train s', 'final val loss', 'final val ppl'],
+    [
+      'run',
+      'size',
+      'params',
+      'seed',
+      'steps',
+      'tokens',
+      'epochs',
+      'tokens/s',
+      'MFU',
+      'train s',
+      'final val ppl',
+      'tokens scored',
+      'annealed ppl by budget',
+    ],
     rows,
   );
+}
+
+/** Perplexity of each run's final model per data source, beside the unigram baseline's. */
+export function sourcesTable(r: StudyResults): string {
+  const sources = r.runs[0]?.per_source ?? [];
+  if (sources.length < 2) return '';
+  const head = ['run', ...sources.map((s) => `${s.source} (${s.windows} windows, ${s.tokens} tokens)`)];
+  const rows = r.runs.map((run) => [
+    textCell(run.id),
+    ...run.per_source.map((s) => numCell(s.ppl, fmtFixed(s.ppl, 1))),
+  ]);
+  rows.push([
+    textCell('unigram baseline'),
+    ...sources.map((s) => numCell(s.unigram_ppl, fmtFixed(s.unigram_ppl, 1))),
+  ]);
+  return table('sources', head, rows);
+}
+
+/** Warnings the study raised (repeated data, models near the unigram baseline). */
+export function warningsList(r: StudyResults): string {
+  if (r.warnings.length === 0) return '';
+  return `<div class="note"><strong>Warnings</strong><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`;
+}
+
+/** The loss law, its exponents beside the published ones, and where each grid size takes over. */
+export function scalingTable(r: StudyResults): string {
+  const f = r.scaling;
+  if (!f) return '<p class="note">No scaling fit: it needs at least 3 sizes and 6 annealed points.</p>';
+  const iv = (k: string, d = 2) => {
+    const x = f.intervals[k];
+    return x ? `${fmtFixed(x.value, d)} (95% ${fmtFixed(x.low, d)}–${fmtFixed(x.high, d)})` : MISSING;
+  };
+  const law = table(
+    'law',
+    ['quantity', 'this study', 'published'],
+    [
+      [
+        textCell('N_opt ∝ t^a (wall-clock on this machine)'),
+        textCell(iv('exponent')),
+        textCell(`${f.published['kaplan']}; ${f.published['hoffmann']}`),
+      ],
+      [textCell('α (parameters)'), textCell(iv('alpha')), textCell('Hoffmann 0.34')],
+      [textCell('β (tokens)'), textCell(iv('beta')), textCell('Hoffmann 0.28')],
+      [
+        textCell('tokens/s = k N^−γ'),
+        textCell(`k ${f.throughput.k.toExponential(2)}, γ ${fmtFixed(f.throughput.gamma, 2)}`),
+        textCell('γ = 1 when time is proportional to FLOPs'),
+      ],
+      [
+        textCell('E, A, B'),
+        textCell(`${fmtFixed(f.law.E, 3)}, ${f.law.A.toExponential(2)}, ${f.law.B.toExponential(2)}`),
+        textCell('Hoffmann 1.69, 406.4, 410.7 (their data and units)'),
+      ],
+    ],
+  );
+  const opt = table(
+    'optimum',
+    ['training time', 'predicted N_opt (non-embedding)', 'predicted loss at N_opt'],
+    f.optimum.map((o) => [
+      numCell(o.t, `${fmtInt(o.t)} s`),
+      numCell(o.n_opt, fmtInt(o.n_opt)),
+      numCell(o.loss, fmtFixed(o.loss, 3)),
+    ]),
+  );
+  const take = table(
+    'takeover',
+    ['size', 'predicted optimal from (training s)'],
+    f.takeover.map((x) => [
+      textCell(x.size_id),
+      numCell(x.from_s ?? Number.NaN, x.from_s === null ? 'never in 1 s – 10^8 s' : fmtInt(x.from_s)),
+    ]),
+  );
+  return `${law}
+${opt}
+<p>When each size of this grid would be the compute-optimal one on this machine, by the fit:</p>
+${take}
+<p class="note">${esc(f.note)}</p>`;
 }
 
 export function sizesTable(r: StudyResults): string {

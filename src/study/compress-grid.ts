@@ -6,7 +6,7 @@ import type { CompressSpec } from '../compress/compress.ts';
 import { finetuneForCompression } from '../compress/finetune.ts';
 import type { Backend } from '../engine/backend.ts';
 import { type CompressResult, compressRun } from '../eval/model-eval.ts';
-import { type LoadedRun, loadTrainedRun } from '../train/load.ts';
+import { type LoadedRun, loadSnapshot, loadTrainedRun } from '../train/load.ts';
 import { Progress } from '../train/progress.ts';
 import type { StudyPreset } from './presets.ts';
 import type { CompressionPoint } from './types.ts';
@@ -67,13 +67,20 @@ export function gridSettings(p: StudyPreset): GridSetting[] {
   return out;
 }
 
+/** Per-window losses of every point (dense and compressed sides), kept out of results.json. */
+export type PointSums = Map<
+  CompressionPoint,
+  { dense: number[]; comp: number[]; dense_correct: number[] | null; comp_correct: number[] | null }
+>;
+
 function point(
   run: { id: string; sizeId: string; seed: number },
   g: GridSetting | null,
   r: CompressResult,
+  sums: PointSums,
 ): CompressionPoint {
   const s = g ? r.compressed : r.dense;
-  return {
+  const p: CompressionPoint = {
     run_id: run.id,
     size_id: run.sizeId,
     seed: run.seed,
@@ -81,15 +88,39 @@ function point(
     setting: g ? (g.spec.quant ?? g.spec.prune ?? '') : 'fp32',
     bits: g ? g.bits : null,
     sparsity: g ? r.sparsity_achieved : null,
+    sparsity_all: g ? 1 - r.nonzero / r.total : null,
     bytes: g ? r.bytes : r.dense_bytes,
     nonzero_params: g ? r.nonzero : r.total,
     loss: s.loss,
     ppl: s.ppl,
     ppl_low: s.ppl_low,
     ppl_high: s.ppl_high,
+    stderr_loss: s.stderr_loss,
+    tokens: s.tokens,
     kl: g ? (s.kl ?? 0) : 0,
     top1: g ? (s.top1 ?? 1) : 1,
+    step: r.step,
     ...(s.accuracy !== null ? { accuracy: s.accuracy } : {}),
+  };
+  sums.set(p, {
+    dense: r.dense.window_nll,
+    comp: s.window_nll,
+    dense_correct: r.dense.correct_each,
+    comp_correct: s.correct_each,
+  });
+  return p;
+}
+
+/** A run loaded once, on first use (most grid settings are cached on disk and need no model). */
+export function lazyRun(
+  runDir: string,
+  be: Backend<Float32Array>,
+  log: (m: string) => void,
+): () => LoadedRun {
+  let loaded: LoadedRun | null = null;
+  return () => {
+    loaded ??= loadTrainedRun(runDir, be, log);
+    return loaded;
   };
 }
 
@@ -107,25 +138,12 @@ export function compressGrid(
   outDir: string,
   be: Backend<Float32Array>,
   log: (m: string) => void,
+  sums: PointSums,
 ): CompressionPoint[] {
   const base = path.join(outDir, 'compress', run.id);
-  let loaded: LoadedRun | null = null;
-  const load = (): LoadedRun => {
-    if (!loaded) loaded = loadTrainedRun(run.runDir, be, log);
-    return loaded;
-  };
-  const cached = (tag: string, spec: CompressSpec, make: () => CompressResult): CompressResult => {
-    const f = path.join(base, tag, 'result.json');
-    if (fs.existsSync(f)) {
-      try {
-        const r = JSON.parse(fs.readFileSync(f, 'utf8')) as CompressResult;
-        if (JSON.stringify(r.spec) === JSON.stringify(spec)) return r;
-      } catch {
-        // unreadable: recompute
-      }
-    }
-    return make();
-  };
+  const load = lazyRun(run.runDir, be, log);
+  const cached = (tag: string, spec: CompressSpec, make: () => CompressResult): CompressResult =>
+    cachedResult(path.join(base, tag), spec) ?? make();
   const points: CompressionPoint[] = [];
   let first: CompressResult | null = null;
   for (const g of gridSettings(preset)) {
@@ -150,9 +168,63 @@ export function compressGrid(
       return compressRun(ft, g.spec, dir, be, { calibBatches: 8, log, reference: load() });
     });
     first ??= r;
-    points.push(point(run, g, r));
+    points.push(point(run, g, r, sums));
   }
-  if (first) points.unshift(point(run, null, first));
+  if (first) points.unshift(point(run, null, first, sums));
+  return points;
+}
+
+/** A cached compression result in dir whose spec matches, or null. */
+function cachedResult(dir: string, spec: CompressSpec): CompressResult | null {
+  const f = path.join(dir, 'result.json');
+  if (!fs.existsSync(f)) return null;
+  try {
+    const r = JSON.parse(fs.readFileSync(f, 'utf8')) as CompressResult;
+    return JSON.stringify(r.spec) === JSON.stringify(spec) && r.dense.window_nll ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The matched-quality settings of a preset (claim 2, comparison b): one per family. */
+export function matchedSettings(p: StudyPreset): GridSetting[] {
+  const all = gridSettings({
+    ...p,
+    quantBits: [p.matched.quant],
+    gptqBits: [],
+    sparsities: [p.matched.prune],
+    gradual: false,
+  });
+  return all;
+}
+
+/**
+ * Compress a run's weight snapshot at `step` with the matched settings (the snapshot as its own
+ * dense reference), cached under outDir/compress-matched/<run>/step-<step>/<tag>.
+ */
+export function compressSnapshot(
+  run: GridRun,
+  step: number,
+  preset: StudyPreset,
+  outDir: string,
+  be: Backend<Float32Array>,
+  log: (m: string) => void,
+  sums: PointSums,
+  loaded: () => LoadedRun,
+): CompressionPoint[] {
+  const base = path.join(outDir, 'compress-matched', run.id, `step-${step}`);
+  let snap: LoadedRun | null = null;
+  const points: CompressionPoint[] = [];
+  for (const g of matchedSettings(preset)) {
+    const dir = path.join(base, g.tag);
+    let r = cachedResult(dir, g.spec);
+    if (!r) {
+      log(`  compress ${run.id} snapshot at step ${step}: ${g.tag}`);
+      snap ??= loadSnapshot(loaded(), step, be);
+      r = compressRun(run.runDir, g.spec, dir, be, { calibBatches: 8, log, loaded: snap });
+    }
+    points.push(point(run, g, r, sums));
+  }
   return points;
 }
 

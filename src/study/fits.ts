@@ -1,6 +1,10 @@
 // Fits over training curves: per-size perplexity at common wall-clock times (mean ± stderr over
-// seeds), the iso-time frontier, the compute-optimal size, and where larger models overtake.
-import type { Crossing, Frontier, SizeSpec, TrainedRun } from './types.ts';
+// seeds) on the un-annealed curves, the honest iso-time frontier from annealed points (a model
+// whose schedule ended at that budget), the compute-optimal size with the sizes tied with it
+// within the noise, and where larger models overtake smaller ones.
+import { decide } from '../eval/paired.ts';
+import type { Evidence } from './evidence.ts';
+import type { Crossing, Frontier, FrontierPoint, SizeSpec, TrainedRun } from './types.ts';
 
 /**
  * Best perplexity a run reached by training time t (NaN before its first evaluation).
@@ -47,23 +51,66 @@ export function timeGrid(budgetS: number, every: number): number[] {
   return ts;
 }
 
-export function frontier(sizes: SizeSpec[], runs: TrainedRun[], times: number[]): Frontier {
+/** Mean annealed perplexity per size at each annealed budget (geometric mean over seeds). */
+function annealedTable(sizes: SizeSpec[], runs: TrainedRun[], times: number[]): Frontier['annealed'] {
+  return sizes.map((s) => {
+    const rs = runs.filter((r) => r.size_id === s.id);
+    const stats = times.map((t) =>
+      meanStderr(rs.map((r) => r.annealed.find((a) => Math.abs(a.budget_s - t) < 1e-6)?.loss ?? Number.NaN)),
+    );
+    return {
+      size_id: s.id,
+      ppl: stats.map((x) => Math.exp(x.mean)),
+      stderr: stats.map((x) => (Number.isFinite(x.stderr) ? Math.exp(x.mean) * x.stderr : Number.NaN)),
+    };
+  });
+}
+
+/** The best size at annealed budget t and every size tied with it (paired, within 2 s.e.). */
+function winnerAt(
+  sizes: SizeSpec[],
+  runs: TrainedRun[],
+  table: Frontier['annealed'],
+  i: number,
+  t: number,
+  ev: Evidence | null,
+): FrontierPoint {
+  let win = { size_id: '', ppl: Number.POSITIVE_INFINITY };
+  for (const s of table) if (s.ppl[i]! < win.ppl) win = { size_id: s.size_id, ppl: s.ppl[i]! };
+  const ties: string[] = [];
+  if (ev && win.size_id) {
+    const of = (id: string) => runs.filter((r) => r.size_id === id);
+    for (const s of sizes) {
+      if (s.id === win.size_id) continue;
+      const p = ev.compare(of(s.id), of(win.size_id), (r) => ev.annealed(r, t));
+      if (p && decide(p) === 0) ties.push(s.id);
+    }
+  }
+  return { t, ppl: win.ppl, size_id: win.size_id, ties };
+}
+
+export function frontier(
+  sizes: SizeSpec[],
+  runs: TrainedRun[],
+  times: number[],
+  annealedTimes: number[],
+  ev: Evidence | null,
+): Frontier {
   const per_size = sizes.map((s) => {
     const rs = runs.filter((r) => r.size_id === s.id);
     const stats = times.map((t) => meanStderr(rs.map((r) => bestBy(r, t))));
     return { size_id: s.id, ppl: stats.map((x) => x.mean), stderr: stats.map((x) => x.stderr) };
   });
-  const best = times.map((t, i) => {
-    let win = { size_id: '', ppl: Number.POSITIVE_INFINITY };
-    for (const s of per_size) if (s.ppl[i]! < win.ppl) win = { size_id: s.size_id, ppl: s.ppl[i]! };
-    return { t, ppl: win.ppl, size_id: win.size_id };
-  });
-  const last = best[best.length - 1]!;
+  const annealed = annealedTable(sizes, runs, annealedTimes);
+  const best = annealedTimes.map((t, i) => winnerAt(sizes, runs, annealed, i, t, ev));
+  const last = best[best.length - 1] ?? { size_id: '', ppl: Number.NaN, t: Number.NaN, ties: [] };
   return {
     times,
-    best,
     per_size,
-    compute_optimal: { size_id: last.size_id, ppl: last.ppl, t: last.t },
+    annealed_times: annealedTimes,
+    annealed,
+    best,
+    compute_optimal: { size_id: last.size_id, ppl: last.ppl, t: last.t, ties: last.ties },
     crossings: crossings(sizes, per_size, times),
   };
 }

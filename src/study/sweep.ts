@@ -1,11 +1,17 @@
-// The training half of a study: one run per size and seed, each for the same wall-clock budget,
-// planned as executor jobs. Re-running skips finished runs and resumes interrupted ones.
+// The training half of a study: one run per size and seed, each for the same wall-clock budget on
+// a warmup-stable-decay schedule, and for every intermediate budget a cool-down branch from it
+// (annealed at that budget). Planned as executor jobs; re-running skips finished runs and resumes
+// interrupted ones.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../engine/errors.ts';
+import { branchTime, prepareBranch } from '../train/branch.ts';
+import { readJson } from '../train/rundir.ts';
 import type { Job } from './executor.ts';
-import { headsFor, lrFor, type StudyPreset, sizeGrid } from './presets.ts';
+import { headsFor, lrFor, type StudyPreset, sizeGrid, sizeId } from './presets.ts';
+
+export type RunStatus = 'done' | 'interrupted' | 'new';
 
 export interface PlannedRun {
   id: string;
@@ -17,7 +23,19 @@ export interface PlannedRun {
   d_model: number;
   n_layers: number;
   lr: number;
-  status: 'done' | 'interrupted' | 'new';
+  status: RunStatus;
+  /** cool-down branches of this run, one per intermediate budget */
+  cooldowns: PlannedCooldown[];
+}
+
+export interface PlannedCooldown {
+  id: string;
+  /** the budget it anneals at */
+  budgetS: number;
+  /** the parent's training time it branches from */
+  atS: number;
+  runDir: string;
+  status: RunStatus;
 }
 
 export interface SweepOptions {
@@ -27,15 +45,16 @@ export interface SweepOptions {
   budgetS: number;
   threads?: number;
   backend: string;
-  /** the linear layers' precision while training (fp32 unless given) */
-  precision?: 'fp32' | 'bf16';
+  /** the linear layers' precision while training */
+  precision: 'fp32' | 'bf16';
 }
 
-function runStatus(runDir: string): PlannedRun['status'] {
+/** done, interrupted (a config exists) or new. */
+export function runStatus(runDir: string): RunStatus {
   const res = path.join(runDir, 'result.json');
   if (fs.existsSync(res)) {
     try {
-      if (JSON.parse(fs.readFileSync(res, 'utf8')).status === 'done') return 'done';
+      if (readJson<{ status: string }>(res, 'result').status === 'done') return 'done';
     } catch {
       // unreadable result: treat as interrupted and let resume rewrite it
     }
@@ -43,19 +62,47 @@ function runStatus(runDir: string): PlannedRun['status'] {
   return fs.existsSync(path.join(runDir, 'config.json')) ? 'interrupted' : 'new';
 }
 
+/** The intermediate budgets of a study: the preset's, scaled when --budget changes the budget. */
+export function annealBudgets(o: Pick<SweepOptions, 'preset' | 'budgetS'>): number[] {
+  const k = o.budgetS / o.preset.budgetS;
+  return o.preset.annealAt.map((t) => +(t * k).toFixed(3)).filter((t) => t > 0 && t < o.budgetS);
+}
+
 /** The training config of one size, as a YAML file `tlc train` reads. */
-export function trainingConfig(o: SweepOptions, d: number, L: number, seed: number): Record<string, unknown> {
+export function trainingConfig(
+  o: SweepOptions,
+  s: { d_model: number; n_layers: number },
+  seed: number,
+): Record<string, unknown> {
   const p = o.preset;
+  const r = p.recipe;
   return {
-    model: { family: 'encoder', d_model: d, n_layers: L, n_heads: headsFor(d), d_ff: 4 * d },
+    model: {
+      family: 'encoder',
+      d_model: s.d_model,
+      n_layers: s.n_layers,
+      n_heads: headsFor(s.d_model),
+      d_ff: 4 * s.d_model,
+      resid_init: r.resid_init,
+    },
     data: { name: o.data, ...p.data },
-    optim: { lr: lrFor(p, d), warmup_steps: p.warmupSteps, schedule: 'linear' },
+    optim: {
+      lr: lrFor(p, s),
+      warmup_steps: r.warmupSteps,
+      schedule: 'wsd',
+      decay_fraction: r.decayFraction,
+    },
     budget: { seconds: o.budgetS },
     eval: { every_seconds: p.evalEveryS },
-    checkpoint: { every_seconds: 30, keep: 1 },
+    checkpoint: {
+      every_seconds: 30,
+      keep: 1,
+      snapshot_at_eval: true,
+      branch_at_seconds: annealBudgets(o).map((t) => branchTime(t, r.decayFraction)),
+    },
     seed,
     backend: o.backend,
-    ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
+    precision: o.precision,
     ...(o.threads ? { threads: o.threads } : {}),
   };
 }
@@ -64,32 +111,42 @@ export function planRuns(o: SweepOptions): PlannedRun[] {
   const runs: PlannedRun[] = [];
   fs.mkdirSync(path.join(o.outDir, 'configs'), { recursive: true });
   for (const s of sizeGrid(o.preset)) {
-    const sizeId = `d${s.d_model}-L${s.n_layers}`;
+    const sid = sizeId(s);
     for (const seed of o.preset.seeds) {
-      const id = `${sizeId}-s${seed}`;
+      const id = `${sid}-s${seed}`;
       const runDir = path.join(o.outDir, 'runs', id);
       const configFile = path.join(o.outDir, 'configs', `${id}.yaml`);
-      const cfg = trainingConfig(o, s.d_model, s.n_layers, seed);
-      const text = YAML.stringify(cfg);
+      const text = YAML.stringify(trainingConfig(o, s, seed));
       const status = runStatus(runDir);
       if (status !== 'new' && fs.existsSync(configFile) && fs.readFileSync(configFile, 'utf8') !== text) {
         throw new InputError(
-          `the study folder ${o.outDir} holds run ${id} made with different settings (preset, data, budget or precision)`,
+          `the study folder ${o.outDir} holds run ${id} made with different settings (preset, data, budget, recipe or precision)`,
           'use another --out folder, or delete that folder to start over',
         );
       }
       if (status === 'new') fs.writeFileSync(configFile, text);
+      const cooldowns = annealBudgets(o).map((t) => {
+        const dir = path.join(o.outDir, 'runs', `${id}-c${t}`);
+        return {
+          id: `${id}-c${t}`,
+          budgetS: t,
+          atS: branchTime(t, o.preset.recipe.decayFraction),
+          runDir: dir,
+          status: runStatus(dir),
+        };
+      });
       runs.push({
         id,
-        sizeId,
+        sizeId: sid,
         seed,
         runDir,
         configFile,
         sweeps: s.sweeps,
         d_model: s.d_model,
         n_layers: s.n_layers,
-        lr: lrFor(o.preset, s.d_model),
+        lr: lrFor(o.preset, s),
         status,
+        cooldowns,
       });
     }
   }
@@ -106,6 +163,26 @@ export function trainingJobs(runs: PlannedRun[], budgetS: number): Job[] {
         r.status === 'interrupted'
           ? ['train', '--resume', r.runDir]
           : ['train', '--config', r.configFile, '--run-dir', r.runDir],
-      estimateS: budgetS * 1.25 + 10,
+      estimateS: budgetS * 1.3 + 15,
     }));
+}
+
+/**
+ * Cool-down jobs, once the parents are done: a new branch is prepared here (its run directory
+ * made from the parent's branch checkpoint), then every unfinished one resumes to its budget.
+ */
+export function cooldownJobs(runs: PlannedRun[], decayFraction: number): Job[] {
+  const jobs: Job[] = [];
+  for (const r of runs)
+    for (const c of r.cooldowns) {
+      const status = runStatus(c.runDir);
+      if (status === 'done') continue;
+      if (status === 'new') prepareBranch(r.runDir, c.atS, c.budgetS, c.runDir);
+      jobs.push({
+        id: c.id,
+        args: ['train', '--resume', c.runDir],
+        estimateS: c.budgetS * decayFraction * 1.3 + 10,
+      });
+    }
+  return jobs;
 }

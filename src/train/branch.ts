@@ -35,7 +35,19 @@ export function prepareBranch(parentDir: string, atSeconds: number, budgetS: num
       `run ${parentDir} uses the ${saved.config.optim.schedule} schedule; cool-down branches need wsd`,
       'train the parent with optim.schedule: wsd',
     );
+  // the config is written last: a branch interrupted while being made has none and is made again
+  fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(checkpointDir(outDir), { recursive: true });
+  for (const f of ['tokenizer.json', WINDOWS_FILE, 'metrics.jsonl', EVALS_FILE]) {
+    const src = path.join(parentDir, f);
+    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(outDir, f));
+  }
+  for (const f of fs.readdirSync(checkpointDir(from)))
+    fs.copyFileSync(path.join(checkpointDir(from), f), path.join(checkpointDir(outDir), f));
+  for (const f of ['metrics.jsonl', EVALS_FILE]) {
+    const p = path.join(outDir, f);
+    if (fs.existsSync(p)) truncateMetrics(p, last.step);
+  }
   const cfg = {
     ...saved.config,
     budget: { seconds: budgetS },
@@ -47,14 +59,4 @@ export function prepareBranch(parentDir: string, atSeconds: number, budgetS: num
     branch_of: parentDir,
     branch_at_s: atSeconds,
   });
-  for (const f of ['tokenizer.json', WINDOWS_FILE, 'metrics.jsonl', EVALS_FILE]) {
-    const src = path.join(parentDir, f);
-    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(outDir, f));
-  }
-  for (const f of fs.readdirSync(checkpointDir(from)))
-    fs.copyFileSync(path.join(checkpointDir(from), f), path.join(checkpointDir(outDir), f));
-  for (const f of ['metrics.jsonl', EVALS_FILE]) {
-    const p = path.join(outDir, f);
-    if (fs.existsSync(p)) truncateMetrics(p, last.step);
-  }
 }

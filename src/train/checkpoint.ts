@@ -268,9 +268,16 @@ function noneValid(dir: string, problems: string[]): CorruptError {
  * missing, truncated or corrupted file is reported through `warn` and skipped. Throws
  * CorruptError when checkpoints exist but none is usable.
  */
-export function loadLatestCheckpoint(runDir: string, warn: (msg: string) => void): LoadedCheckpoint | null {
+export function loadLatestCheckpoint(
+  runDir: string,
+  warn: (msg: string) => void,
+  /** the newest usable checkpoint at or before this step (default: any) */
+  atOrBefore = Number.POSITIVE_INFINITY,
+): LoadedCheckpoint | null {
   const dir = checkpointDir(runDir);
-  const { entries, manifestProblem } = listIn(dir);
+  const listed = listIn(dir);
+  const manifestProblem = listed.manifestProblem;
+  const entries = listed.entries.filter((e) => e.step <= atOrBefore);
   if (manifestProblem !== null && manifestProblem !== MISSING && entries.length === 0) {
     throw noneValid(dir, [`${MANIFEST} ${manifestProblem}, and there are no step-*.safetensors files`]);
   }

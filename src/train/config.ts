@@ -22,6 +22,8 @@ const modelSection = z
     dropout: z.number().min(0).max(0.9).default(0),
     norm: z.enum(['pre', 'post']).default('pre'),
     init_std: z.number().positive().default(0.02),
+    /** residual-branch output projections: normal | scaled (GPT-2, 1/sqrt(2L)) | zero (blocks start as identity) */
+    resid_init: z.enum(['normal', 'scaled', 'zero']).default('normal'),
   })
   .strict();
 

@@ -104,7 +104,7 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
     );
   const rng = new Rng(cfg.seed);
   const d = cfg.data;
-  const describe = {
+  const describe: Record<string, unknown> = {
     data: cfg.data.name,
     corpus: corpus.name,
     provenance: corpus.provenance,
@@ -133,6 +133,8 @@ export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData
       split.valid.docs.map((x) => x.text),
     );
     wrap = (b) => ({ kind: 'lm', b }) as AnyBatch;
+    // training-split tokens (documents and their </s>): what one epoch of the stream holds
+    describe['train_tokens'] = tr.ids.length + split.train.docs.length;
     const isMlm = cfg.model.family === 'encoder';
     const w = evalWindows(
       va,

@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import { Transformer } from '../model/transformer.ts';
-import { loadLatestCheckpoint } from './checkpoint.ts';
+import { listCheckpoints, loadLatestCheckpoint } from './checkpoint.ts';
 import { prepareTrainData } from './data.ts';
 import type { SavedRunConfig } from './run.ts';
-import { readJson } from './rundir.ts';
+import { readJson, SNAPSHOTS_DIR } from './rundir.ts';
 import type { TrainData } from './task.ts';
 
 export interface LoadedRun {
@@ -31,6 +31,22 @@ export function runData(saved: SavedRunConfig, tokenizerDir: string, log?: (m: s
   });
 }
 
+function modelFrom(
+  runDir: string,
+  saved: SavedRunConfig,
+  be: Backend<Float32Array>,
+  tensors: Map<string, Float32Array>,
+): Transformer<Float32Array> {
+  const model = new Transformer(be, saved.model, 0);
+  for (const s of model.layout.specs) {
+    const t = tensors.get(s.name);
+    if (!t || t.length !== s.size)
+      throw new InputError(`checkpoint of ${runDir} does not match its config at ${s.name}`);
+    model.p.get(s.name).set(t);
+  }
+  return model;
+}
+
 export function loadTrainedRun(
   runDir: string,
   be: Backend<Float32Array>,
@@ -40,12 +56,24 @@ export function loadTrainedRun(
   const ck = loadLatestCheckpoint(runDir, (m) => log?.(`warning: ${m}`));
   if (!ck)
     throw new InputError(`run ${runDir} has no checkpoint`, 'train it first (tlc train), or resume it');
-  const model = new Transformer(be, saved.model, 0);
-  for (const s of model.layout.specs) {
-    const t = ck.tensors.get(s.name);
-    if (!t || t.length !== s.size)
-      throw new InputError(`checkpoint of ${runDir} does not match its config at ${s.name}`);
-    model.p.get(s.name).set(t);
-  }
+  const model = modelFrom(runDir, saved, be, ck.tensors);
   return { dir: runDir, saved, model, data: runData(saved, runDir, log), step: ck.step };
+}
+
+/** Steps of the weight snapshots a run kept (checkpoint.snapshot_at_eval), ascending. */
+export function snapshotSteps(runDir: string): number[] {
+  const dir = path.join(runDir, SNAPSHOTS_DIR);
+  return listCheckpoints(dir).map((c) => c.step);
+}
+
+/** The run's model with the weights of its snapshot at `step`, sharing `run`'s data. */
+export function loadSnapshot(run: LoadedRun, step: number, be: Backend<Float32Array>): LoadedRun {
+  const dir = path.join(run.dir, SNAPSHOTS_DIR);
+  const ck = loadLatestCheckpoint(dir, () => {}, step);
+  if (!ck || ck.step !== step)
+    throw new InputError(
+      `run ${run.dir} has no weight snapshot at step ${step}`,
+      'train with checkpoint.snapshot_at_eval: true',
+    );
+  return { ...run, model: modelFrom(run.dir, run.saved, be, ck.tensors), step };
 }

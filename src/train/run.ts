@@ -54,6 +54,7 @@ export function resolveModel(cfg: TrainConfig, data: TrainData): ModelConfig {
     dropout: m.dropout,
     norm: m.norm,
     init_std: m.init_std,
+    resid_init: m.resid_init,
     n_classes: data.nClasses,
   });
 }

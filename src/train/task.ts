@@ -100,10 +100,11 @@ export function evaluate<A extends FloatArray>(
     count += t.count;
     const { rows, rowLen } = rowsOf(x);
     const h = t.head;
+    const losses = h.losses as A;
     for (let i = 0; i < h.idx.length; i++) {
       if (h.targets[i]! < 0) continue;
       const w = w0 + (x.kind === 'cls' ? i : Math.floor(h.idx[i]! / rowLen));
-      windowSums[w]! += h.losses![i];
+      windowSums[w]! += losses[i] ?? 0;
       windowCounts[w]!++;
     }
     if (x.kind === 'cls') {

@@ -1,6 +1,7 @@
-// `tlc study --preset quick` end to end on real data (Moby Dick): runs, compression grid, report,
-// verdicts; re-running resumes without retraining; the report's numbers come from the run
-// directories (editing a metric in a run changes the report).
+// `tlc study --preset quick` end to end on real data (prose-en, its default): runs with their cool-down
+// branches, evaluation windows and the unigram baseline, compression grid, report, verdicts with
+// reasons ("too short to be evidence"); re-running resumes without retraining; the report's
+// numbers come from the run directories (editing a metric in a run changes the report).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,7 +24,7 @@ function study(): { json: { verdicts: unknown[]; report: string }; stderr: strin
       '--preset',
       'quick',
       '--data',
-      'prose-en-small',
+      'prose-en',
       '--budget',
       '12',
       '--out',
@@ -41,13 +42,30 @@ const results = () =>
 
 test('the quick study trains every size, compresses each over the grid, and writes the report with verdicts', () => {
   const { json } = study();
-  assert.equal(json.verdicts.length, 3);
+  const claims = (json.verdicts as Array<{ claim: string; reason: string }>).map((v) => v.claim);
+  assert.deepEqual(claims, ['1', '1a', '2', '3-bytes', '3-nonzero']);
+  for (const v of json.verdicts as Array<{ reason: string; verdict: string }>) {
+    assert.match(v.reason, /too short to be evidence/);
+    assert.equal(v.verdict, 'inconclusive');
+  }
   const r = results();
   assert.equal(r.sizes.length, 3);
   assert.equal(r.runs.length, 3);
+  assert.ok(r.data.eval.tokens >= 5000, `quick preset scores ${r.data.eval.tokens} tokens per evaluation`);
+  assert.ok(r.data.unigram_ppl > 100 && r.data.unigram_ppl < 5000, `unigram ${r.data.unigram_ppl}`);
   for (const run of r.runs) {
     assert.ok(run.wall_s >= 12 && run.wall_s < 16, `${run.id} trained ${run.wall_s} s for a 12 s budget`);
     assert.ok(run.curve.length >= 3 && Number.isFinite(run.final_ppl));
+    assert.ok(run.final_ppl < r.data.unigram_ppl * 1.2, `${run.id} learned something beyond the unigram`);
+    // the quick preset anneals at 15 of 30 s: at 6 s of a 12 s budget, and at the budget itself
+    assert.deepEqual(
+      run.annealed.map((a) => a.budget_s),
+      [6, 12],
+    );
+    const c = run.annealed[0]!;
+    assert.ok(c.wall_s >= 6 && c.wall_s < 8, `the cool-down ended at ${c.wall_s} s`);
+    assert.ok(run.epochs > 0 && run.tokens_per_s > 0 && run.mfu > 0 && run.mfu < 1);
+    assert.ok(run.curve.every((p) => p.count === r.data.eval.tokens));
   }
   // each run: dense + 3 bit widths + 2 sparsities
   assert.equal(r.compression.length, 3 * 6);
@@ -55,10 +73,14 @@ test('the quick study trains every size, compresses each over the grid, and writ
     const dense = r.compression.find((x) => x.method === 'dense' && x.run_id === p.run_id)!;
     assert.ok(p.bytes < dense.bytes, `${p.run_id} ${p.setting} is not smaller than dense`);
   }
-  assert.ok(r.pareto.bytes.length >= 1 && r.frontier.best.length === r.frontier.times.length);
+  assert.ok(r.pareto.bytes.length >= 1);
+  assert.deepEqual(r.frontier.annealed_times, [6, 12]);
+  assert.equal(r.frontier.best.length, 2);
+  assert.match(r.protocol['evaluation']!, /stratified by source/);
   const html = fs.readFileSync(path.join(out, 'report', 'index.html'), 'utf8');
   assert.ok((html.match(/<svg/g) ?? []).length >= 6, 'expected the figures inlined as SVG');
-  assert.match(html, /prose-en-small/);
+  assert.match(html, /prose-en/);
+  assert.match(html, /unigram baseline/);
   for (const f of ['fig-1-ppl-vs-time.png', 'fig-3-iso-time-frontier.png', 'fig-4-quantization.png']) {
     const png = fs.readFileSync(path.join(out, 'report', f));
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${f} is not a PNG`);

@@ -2,6 +2,7 @@
 // pruning points, a fine-tuning arm). Its numbers are made up; they only exercise the report.
 import { Rng } from '../../src/engine/rng.ts';
 import { frontier, timeGrid } from '../../src/study/fits.ts';
+import { scalingFit } from '../../src/study/scaling.ts';
 import type { CompressionPoint, SizeSpec, StudyResults, TrainedRun } from '../../src/study/types.ts';
 
 const SIZES: Array<[string, number, number]> = [
@@ -24,13 +25,15 @@ function size(id: string, d: number, L: number): SizeSpec {
     non_embedding_params: nonEmb,
     flops_per_token: 6 * (nonEmb + 8192 * d),
     lr: 1e-3,
+    warmup_steps: 50,
+    batch_size: 16,
   };
 }
 
 function run(s: SizeSpec, k: number, seed: number, budget: number, rng: Rng, gain: number): TrainedRun {
   const secPerStep = 0.02 * (s.params / 1e6);
   const steps = Math.floor(budget / secPerStep);
-  const curve = [];
+  const curve: TrainedRun['curve'] = [];
   for (let e = 1; e <= 12; e++) {
     const step = Math.round((steps * e) / 12);
     // bigger sizes learn more per step (after a short warm-up) but take longer per step
@@ -43,9 +46,22 @@ function run(s: SizeSpec, k: number, seed: number, budget: number, rng: Rng, gai
       flops: step * 4096 * s.flops_per_token,
       loss,
       ppl: Math.exp(loss),
+      count: 20000,
     });
   }
   const last = curve[curve.length - 1]!;
+  const annealed = [budget / 4, budget / 2, budget].map((t) => {
+    const p = curve.find((c) => c.wall_s >= t * 0.99) ?? last;
+    return {
+      budget_s: t,
+      step: p.step,
+      wall_s: p.wall_s,
+      tokens: p.tokens,
+      loss: p.loss - 0.03,
+      ppl: Math.exp(p.loss - 0.03),
+      run_dir: `runs/${s.id}-s${seed}-c${t}`,
+    };
+  });
   return {
     id: `${s.id}-s${seed}`,
     size_id: s.id,
@@ -54,9 +70,18 @@ function run(s: SizeSpec, k: number, seed: number, budget: number, rng: Rng, gai
     steps,
     tokens: last.tokens,
     wall_s: last.wall_s,
+    epochs: last.tokens / 3e7,
+    tokens_per_s: last.tokens / last.wall_s,
+    mfu: 0.3 + 0.1 * k,
     final_loss: last.loss,
     final_ppl: last.ppl,
+    final_count: 20000,
     curve,
+    annealed,
+    per_source: [
+      { source: 'speeches', windows: 600, tokens: 11000, ppl: last.ppl * 0.9, unigram_ppl: 700 },
+      { source: 'novels', windows: 450, tokens: 9000, ppl: last.ppl * 1.1, unigram_ppl: 900 },
+    ],
   };
 }
 
@@ -92,12 +117,15 @@ function point(
     setting,
     bits,
     sparsity,
+    sparsity_all: sparsity === null ? null : sparsity * 0.7,
     bytes,
     nonzero_params: nonzero,
     loss,
     ppl: Math.exp(loss),
     ppl_low: Math.exp(loss - 0.03),
     ppl_high: Math.exp(loss + 0.03),
+    stderr_loss: 0.015,
+    tokens: 20000,
     kl: hurt / 2,
     top1: 1 - hurt / 4,
   };
@@ -124,25 +152,51 @@ function pareto(pts: CompressionPoint[], key: 'bytes' | 'nonzero_params'): Compr
   return out;
 }
 
+const v = (
+  claim: string,
+  statement: string,
+  verdict: 'supported' | 'not supported' | 'inconclusive',
+  reason: string,
+  evidence: string,
+) => ({
+  claim,
+  statement,
+  verdict,
+  reason,
+  caveats: [],
+  evidence,
+  comparisons: [],
+});
+
 const VERDICTS: StudyResults['verdicts'] = [
-  {
-    claim: 1,
-    statement: 'Larger models reach lower perplexity in the same time',
-    verdict: 'supported',
-    evidence: 'd384-L6 ppl 12.1 < d128-L2 ppl 15.3 at 60 s (3 seeds)',
-  },
-  {
-    claim: 2,
-    statement: 'Larger models are more robust to compression',
-    verdict: 'inconclusive',
-    evidence: 'differences < 2 stderr & overlap',
-  },
-  {
-    claim: 3,
-    statement: 'Compressed large beats lightly compressed small',
-    verdict: 'not supported',
-    evidence: 'at 1 MB: d128-L2 int8 ppl 15.4 < d384-L6 int3 ppl 16.0',
-  },
+  v(
+    '1',
+    'Larger models reach lower perplexity in the same time',
+    'supported',
+    'the largest is best',
+    'd384-L6 ppl 12.1 < d128-L2 ppl 15.3 at 60 s (3 seeds)',
+  ),
+  v(
+    '1a',
+    'Larger models are more sample-efficient',
+    'supported',
+    'larger better at equal tokens',
+    '2 for, 0 against',
+  ),
+  v(
+    '2',
+    'Larger models are more robust to compression',
+    'inconclusive',
+    '(a) and (b) disagree',
+    'differences < 2 stderr & overlap',
+  ),
+  v(
+    '3-bytes',
+    'Compressed large beats lightly compressed small',
+    'not supported',
+    'smaller wins',
+    'at 1 MB: d128-L2 int8 ppl 15.4 < d384-L6 int3 ppl 16.0',
+  ),
 ];
 
 export interface FixtureOptions {
@@ -162,6 +216,7 @@ export function fixture(opts: FixtureOptions = {}): StudyResults {
     seeds.map((seed) => run(s, k, seed, budget, rng, opts.largestWins === false ? 2 : 4)),
   );
   const comp = opts.compression === false ? [] : compression(sizes, runs);
+  const fr = frontier(sizes, runs, timeGrid(budget, 5), [budget / 4, budget / 2, budget], null);
   const ft = comp.map((p) => ({ ...p, accuracy: 0.9 - (p.ppl / 100) * 0.5 }));
   return {
     tlc_version: '0.1.0',
@@ -172,8 +227,24 @@ export function fixture(opts: FixtureOptions = {}): StudyResults {
       name: opts.dataName ?? 'fixture-corpus',
       provenance: [{ package: 'fixture', version: '1.0' }],
       note: 'The paper used Wikipedia + BookCorpus; this fixture uses made-up numbers.',
+      train_tokens: 3e7,
+      eval: {
+        tokens: 20000,
+        windows: 1050,
+        sources: ['speeches', 'novels'],
+        taken: [600, 450],
+        available: [900, 700],
+      },
+      unigram_ppl: 880,
     },
-    hardware: { cpu: 'Fixture CPU @ 2.0GHz', cores: 2, threads: 2, node: 'v20.20.2', backend: 'ts' },
+    hardware: {
+      cpu: 'Fixture CPU @ 2.0GHz',
+      cores: 2,
+      threads: 2,
+      node: 'v20.20.2',
+      backend: 'ts',
+      fma_gflops: 450,
+    },
     protocol: {
       eval_tokens: 'validation split, 128-token windows',
       lr_schedule: 'linear warmup 5%, cosine decay',
@@ -183,8 +254,10 @@ export function fixture(opts: FixtureOptions = {}): StudyResults {
     seeds,
     sizes,
     runs,
-    frontier: frontier(sizes, runs, timeGrid(budget, 5)),
+    frontier: fr,
+    scaling: scalingFit(sizes, runs, fr, budget, 20),
     compression: comp,
+    matched: [],
     pareto: { bytes: pareto(comp, 'bytes'), nonzero: pareto(comp, 'nonzero_params') },
     finetune: opts.finetune
       ? {
@@ -193,6 +266,7 @@ export function fixture(opts: FixtureOptions = {}): StudyResults {
           dense: sizes.map((s, k) => ({ size_id: s.id, accuracy: 0.78 + 0.03 * k })),
         }
       : null,
-    verdicts: VERDICTS.map((v) => ({ ...v })),
+    verdicts: VERDICTS.map((x) => ({ ...x })),
+    warnings: [],
   };
 }

@@ -34,7 +34,7 @@ test('a full study renders every figure as inline SVG plus SVG and PNG files', a
   const dir = path.join(tmp, 'full');
   const out = await writeReport(r, dir);
   const figs = allFigures(r);
-  assert.equal(figs.length, 10);
+  assert.equal(figs.length, 11);
   assert.ok(
     figs.every((f) => f.spec !== null),
     `skipped: ${figs.filter((f) => !f.spec).map((f) => f.id)}`,
@@ -60,11 +60,12 @@ test('a full study renders every figure as inline SVG plus SVG and PNG files', a
   );
   // verdict table: one row per claim, with its verdict and (escaped) evidence
   const verdicts = tableRows(html, 'verdicts');
-  assert.equal(verdicts.length, 3);
+  assert.equal(verdicts.length, r.verdicts.length);
   for (const [i, v] of r.verdicts.entries()) {
     assert.equal(verdicts[i]![0]![1], String(v.claim));
     assert.equal(verdicts[i]![1]![1], v.statement);
     assert.match(verdicts[i]![2]![1], new RegExp(`>${v.verdict}<`));
+    assert.ok(verdicts[i]![2]![1].includes(v.reason), 'the one-line reason beside the verdict');
     assert.equal(verdicts[i]![3]![1], v.evidence.replace(/&/g, '&#38;').replace(/</g, '&#60;'));
   }
   // every protocol entry, the data note and the hardware
@@ -92,12 +93,15 @@ test('every number in the runs table is the input value, and follows the input w
       [run.seed, String(run.seed)],
       [run.steps, fmtInt(run.steps)],
       [run.tokens, fmtInt(run.tokens)],
+      [run.epochs, fmtFixed(run.epochs, 2)],
+      [run.tokens_per_s, fmtInt(run.tokens_per_s)],
+      [run.mfu, `${(100 * run.mfu).toFixed(1)}%`],
       [run.wall_s, fmtFixed(run.wall_s, 1)],
-      [run.final_loss, fmtFixed(run.final_loss, 4)],
       [run.final_ppl, fmtFixed(run.final_ppl, 2)],
+      [run.final_count, fmtInt(run.final_count)],
     ];
     assert.deepEqual(
-      cells.slice(2),
+      cells.slice(2, -1),
       expect.map(([v, s]) => [String(v), s]),
       `row of ${run.id}`,
     );
@@ -105,7 +109,7 @@ test('every number in the runs table is the input value, and follows the input w
   const before = runsTable(r);
   r.runs[4]!.final_ppl = 123.456;
   const changed = tableRows(runsTable(r), 'runs').find((row) => row[0]![1] === r.runs[4]!.id)!;
-  assert.deepEqual(changed[8], ['123.456', '123.46']);
+  assert.deepEqual(changed[10], ['123.456', '123.46']);
   assert.notEqual(runsTable(r), before);
   assert.equal(fmtInt(1234567), '1,234,567');
 });
@@ -137,7 +141,7 @@ test('text from the results is escaped in the HTML and in the figures; missing a
     'fig-7a-finetune-bytes',
     'fig-7b-finetune-nonzero',
   ]);
-  assert.equal((out.html.match(/<svg\b/g) ?? []).length, 4);
+  assert.equal((out.html.match(/<svg\b/g) ?? []).length, 5);
   assert.ok(!fs.existsSync(path.join(dir, 'fig-4-quantization.png')));
   assert.ok(fs.existsSync(path.join(dir, 'fig-3-iso-time-frontier.png')));
   assert.match(out.html, /No compression points in this study/);
@@ -162,7 +166,10 @@ test('the headline says so when the largest model does not win, and where curves
     'fixture precondition: the largest wins',
   );
   assert.match(headline(win), /the largest model won/);
-  assert.match(headline(win), /claim 1 supported; claim 2 inconclusive; claim 3 not supported/);
+  assert.match(
+    headline(win),
+    /claim 1 supported; claim 1a supported; claim 2 inconclusive; claim 3-bytes not supported/,
+  );
 });
 
 test('the frontier figure marks one diamond per crossing and rings the compute-optimal point', () => {

@@ -15,6 +15,7 @@ function run(id: string, points: Array<[number, number]>): TrainedRun {
     flops: 0,
     loss,
     ppl: Math.exp(loss),
+    count: 100,
   }));
   const last = curve[curve.length - 1]!;
   return {
@@ -25,9 +26,26 @@ function run(id: string, points: Array<[number, number]>): TrainedRun {
     steps: last.step,
     tokens: 0,
     wall_s: last.wall_s,
+    epochs: 0.1,
+    tokens_per_s: 1000,
+    mfu: 0.5,
     final_loss: last.loss,
     final_ppl: last.ppl,
+    final_count: 100,
     curve,
+    // the run's end is its annealed point at the budget (the last evaluation's time rounded down)
+    annealed: [
+      {
+        budget_s: Math.floor(last.wall_s),
+        step: last.step,
+        wall_s: last.wall_s,
+        tokens: 0,
+        loss: last.loss,
+        ppl: last.ppl,
+        run_dir: `runs/${id}-s1`,
+      },
+    ],
+    per_source: [],
   };
 }
 
@@ -43,6 +61,8 @@ function size(id: string, params: number): SizeSpec {
     non_embedding_params: params,
     flops_per_token: params * 6,
     lr: 1e-3,
+    warmup_steps: 10,
+    batch_size: 16,
   };
 }
 
@@ -88,13 +108,12 @@ test('frontier: each grid time compares the sizes at that time, not one evaluati
     [30.05, 5.5],
   ]);
   const sizes = [size('small', 1e6), size('large', 4e6)];
-  const f = frontier(sizes, [small, large], timeGrid(30, 10));
+  const f = frontier(sizes, [small, large], timeGrid(30, 10), [30], null);
   assert.deepEqual(f.times, [10, 20, 30]);
   // at 10 s both have trained for 10 s: the winner is not whoever started with the lower loss
   assert.ok(f.per_size[0]!.ppl[0]! < Math.exp(6.2), `small at 10 s: ${f.per_size[0]!.ppl[0]}`);
   assert.ok(f.per_size[1]!.ppl[0]! < Math.exp(6.2), `large at 10 s: ${f.per_size[1]!.ppl[0]}`);
-  assert.equal(f.best[1]!.size_id, 'large');
-  // the compute-optimal size is read at the budget: within a step of the final evaluations
+  // the compute-optimal size is read from the annealed points at the budget
   assert.equal(f.compute_optimal.size_id, 'large');
   assert.equal(f.compute_optimal.t, 30);
   assert.ok(

@@ -1,6 +1,6 @@
-// The study's training configs: precision reaches every run's config, an fp32 study writes the same
-// configs as before precision existed (so older study folders resume), and a folder trained at one
-// precision refuses to be continued at another.
+// The study's training configs: precision reaches every run's config, the schedule is
+// warmup-stable-decay with branch points for every intermediate budget, and a folder trained at
+// one precision refuses to be continued at another.
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { InputError } from '../../src/engine/errors.ts';
 import { PRESETS } from '../../src/study/presets.ts';
-import { planRuns, type SweepOptions, trainingConfig } from '../../src/study/sweep.ts';
+import { annealBudgets, planRuns, type SweepOptions, trainingConfig } from '../../src/study/sweep.ts';
 import { parseConfig, trainConfigSchema } from '../../src/train/config.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-sweep-'));
@@ -21,16 +21,22 @@ const base: SweepOptions = {
   outDir: tmp,
   budgetS: 30,
   backend: 'native',
+  precision: 'fp32',
 };
 
-test('precision bf16 is in every training config; fp32 leaves the key out; both are valid configs', () => {
-  const bf16 = trainingConfig({ ...base, precision: 'bf16' }, 64, 2, 1);
-  const fp32 = trainingConfig({ ...base, precision: 'fp32' }, 64, 2, 1);
-  assert.equal(bf16['precision'], 'bf16');
-  assert.ok(!('precision' in fp32));
-  assert.deepEqual(fp32, trainingConfig(base, 64, 2, 1));
+test('precision reaches every training config; the schedule is wsd with a branch point per intermediate budget', () => {
+  const size = { d_model: 64, n_layers: 2 };
+  const bf16 = trainingConfig({ ...base, precision: 'bf16' }, size, 1);
+  const fp32 = trainingConfig(base, size, 1);
   assert.equal(parseConfig(trainConfigSchema, bf16, 'bf16').precision, 'bf16');
-  assert.equal(parseConfig(trainConfigSchema, fp32, 'fp32').precision, 'fp32');
+  const c = parseConfig(trainConfigSchema, fp32, 'fp32');
+  assert.equal(c.precision, 'fp32');
+  assert.equal(c.optim.schedule, 'wsd');
+  assert.equal(c.checkpoint.snapshot_at_eval, true);
+  // the quick preset anneals at 15 s: a branch at 80% of it
+  assert.deepEqual(c.checkpoint.branch_at_seconds, [12]);
+  assert.deepEqual(annealBudgets(base), [15]);
+  assert.deepEqual(annealBudgets({ ...base, budgetS: 12 }), [6]);
 });
 
 test('a study folder started in fp32 cannot be continued in bf16', () => {

@@ -1,0 +1,104 @@
+// What `tlc study` does once its flags are valid: resolve the preset, the data and the training
+// precision, check the data before any job starts, run the study (or its check / batch arms),
+// write the report and print the verdicts with their reasons and caveats.
+import type { StudyPreset } from '../study/presets.ts';
+import type { StudyResults, Verdict } from '../study/types.ts';
+
+export interface StudyCommand {
+  preset: StudyPreset['name'];
+  data: string | undefined;
+  budgetS: number | undefined;
+  finetune: string | null;
+  batchSweep: boolean;
+  from: string | undefined;
+  out: string | undefined;
+  threads: number | undefined;
+  backend: string;
+  precision: 'auto' | 'fp32' | 'bf16';
+  json: boolean;
+  outDirFor: (preset: string, data: string) => string;
+}
+
+/** auto: bf16 where oneDNN multiplies bf16 natively on this CPU (docs/recipe.md: same loss per step), else fp32. */
+async function choosePrecision(
+  p: StudyCommand['precision'],
+  backend: string,
+): Promise<{ precision: 'fp32' | 'bf16'; why: string }> {
+  if (p !== 'auto') return { precision: p, why: `--precision ${p}` };
+  if (backend !== 'native') return { precision: 'fp32', why: 'auto: the ts backend computes in fp32' };
+  const { hasNativeBf16 } = await import('../engine/native-backend.ts');
+  return hasNativeBf16()
+    ? {
+        precision: 'bf16',
+        why: 'auto: this CPU multiplies bf16 natively, and bf16 reaches the same loss per step as fp32 at these sizes (docs/recipe.md)',
+      }
+    : { precision: 'fp32', why: 'auto: this CPU has no native bf16 matmul' };
+}
+
+function verdictLine(v: Verdict): string {
+  const caveats = v.caveats.length ? ` [caveat: ${v.caveats.join('; ')}]` : '';
+  return `claim ${v.claim}: ${v.verdict} — ${v.reason}${caveats}`;
+}
+
+function printResults(r: StudyResults, html: string, json: boolean, out: string): void {
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ out, report: html, compute_optimal: r.frontier.compute_optimal, verdicts: r.verdicts, warnings: r.warnings })}\n`,
+    );
+    return;
+  }
+  process.stdout.write(`\nreport: ${html}\n`);
+  for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
+  const co = r.frontier.compute_optimal;
+  const ties = co.ties.length ? ` (tied within the noise: ${co.ties.join(', ')})` : '';
+  process.stdout.write(
+    `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)}; unigram baseline ${r.data.unigram_ppl.toFixed(1)})${ties}\n`,
+  );
+  if (r.scaling)
+    process.stdout.write(
+      `scaling on this machine: N_opt ∝ t^${r.scaling.exponent.toFixed(2)} (95% ${r.scaling.intervals['exponent']!.low.toFixed(2)}–${r.scaling.intervals['exponent']!.high.toFixed(2)}; Kaplan 0.73, Hoffmann 0.46–0.50)\n`,
+    );
+  for (const v of r.verdicts) process.stdout.write(`${verdictLine(v)}\n`);
+}
+
+export async function runStudyCommand(c: StudyCommand): Promise<void> {
+  const [{ PRESETS }, { checkStudyData }, { createBackend }, { runStudy }] = await Promise.all([
+    import('../study/presets.ts'),
+    import('../study/inputs.ts'),
+    import('../engine/select.ts'),
+    import('../study/run.ts'),
+  ]);
+  if (c.preset === 'check') {
+    const { runCheckCommand } = await import('./study-check.ts');
+    return runCheckCommand(c);
+  }
+  const preset = PRESETS[c.preset];
+  const data = c.data ?? preset.data_name;
+  checkStudyData(data, c.finetune);
+  const { precision, why } = await choosePrecision(c.precision, c.backend);
+  const outDir = c.out ?? c.outDirFor(c.batchSweep ? `${preset.name}-batch` : preset.name, data);
+  const be = createBackend(c.backend, c.threads);
+  const { fmaCeiling } = await import('../engine/native-backend.ts');
+  const fmaFlops = c.backend === 'native' ? fmaCeiling(be.getThreads()) : Number.NaN;
+  if (c.batchSweep) {
+    const { runBatchSweepCommand } = await import('./study-batch.ts');
+    return runBatchSweepCommand({ c, preset, data, outDir, precision, why, be, fmaFlops });
+  }
+  const results = await runStudy({
+    preset,
+    data,
+    budgetS: c.budgetS ?? preset.budgetS,
+    outDir,
+    backend: c.backend,
+    threads: c.threads,
+    precision,
+    precisionWhy: why,
+    finetune: c.finetune,
+    be,
+    fmaFlops,
+  });
+  const { writeReport } = await import('../report/html.ts'); // vega: only once the runs are done
+  const report = await writeReport(results, `${outDir}/report`);
+  for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);
+  printResults(results, `${outDir}/report/index.html`, c.json, outDir);
+}
