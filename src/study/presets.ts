@@ -88,7 +88,8 @@ export const PRESETS: Record<Exclude<StudyPreset['name'], 'check'>, StudyPreset>
   default: {
     name: 'default',
     description: 'a depth sweep and a width sweep (6 sizes), 120 s each on 2 cores: ≤ 20 min in all',
-    data_name: 'prose-en',
+    // 22 M training tokens: no size of the grid sees a second epoch in its budget
+    data_name: 'prose-en-large',
     centre: { d_model: 128, n_layers: 4 },
     depths: [1, 2, 4, 8],
     widths: [64, 128, 256],
