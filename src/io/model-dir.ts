@@ -71,8 +71,15 @@ function containerWeights(
   return { data: c.params, spec: c.spec };
 }
 
-/** Open a run directory or a compressed model folder; `warn` hears about skipped damaged checkpoints. */
-export function openModelDir(dir: string, warn: (m: string) => void = () => {}): ModelDir {
+/**
+ * Open a run directory or a compressed model folder; `warn` hears about skipped damaged
+ * checkpoints; `check` may refuse the model config before any weights are read.
+ */
+export function openModelDir(
+  dir: string,
+  warn: (m: string) => void = () => {},
+  check: (cfg: ModelConfig) => void = () => {},
+): ModelDir {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
     throw new InputError(
       `model folder ${dir} does not exist`,
@@ -83,6 +90,7 @@ export function openModelDir(dir: string, warn: (m: string) => void = () => {}):
   if (saved === null || typeof saved !== 'object')
     throw new InputError(`${cfgFile}: expected a tlc run config object, found ${JSON.stringify(saved)}`);
   const cfg = parseConfig(modelConfigSchema, saved.model, `${cfgFile} (its "model" section)`);
+  check(cfg);
   const layout = buildLayout(cfg);
   const container = path.join(dir, CONTAINER_FILE);
   let kind: ModelDir['kind'];

@@ -78,7 +78,11 @@ export function exportOnnx(modelDir: string, o: ExportOptions): ExportResult {
   const log = o.log ?? (() => {});
   if (path.resolve(o.out) === path.resolve(modelDir))
     throw new InputError(`--out ${o.out} is the model folder itself`, 'export into another folder');
-  const md = openModelDir(modelDir, (m) => log(`warning: ${m}`));
+  // warnings (a damaged checkpoint skipped) are told once the model has loaded: when none loads,
+  // the error lists every problem itself
+  const warnings: string[] = [];
+  const md = openModelDir(modelDir, (m) => warnings.push(m), graphKind);
+  for (const m of warnings) log(`warning: ${m}`);
   const kind = graphKind(md.cfg);
   const scheme = o.int8Scheme ?? DEFAULT_INT8_SCHEME;
   const w = (name: string) => md.params.get(name);

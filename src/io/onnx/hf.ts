@@ -82,13 +82,17 @@ export function hfConfig(tlc: TlcSection): Record<string, unknown> {
 
 /**
  * tokenizer.json as tlc wrote it, plus, for the encoders, RoBERTa's post-processor (<s> text </s>,
- * the form tlc's MLM rows and classification examples have); the decoder adds no specials.
+ * the form tlc's MLM rows and classification examples have) and its left-stripping <mask>; the
+ * decoder's adds no specials.
  */
 export function hfTokenizerJson(tok: Tokenizer, kind: GraphKind): Record<string, unknown> {
-  const json = tok.toJSON() as unknown as Record<string, unknown>;
-  if (kind === 'causal') return json;
+  const json = tok.toJSON();
+  if (kind === 'causal') return { ...json };
   return {
     ...json,
+    // "<mask>" takes the space before it, as RoBERTa's does: "in the <mask> of" masks one " word"
+    // token, the form tlc's MLM training masks
+    added_tokens: json.added_tokens.map((t) => (t.content === '<mask>' ? { ...t, lstrip: true } : t)),
     post_processor: {
       type: 'RobertaProcessing',
       sep: [SPECIAL.eos_token, EOS_ID],

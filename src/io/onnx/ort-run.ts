@@ -3,6 +3,7 @@
 //
 // API (kept stable for the benchmark):
 //   const s = await openOrt(file, { threads: 2 });   // onnx/model.onnx or onnx/model_quantized.onnx
+//     (or the model's bytes, a Uint8Array)
 //     threads: intra-op threads (default 1); inter-op 1; graph optimization level "all";
 //     optimizedModel: a path to save the graph after onnxruntime's fusions (to inspect them)
 //   s.kind                       'mlm' | 'cls' | 'causal' (from the graph's inputs and outputs)
@@ -203,17 +204,21 @@ export class OrtModel {
   }
 }
 
-/** Open an exported .onnx file in onnxruntime-node (CPU). */
-export async function openOrt(file: string, o: OrtOptions = {}): Promise<OrtModel> {
+/** Open an exported .onnx file (or its bytes) in onnxruntime-node (CPU). */
+export async function openOrt(file: string | Uint8Array, o: OrtOptions = {}): Promise<OrtModel> {
   const threads = o.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1)
     throw new InputError(`threads: expected a positive integer, found ${threads}`);
-  const session = await ort.InferenceSession.create(file, {
+  const options: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     ...(o.optimizedModel ? { optimizedModelFilePath: o.optimizedModel } : {}),
-  });
+  };
+  const session =
+    typeof file === 'string'
+      ? await ort.InferenceSession.create(file, options)
+      : await ort.InferenceSession.create(file, options);
   return new OrtModel(session);
 }
