@@ -134,6 +134,21 @@ export class OrtModel {
     return feeds;
   }
 
+  /** the feeds of one incremental step: the new tokens (B, 1), the present key/values as past */
+  private stepFeeds(next: Int32Array, total: number, out: ort.InferenceSession.OnnxValueMapType) {
+    const B = next.length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: i64(next, [B, 1]),
+      attention_mask: ones(B * total, [B, total]),
+      position_ids: i64(new Int32Array(B).fill(total - 1), [B, 1]),
+    };
+    for (let i = 0; i < this.layers; i++) {
+      feeds[`past_key_values.${i}.key`] = out[`present.${i}.key`] as ort.Tensor;
+      feeds[`past_key_values.${i}.value`] = out[`present.${i}.value`] as ort.Tensor;
+    }
+    return feeds;
+  }
+
   async generate(x: GenerateInput): Promise<GenerateOutput> {
     if (this.kind !== 'causal') throw new InputError('generate() runs decoder exports; this is an encoder');
     const B = x.prompt.length;
@@ -177,16 +192,7 @@ export class OrtModel {
         else tokens[b]!.push(next[b]!);
       }
       if (done.every((d) => d === 1) || t === x.steps - 1) break;
-      const total = P + t + 1;
-      feeds = {
-        input_ids: i64(next, [B, 1]),
-        attention_mask: ones(B * total, [B, total]),
-        position_ids: i64(new Int32Array(B).fill(total - 1), [B, 1]),
-      };
-      for (let i = 0; i < this.layers; i++) {
-        feeds[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
-        feeds[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
-      }
+      feeds = this.stepFeeds(next, P + t + 1, out);
       S = 1;
     }
     const decodeMs = stepMs.reduce((a, b) => a + b, 0);
