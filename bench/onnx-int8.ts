@@ -66,13 +66,15 @@ async function sessions(kind: GraphKind): Promise<Map<string, OrtModel>> {
 }
 
 const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)]!;
+/** the variants in a different order each rep, so no variant always runs right after another */
+const rotated = (r: number) => variants.map((_, i) => variants[(i + r) % variants.length]!);
 
 async function main() {
   const enc = await sessions('mlm');
   const ids = Int32Array.from({ length: B * T }, (_, i) => 5 + ((i * 7919) % (V - 5)));
   const encMs = new Map<string, number[]>(variants.map((v) => [v, []]));
   for (let r = 0; r <= reps; r++) {
-    for (const v of variants) {
+    for (const v of rotated(r)) {
       const { ms } = await enc.get(v)!.encode({ B, T, ids });
       if (r > 0) encMs.get(v)!.push(ms); // rep 0 warms up
     }
@@ -81,7 +83,7 @@ async function main() {
   const decMs = new Map<string, number[]>(variants.map((v) => [v, []]));
   const prompt = [Int32Array.from({ length: 8 }, (_, i) => 5 + i)];
   for (let r = 0; r <= reps; r++) {
-    for (const v of variants) {
+    for (const v of rotated(r)) {
       const g = await dec.get(v)!.generate({ prompt, steps });
       if (r > 0) decMs.get(v)!.push(g.decodeMs / g.stepMs.length);
     }

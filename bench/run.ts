@@ -9,6 +9,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
   },
   profile: { file: './profile-step.ts', what: 'per-kernel time of a training step (bench/profile-step.ts)' },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
+  'onnx-int8': {
+    file: './onnx-int8.ts',
+    what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
+  },
 };
 
 const name = process.argv[2];
