@@ -7,9 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTsBackend } from '../src/engine/ts-backend.ts';
+import { writeOnnxFile } from '../src/io/onnx/export.ts';
 import { INT8_SCHEMES, type Int8Scheme } from '../src/io/onnx/linear.ts';
 import { type OrtModel, openOrt } from '../src/io/onnx/ort-run.ts';
-import { buildGraph, type GraphKind } from '../src/io/onnx/transformer.ts';
+import type { GraphKind } from '../src/io/onnx/transformer.ts';
 import { resolveModelConfig } from '../src/model/config.ts';
 import { Transformer } from '../src/model/transformer.ts';
 
@@ -58,8 +59,7 @@ async function sessions(kind: GraphKind): Promise<Map<string, OrtModel>> {
   const out = new Map<string, OrtModel>();
   for (const v of variants) {
     const file = path.join(dir, `${kind}-${v}.onnx`);
-    const g = buildGraph(cfg, (n) => m.p.get(n), kind, { int8: v === 'fp32' ? null : v });
-    fs.writeFileSync(file, g.model('bench', '0').toBytes());
+    writeOnnxFile(file, cfg, (n) => m.p.get(n), { kind, int8: v === 'fp32' ? null : v });
     out.set(v, await openOrt(file, { threads }));
   }
   return out;

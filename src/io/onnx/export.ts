@@ -11,7 +11,7 @@ import { openModelDir } from '../model-dir.ts';
 import { hfFiles, type TlcSection } from './hf.ts';
 import type { Int8Scheme } from './linear.ts';
 import type { Pb } from './proto.ts';
-import { buildGraph, type GraphKind } from './transformer.ts';
+import { buildGraph, type GraphKind, type Weights } from './transformer.ts';
 
 /** the int8 spelling exports use (see linear.ts and docs/export.md for the measurement behind it) */
 export const DEFAULT_INT8_SCHEME: Int8Scheme = 'qdq';
@@ -72,6 +72,24 @@ function writeModel(file: string, m: Pb): number {
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
   return m.length;
+}
+
+/**
+ * Write one ONNX file of a model given by its config and weights (tlc parameter names), without a
+ * model folder: for benchmarks of random-weight models. Returns the file's size.
+ */
+export function writeOnnxFile(
+  file: string,
+  cfg: ModelConfig,
+  weights: Weights,
+  o: { int8: Int8Scheme | null; kind?: GraphKind },
+): number {
+  const kind = o.kind ?? graphKind(cfg);
+  const meta = { 'tlc.kind': kind, 'tlc.model': JSON.stringify(cfg) };
+  return writeModel(
+    file,
+    buildGraph(cfg, weights, kind, { int8: o.int8 }).model(`tlc-${kind}`, TLC_VERSION, meta),
+  );
 }
 
 export function exportOnnx(modelDir: string, o: ExportOptions): ExportResult {
