@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { env, pipeline } from '@huggingface/transformers';
+import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { EOS_ID } from '../../src/data/tokenizer/index.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { openModelDir } from '../../src/io/model-dir.ts';
@@ -81,6 +81,16 @@ test('config.json describes a GPT-2-style decoder with its key/value cache shape
     JSON.parse(fs.readFileSync(path.join(out, 'generation_config.json'), 'utf8')).eos_token_id,
     EOS_ID,
   );
+});
+
+test('transformers.js tokenizes and decodes as tlc does (no specials added)', async () => {
+  const { tok } = tlcModel();
+  const t = await AutoTokenizer.from_pretrained(out);
+  for (const text of [TEXT, 'It was  the best   of times!\n\tNext line… café 😀 ¿qué?', ...PROMPTS]) {
+    const ids = Array.from(tok.encode(text));
+    assert.deepEqual(t(text).input_ids.tolist()[0].map(Number), ids, text);
+    assert.equal(t.decode(ids), text);
+  }
 });
 
 test('onnxruntime fp32 greedy decoding with past key/values: every step within 1e-4 of tlc', async (t) => {

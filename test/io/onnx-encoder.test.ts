@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { env, pipeline } from '@huggingface/transformers';
+import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { MASK_ID } from '../../src/data/tokenizer/index.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { openModelDir } from '../../src/io/model-dir.ts';
@@ -88,6 +88,17 @@ test('the export folder has the files and config transformers.js reads', () => {
   assert.equal(c.tlc.source, path.resolve(enc));
   const k = JSON.parse(fs.readFileSync(path.join(`${cls}-onnx`, 'config.json'), 'utf8'));
   assert.deepEqual([k.architectures[0], k.num_labels], ['RobertaForSequenceClassification', 2]);
+});
+
+test('transformers.js tokenizes as tlc does: <s> text </s>, a <mask> that takes the space before it', async () => {
+  const { tok } = tlcModel(enc);
+  const t = await AutoTokenizer.from_pretrained(`${enc}-onnx`);
+  const texts = [...TEXTS, 'It was  the best   of times!\n\tNext line… café 😀 ¿qué?', ...MASKED];
+  for (const text of texts) {
+    const parts = text.split(/ ?<mask>/);
+    const want = [1, ...parts.flatMap((p, i) => (i ? [MASK_ID, ...tok.encode(p)] : [...tok.encode(p)])), 2];
+    assert.deepEqual(t(text).input_ids.tolist()[0].map(Number), want, text);
+  }
 });
 
 test('MLM: onnxruntime fp32 within 1e-4 of tlc; int8 within KL 0.01 nats and 90% top-1 of tlc fp32', async (t) => {
