@@ -17,6 +17,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     what: 'hundreds of training steps in tlc and in PyTorch on identical batches: do the losses agree?',
   },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
+  'onnx-int8': {
+    file: './onnx-int8.ts',
+    what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
+  },
 };
 
 const name = process.argv[2];

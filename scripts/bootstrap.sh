@@ -31,6 +31,17 @@ if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; 
   apt-get update -qq
 fi
 
+# python3-onnx: the ONNX export tests run its checker on every exported file (and skip that check without it)
+if ! dpkg -s python3-onnx >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    log "installing python3-onnx with apt-get (the ONNX export tests' checker)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-onnx >/dev/null ||
+      log "warning: python3-onnx did not install; the ONNX checker tests will be skipped"
+  else
+    log "python3-onnx is missing (the ONNX checker tests will be skipped); as root: apt-get install -y python3-onnx"
+  fi
+fi
+
 stamp=node_modules/.tlc-lock-stamp
 if [ ! -d node_modules ] || [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   log "npm ci"

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerCompress } from './compress.ts';
 import { registerData } from './data.ts';
+import { registerExport } from './export.ts';
 import { registerStudy } from './study.ts';
 import { registerTrain } from './train.ts';
 
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerCompress(program);
   registerStudy(program);
+  registerExport(program);
 }

@@ -138,8 +138,15 @@ export function readContainer(file: string, layoutFor: (model: unknown) => Layou
     throw bad(`not a tlc compressed model (format '${metadata['tlc.format']}')`);
   if (metadata['tlc.version'] !== CONTAINER_VERSION)
     throw bad(`container version ${metadata['tlc.version']}, this tlc reads ${CONTAINER_VERSION}`);
-  const model = JSON.parse(metadata['tlc.model'] ?? 'null');
-  const info = JSON.parse(metadata['tlc.tensors'] ?? '{}') as Record<
+  const json = (key: string, absent: string): unknown => {
+    try {
+      return JSON.parse(metadata[key] ?? absent);
+    } catch (e) {
+      throw bad(`metadata ${key} is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const model = json('tlc.model', 'null');
+  const info = json('tlc.tensors', '{}') as Record<
     string,
     { kind: string; format?: string; rows?: number; cols?: number; masked?: boolean }
   >;
@@ -155,9 +162,9 @@ export function readContainer(file: string, layoutFor: (model: unknown) => Layou
     if (!e) throw bad(`missing tensor ${name}`);
     return e.data;
   };
-  for (const s of layout.specs) {
+  const stored = (s: Layout['specs'][number]): StoredTensor => {
     const i = info[s.name];
-    if (!i) throw bad(`no entry for parameter ${s.name}`);
+    if (!i || typeof i !== 'object') throw bad(`no entry for parameter ${s.name}`);
     let t: StoredTensor;
     if (i.kind === 'dense') t = { kind: 'dense', values: f32(s.name) };
     else if (i.kind === 'sparse')
@@ -174,14 +181,24 @@ export function readContainer(file: string, layoutFor: (model: unknown) => Layou
       const codes = mask ? restoreMaskedCodes(u8(`${s.name}.codes`), base, mask) : u8(`${s.name}.codes`);
       t = { kind: 'quant', q: { ...base, codes }, mask };
     }
-    const w = materialize(t, s.size);
+    return t;
+  };
+  for (const s of layout.specs) {
+    let w: Float32Array;
+    try {
+      w = materialize(stored(s), s.size);
+    } catch (e) {
+      // a malformed entry fails wherever its decoding breaks: report it as this file's damage
+      if (e instanceof CorruptError && e.message.startsWith(file)) throw e;
+      throw bad(`parameter ${s.name} cannot be decoded (${(e as Error).message})`);
+    }
     if (w.length !== s.size) throw bad(`${s.name} holds ${w.length} values, expected ${s.size}`);
     params.set(w, s.offset);
   }
   return {
     params,
     model,
-    spec: JSON.parse(metadata['tlc.spec'] ?? 'null'),
+    spec: json('tlc.spec', 'null'),
     source: metadata['tlc.source'] ?? '',
     bytes: fs.statSync(file).size,
   };
