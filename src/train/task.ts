@@ -1,5 +1,6 @@
 // The training loop's view of data and of the model: tagged batches, a resumable batch stream,
 // fixed evaluation sets, and forward/evaluate over whichever kind of batch arrives.
+import { argmaxRow } from '../engine/argmax.ts';
 import type { FloatArray } from '../engine/backend.ts';
 import type { ClassBatch, LmBatch, Seq2SeqBatch } from '../model/batch.ts';
 import type { ForwardOptions, Tape, Transformer } from '../model/transformer.ts';
@@ -68,11 +69,8 @@ export function evaluate<A extends FloatArray>(
     count += t.count;
     if (x.kind === 'cls') {
       const K = t.head.V;
-      const lg = t.head.logits;
       for (let i = 0; i < x.b.B; i++) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (lg[i * K + k]! > lg[i * K + best]!) best = k;
-        if (best === x.b.labels[i]) correct++;
+        if (argmaxRow(t.head.logits, i * K, K) === x.b.labels[i]) correct++;
         rows++;
       }
     }
