@@ -16,13 +16,21 @@ export interface UserDataOptions {
   log?: (msg: string) => void;
 }
 
-const TEXT_EXT = new Set(['', '.txt', '.md', '.text', '.markdown']);
+/** Plain text by name: read as one document each (invalid UTF-8 is an error naming the byte). */
+const TEXT_EXT = new Set(['.txt', '.md', '.text', '.markdown']);
 const JSONL_EXT = new Set(['.jsonl', '.ndjson']);
 const TSV_EXT = new Set(['.tsv']);
+/** Structured formats that are text but not prose: never read as documents (records go in .jsonl/.tsv). */
+const OTHER_EXT = new Set(['.csv', '.json', '.xml', '.html', '.htm', '.yaml', '.yml']);
+/** Bytes looked at to decide whether a file without a known extension is text. */
+const SNIFF_BYTES = 64 * 1024;
+/** Text has almost no control characters besides tab, newlines and form feed (licence texts use it). */
+const MAX_CONTROL_SHARE = 0.01;
 /** V8 strings top out near 2^29 characters; one plain-text document must stay below that. */
 export const MAX_DOC_BYTES = 500 * 1024 * 1024;
 
-type Format = 'text' | 'jsonl' | 'tsv';
+/** 'sniff': no extension or an unknown one (`GPL-3`, `Apache-2.0`, `notes.1`): text if its content is. */
+type Format = 'text' | 'jsonl' | 'tsv' | 'sniff';
 type RawExample = { id: string; text: string; label: string };
 type Part =
   | { kind: 'text'; docs: TextDoc[] }
@@ -34,7 +42,8 @@ function formatOf(file: string): Format | null {
   if (TEXT_EXT.has(ext)) return 'text';
   if (JSONL_EXT.has(ext)) return 'jsonl';
   if (TSV_EXT.has(ext)) return 'tsv';
-  return null;
+  if (OTHER_EXT.has(ext)) return null;
+  return 'sniff';
 }
 
 /** Offset of the first byte that does not start a valid UTF-8 sequence (or -1 if all valid). */
@@ -67,6 +76,41 @@ export function firstInvalidUtf8(b: Uint8Array): number {
     i += need + 1;
   }
   return -1;
+}
+
+/**
+ * Why the bytes (a file's start, `truncated` when the file goes on) are not plain text, or null
+ * when they are: text is valid UTF-8 with no NUL byte and few control characters.
+ */
+export function notTextReason(b: Uint8Array, truncated = false): string | null {
+  if (b.includes(0)) return 'it holds NUL bytes (binary data)';
+  const bad = firstInvalidUtf8(b);
+  // a multi-byte character cut by the end of the sample is not an error
+  if (bad >= 0 && !(truncated && bad >= b.length - 3)) return `invalid UTF-8 at byte offset ${bad}`;
+  let controls = 0;
+  for (const c of b) if ((c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13) || c === 0x7f) controls++;
+  if (b.length > 0 && controls / b.length > MAX_CONTROL_SHARE)
+    return `${((100 * controls) / b.length).toFixed(1)}% of its bytes are control characters`;
+  return null;
+}
+
+/** notTextReason of a file's first SNIFF_BYTES; null also when it cannot be read (readPart says why). */
+function sniffFile(file: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const n = fs.readSync(fd, buf, 0, SNIFF_BYTES, 0);
+    return notTextReason(buf.subarray(0, n), n === SNIFF_BYTES);
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -259,7 +303,11 @@ function parseTsv(buf: Buffer, file: string, rel: string, want?: CorpusKind): Pa
   return kind === 'pairs' ? { kind, pairs } : kind === 'labels' ? { kind, examples } : { kind: 'text', docs };
 }
 
-/** Files under a folder (recursive, sorted, hidden entries skipped); unsupported types are logged. */
+/**
+ * Files under a folder (recursive, sorted, hidden entries skipped). Known extensions decide the
+ * format; any other file is read when its content is text (licence files, READMEs, `notes.1`);
+ * what is skipped is logged with the reason.
+ */
 function listFiles(dir: string, log: (msg: string) => void): string[] {
   const out: string[] = [];
   let entries: fs.Dirent[];
@@ -274,8 +322,15 @@ function listFiles(dir: string, log: (msg: string) => void): string[] {
   for (const ent of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (ent.name.startsWith('.')) continue;
     const full = path.join(dir, ent.name);
-    if (ent.isDirectory()) out.push(...listFiles(full, log));
-    else if (formatOf(full) === null) log(`tlc: skipping ${full}: not .txt/.md/.jsonl/.tsv`);
+    if (ent.isDirectory()) {
+      out.push(...listFiles(full, log));
+      continue;
+    }
+    const fmt = formatOf(full);
+    const notText = fmt === 'sniff' ? sniffFile(full) : null;
+    if (fmt === null)
+      log(`tlc: skipping ${full}: ${path.extname(full)} is not read (records go in .jsonl/.tsv)`);
+    else if (notText) log(`tlc: skipping ${full}: not text (${notText})`);
     else out.push(full);
   }
   return out;
@@ -377,9 +432,11 @@ function itemCount(c: Corpus): number {
 }
 
 /**
- * Load a user's data set from a file or folder. A folder is read recursively (sorted; hidden
- * and unsupported files skipped with a warning); every file must give the same kind.
- * - .txt/.md/no extension: the whole file is one text document (id = relative path); empty files are skipped with a warning;
+ * Load a user's data set from a file or folder. A folder is read recursively (sorted; hidden,
+ * unsupported and non-text files skipped with a warning); every file must give the same kind.
+ * - .txt/.md, and any file without a known extension whose content is text (UTF-8, no NUL, few
+ *   control characters): the whole file is one text document (id = relative path); empty files
+ *   are skipped with a warning; .csv/.json/.xml/.html/.yaml are never documents;
  * - .jsonl: {"text"} | {"src","tgt"} | {"text","label"} per line, kind from the first record (or `kind`), optional "id";
  * - .tsv: see parseTsv.
  * Errors (InputError): missing/unreadable path, invalid UTF-8 (file + byte offset), a bad record
@@ -403,11 +460,19 @@ export function loadUserData(p: string, opts: UserDataOptions = {}): Corpus {
   const files = st.isDirectory()
     ? listFiles(abs, log).map((f) => ({ file: f, rel: path.relative(abs, f) }))
     : [{ file: abs, rel: path.basename(abs) }];
-  if (!st.isDirectory() && formatOf(abs) === null) {
-    throw new InputError(
-      `${p}: unsupported file type "${path.extname(abs)}"`,
-      'use .txt/.md (one document per file), .jsonl or .tsv',
-    );
+  if (!st.isDirectory()) {
+    const fmt = formatOf(abs);
+    if (fmt === null)
+      throw new InputError(
+        `${p}: unsupported file type "${path.extname(abs)}"`,
+        'use .txt/.md (one document per file), .jsonl or .tsv',
+      );
+    const notText = fmt === 'sniff' ? sniffFile(abs) : null;
+    if (notText)
+      throw new InputError(
+        `${p}: not a text file (${notText})`,
+        'tlc reads UTF-8 text files (one document each), .jsonl and .tsv',
+      );
   }
   const parts: Array<{ part: Part; rel: string }> = [];
   const provenance: Provenance[] = [];
