@@ -3,8 +3,17 @@
 // The library loads when the command runs, the report's (vega) once the runs are done (see commands.ts).
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../engine/errors.ts';
 import { PRESETS, type StudyPreset } from '../study/presets.ts';
+import { arg, BACKENDS, PRECISIONS } from './flags.ts';
+
+const PRESET_NAMES = Object.keys(PRESETS) as StudyPreset['name'][];
+
+/** Fail before any job starts when --data or --finetune cannot be used (each job would fail the same way). */
+async function checkData(data: string, finetune: string | undefined): Promise<void> {
+  const { checkDataSpec } = await import('../data/load.ts');
+  checkDataSpec(data, 'text');
+  if (finetune) checkDataSpec(finetune, 'labels');
+}
 
 export function registerStudy(program: Command): void {
   program
@@ -12,27 +21,37 @@ export function registerStudy(program: Command): void {
     .description(
       'train sizes under one wall-clock budget, compress them, evaluate, and report the paper’s three claims',
     )
-    .option('--preset <name>', 'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds)', 'default')
+    .option(
+      '--preset <name>',
+      'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds)',
+      arg.oneOf('--preset', PRESET_NAMES),
+      'default',
+    )
     .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files', 'prose-en')
-    .option('--budget <seconds>', 'training seconds per size (default: the preset’s)')
+    .option(
+      '--budget <seconds>',
+      'training seconds per size (default: the preset’s)',
+      arg.num('--budget', { gt: 0, example: '60' }),
+    )
     .option(
       '--finetune <name|path>',
       'also fine-tune every size on this classification data (e.g. sentiment-en)',
     )
     .option('--out <dir>', 'study folder (default studies/<preset>-<data>); re-running resumes it')
-    .option('--threads <n>', 'threads (default: all cores)')
-    .option('--backend <name>', 'native | ts', 'native')
-    .option('--precision <p>', 'training precision: fp32 | bf16 (bf16 GEMMs, fp32 weights)', 'fp32')
+    .option('--threads <n>', 'threads (default: all cores)', arg.int('--threads', { min: 1 }))
+    .option('--backend <name>', 'native | ts', arg.oneOf('--backend', BACKENDS), 'native')
+    .option(
+      '--precision <p>',
+      'training precision: fp32 | bf16 (bf16 GEMMs, fp32 weights)',
+      arg.oneOf('--precision', PRECISIONS),
+      'fp32',
+    )
     .option('--json', 'print the verdicts and paths as JSON on stdout')
     .action(async (o) => {
-      const preset: StudyPreset | undefined = PRESETS[o.preset as StudyPreset['name']];
-      if (!preset) throw new InputError(`--preset: expected quick, default or full, found '${o.preset}'`);
-      const budgetS = o.budget === undefined ? preset.budgetS : Number(o.budget);
-      if (!(budgetS > 0))
-        throw new InputError(`--budget: expected a positive number of seconds, found '${o.budget}'`);
-      const threads = o.threads ? Number(o.threads) : undefined;
-      if (o.precision !== 'fp32' && o.precision !== 'bf16')
-        throw new InputError(`--precision: expected fp32 or bf16, found '${o.precision}'`);
+      const preset = PRESETS[o.preset as StudyPreset['name']];
+      const budgetS: number = o.budget ?? preset.budgetS;
+      const threads: number | undefined = o.threads;
+      await checkData(o.data, o.finetune);
       const outDir = o.out ?? path.join('studies', `${preset.name}-${path.basename(String(o.data))}`);
       const [{ createBackend }, { runStudy }] = await Promise.all([
         import('../engine/select.ts'),
