@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../engine/errors.ts';
 import { sha256Bytes } from './fetch/cache.ts';
+import { firstInvalidUtf8, sniffFile } from './sniff.ts';
 import type { Corpus, CorpusKind, Pair, Provenance, TextDoc } from './types.ts';
 
 export interface UserDataOptions {
@@ -22,15 +23,14 @@ const JSONL_EXT = new Set(['.jsonl', '.ndjson']);
 const TSV_EXT = new Set(['.tsv']);
 /** Structured formats that are text but not prose: never read as documents (records go in .jsonl/.tsv). */
 const OTHER_EXT = new Set(['.csv', '.json', '.xml', '.html', '.htm', '.yaml', '.yml']);
-/** Bytes looked at to decide whether a file without a known extension is text. */
-const SNIFF_BYTES = 64 * 1024;
-/** Text has almost no control characters besides tab, newlines and form feed (licence texts use it). */
-const MAX_CONTROL_SHARE = 0.01;
 /** V8 strings top out near 2^29 characters; one plain-text document must stay below that. */
 export const MAX_DOC_BYTES = 500 * 1024 * 1024;
 
 /** 'sniff': no extension or an unknown one (`GPL-3`, `Apache-2.0`, `notes.1`): text if its content is. */
 type Format = 'text' | 'jsonl' | 'tsv' | 'sniff';
+
+export { firstInvalidUtf8, notTextReason } from './sniff.ts';
+
 type RawExample = { id: string; text: string; label: string };
 type Part =
   | { kind: 'text'; docs: TextDoc[] }
@@ -44,73 +44,6 @@ function formatOf(file: string): Format | null {
   if (TSV_EXT.has(ext)) return 'tsv';
   if (OTHER_EXT.has(ext)) return null;
   return 'sniff';
-}
-
-/** Offset of the first byte that does not start a valid UTF-8 sequence (or -1 if all valid). */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      if (c === 0xe0) lo = 0xa0;
-      if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      if (c === 0xf0) lo = 0x90;
-      if (c === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= need; k++) {
-      const d = b[i + k];
-      if (d === undefined) return i;
-      if (k === 1 ? d < lo || d > hi : d < 0x80 || d > 0xbf) return i;
-    }
-    i += need + 1;
-  }
-  return -1;
-}
-
-/**
- * Why the bytes (a file's start, `truncated` when the file goes on) are not plain text, or null
- * when they are: text is valid UTF-8 with no NUL byte and few control characters.
- */
-export function notTextReason(b: Uint8Array, truncated = false): string | null {
-  if (b.includes(0)) return 'it holds NUL bytes (binary data)';
-  const bad = firstInvalidUtf8(b);
-  // a multi-byte character cut by the end of the sample is not an error
-  if (bad >= 0 && !(truncated && bad >= b.length - 3)) return `invalid UTF-8 at byte offset ${bad}`;
-  let controls = 0;
-  for (const c of b) if ((c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13) || c === 0x7f) controls++;
-  if (b.length > 0 && controls / b.length > MAX_CONTROL_SHARE)
-    return `${((100 * controls) / b.length).toFixed(1)}% of its bytes are control characters`;
-  return null;
-}
-
-/** notTextReason of a file's first SNIFF_BYTES; null also when it cannot be read (readPart says why). */
-function sniffFile(file: string): string | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const buf = Buffer.alloc(SNIFF_BYTES);
-    const n = fs.readSync(fd, buf, 0, SNIFF_BYTES, 0);
-    return notTextReason(buf.subarray(0, n), n === SNIFF_BYTES);
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -431,6 +364,22 @@ function itemCount(c: Corpus): number {
   return c.kind === 'text' ? c.docs.length : c.kind === 'pairs' ? c.pairs.length : c.examples.length;
 }
 
+/** A file given by itself: a format tlc reads, and text when its name does not say. */
+function checkFileType(p: string, abs: string): void {
+  const fmt = formatOf(abs);
+  if (fmt === null)
+    throw new InputError(
+      `${p}: unsupported file type "${path.extname(abs)}"`,
+      'use .txt/.md (one document per file), .jsonl or .tsv',
+    );
+  const notText = fmt === 'sniff' ? sniffFile(abs) : null;
+  if (notText)
+    throw new InputError(
+      `${p}: not a text file (${notText})`,
+      'tlc reads UTF-8 text files (one document each), .jsonl and .tsv',
+    );
+}
+
 /**
  * Load a user's data set from a file or folder. A folder is read recursively (sorted; hidden,
  * unsupported and non-text files skipped with a warning); every file must give the same kind.
@@ -460,20 +409,7 @@ export function loadUserData(p: string, opts: UserDataOptions = {}): Corpus {
   const files = st.isDirectory()
     ? listFiles(abs, log).map((f) => ({ file: f, rel: path.relative(abs, f) }))
     : [{ file: abs, rel: path.basename(abs) }];
-  if (!st.isDirectory()) {
-    const fmt = formatOf(abs);
-    if (fmt === null)
-      throw new InputError(
-        `${p}: unsupported file type "${path.extname(abs)}"`,
-        'use .txt/.md (one document per file), .jsonl or .tsv',
-      );
-    const notText = fmt === 'sniff' ? sniffFile(abs) : null;
-    if (notText)
-      throw new InputError(
-        `${p}: not a text file (${notText})`,
-        'tlc reads UTF-8 text files (one document each), .jsonl and .tsv',
-      );
-  }
+  if (!st.isDirectory()) checkFileType(p, abs);
   const parts: Array<{ part: Part; rel: string }> = [];
   const provenance: Provenance[] = [];
   for (const { file, rel } of files) {

@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { notTextReason } from '../../src/data/sniff.ts';
 import type { Corpus } from '../../src/data/types.ts';
-import { firstInvalidUtf8, labelOrder, loadUserData, notTextReason } from '../../src/data/user.ts';
+import { firstInvalidUtf8, labelOrder, loadUserData } from '../../src/data/user.ts';
 import { InputError } from '../../src/engine/errors.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-user-'));
