@@ -83,7 +83,7 @@ function pretrained(
 export function finetuneConfig(cfg: TrainConfig, pre: ModelConfig, from: string): TrainConfig {
   if (cfg.data.seq_len > pre.max_len)
     throw new InputError(
-      `fine-tuning with data.seq_len ${cfg.data.seq_len}, but ${from} was pretrained with ${pre.max_len} positions (max_len ${pre.max_len}): its position table has no rows for the longer inputs`,
+      `fine-tuning with data.seq_len ${cfg.data.seq_len}, but ${from} was pretrained with ${pre.max_len} positions (model.max_len): its position table has no rows for longer inputs`,
       `fine-tune with --set data.seq_len=${pre.max_len} (or less), or pretrain with a longer seq_len`,
     );
   const { family, d_model, n_layers, n_dec_layers, n_heads, d_ff, max_len, norm, init_std } = pre;
