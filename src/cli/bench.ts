@@ -1,23 +1,16 @@
 // `tlc bench train`: timed training steps of one model shape; JSON on stdout with --json.
 // The library loads when the command runs (see commands.ts).
 import type { Command } from 'commander';
-import { InputError } from '../engine/errors.ts';
+import { arg, BACKENDS, FAMILIES, PRECISIONS } from './flags.ts';
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InputError(`--${name}: expected a positive integer, found '${v}'`);
-    return n;
-  };
-}
+const int = (name: string) => arg.int(name, { min: 1 });
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('measure the engine');
   bench
     .command('train')
     .description('time forward + backward + AdamW steps on random tokens')
-    .option('--family <family>', 'encoder | decoder | encdec', 'encoder')
+    .option('--family <family>', 'encoder | decoder | encdec', arg.oneOf('--family', FAMILIES), 'encoder')
     .option('--vocab <n>', 'vocabulary size', int('vocab'), 8192)
     .option('--d-model <n>', 'model width', int('d-model'), 256)
     .option('--layers <n>', 'layers (per stack)', int('layers'), 4)
@@ -28,21 +21,23 @@ export function registerBench(program: Command): void {
     .option('--steps <n>', 'timed steps', int('steps'), 5)
     .option('--warmup <n>', 'untimed steps first', int('warmup'), 2)
     .option('--threads <n>', 'threads (default: all cores)', int('threads'))
-    .option('--backend <name>', 'native | ts', 'native')
-    .option('--precision <p>', 'fp32 | bf16 (bf16 GEMMs in the linear layers)', 'fp32')
+    .option('--backend <name>', 'native | ts', arg.oneOf('--backend', BACKENDS), 'native')
+    .option(
+      '--precision <p>',
+      'fp32 | bf16 (bf16 GEMMs in the linear layers)',
+      arg.oneOf('--precision', PRECISIONS),
+      'fp32',
+    )
     .option('--json', 'print JSON only')
     .action(async (o) => {
-      const family = o.family as string;
-      if (!['encoder', 'decoder', 'encdec'].includes(family)) {
-        throw new InputError(`--family: expected encoder, decoder or encdec, found '${family}'`);
-      }
-      const [{ createBackend }, { resolveModelConfig }, { benchTrain, machineInfo }] = await Promise.all([
+      const [{ createBackend }, { resolveModelConfig }, { benchTrain }, { machineInfo }] = await Promise.all([
         import('../engine/select.ts'),
         import('../model/config.ts'),
         import('../train/bench.ts'),
+        import('../engine/machine.ts'),
       ]);
       const cfg = resolveModelConfig({
-        family: family as 'encoder',
+        family: o.family,
         vocab: o.vocab,
         d_model: o.dModel,
         n_layers: o.layers,
@@ -50,9 +45,6 @@ export function registerBench(program: Command): void {
         d_ff: o.ff,
         max_len: o.seq,
       });
-      if (o.precision !== 'fp32' && o.precision !== 'bf16') {
-        throw new InputError(`--precision: expected fp32 or bf16, found '${o.precision}'`);
-      }
       const be = createBackend(o.backend, o.threads, o.precision);
       const r = benchTrain(be, {
         cfg,

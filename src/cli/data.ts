@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { CorpusStats } from '../data/load.ts';
 import type { CorpusKind, Provenance } from '../data/types.ts';
-import { InputError } from '../engine/errors.ts';
+import { arg, num } from './flags.ts';
 
 /** The src/data functions the commands call, loaded on first use. */
 async function dataLib() {
@@ -22,30 +22,10 @@ const KINDS: CorpusKind[] = ['text', 'pairs', 'labels'];
 const log = (msg: string) => void process.stderr.write(`${msg}\n`);
 const out = (s: string) => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
+/** A split fraction flag; absent: the recipe's own (or the default). */
 function fraction(flag: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  const f = Number(v);
-  if (v.trim() === '' || !Number.isFinite(f) || f < 0 || f >= 1)
-    throw new InputError(`${flag} expects a fraction in [0, 1), got "${v}"`, `e.g. ${flag} 0.05`);
-  return f;
-}
-
-function integer(flag: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n))
-    throw new InputError(`${flag} expects an integer, got "${v}"`, `e.g. ${flag} 1`);
-  return n;
-}
-
-function kindOpt(v: string | undefined): CorpusKind | undefined {
-  if (v === undefined) return undefined;
-  if (!KINDS.includes(v as CorpusKind))
-    throw new InputError(
-      `--kind expects one of ${KINDS.join(', ')}, got "${v}"`,
-      'e.g. --kind labels for a 2-column text<TAB>label TSV',
-    );
-  return v as CorpusKind;
+  return num(flag, v, { min: 0, lt: 1, what: 'a fraction in [0, 1)', example: '0.05' });
 }
 
 function fmtProvenance(p: Provenance[]): string[] {
@@ -110,10 +90,10 @@ async function fetchAction(name: string, opts: { json?: boolean }): Promise<void
 
 interface StatsOpts {
   json?: boolean;
-  kind?: string;
+  kind?: CorpusKind;
   valid?: string;
   test?: string;
-  seed?: string;
+  seed: number;
 }
 
 async function statsAction(spec: string, opts: StatsOpts): Promise<void> {
@@ -121,8 +101,8 @@ async function statsAction(spec: string, opts: StatsOpts): Promise<void> {
   const dflt = splitFractionsFor(spec);
   const validFraction = fraction('--valid', opts.valid, dflt.validFraction);
   const testFraction = fraction('--test', opts.test, dflt.testFraction);
-  const seed = integer('--seed', opts.seed, 0);
-  const corpus = loadData(spec, { root: cacheRoot(), kind: kindOpt(opts.kind), log });
+  const seed = opts.seed;
+  const corpus = loadData(spec, { root: cacheRoot(), kind: opts.kind, log });
   const total = corpusStats(corpus);
   const sp = splitCorpus(corpus, { validFraction, testFraction, seed });
   const split = (c: typeof corpus) => {
@@ -192,9 +172,18 @@ export function registerData(program: Command): void {
     )
     .argument('<data>', 'recipe name or path')
     .option('--json', 'machine-readable output on stdout')
-    .option('--kind <kind>', 'text | pairs | labels (needed for a 2-column TSV without a header row)')
+    .option(
+      '--kind <kind>',
+      'text | pairs | labels (needed for a 2-column TSV without a header row)',
+      arg.oneOf('--kind', KINDS),
+    )
     .option('--valid <fraction>', "validation fraction (default: the recipe's, else 0.05)")
     .option('--test <fraction>', "test fraction (default: the recipe's, else 0.05)")
-    .option('--seed <n>', 'training-order seed (does not change valid/test)', '0')
+    .option(
+      '--seed <n>',
+      'training-order seed (does not change valid/test)',
+      arg.int('--seed', { min: 0 }),
+      0,
+    )
     .action(statsAction);
 }

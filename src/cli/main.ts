@@ -2,6 +2,7 @@
 // each command lives in its own module and registers itself on the program here.
 import { Command, CommanderError } from 'commander';
 import { formatError, InputError } from '../engine/errors.ts';
+import { TLC_VERSION } from '../engine/version.ts';
 import { registerCommands } from './commands.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -9,7 +10,7 @@ export async function main(argv: string[]): Promise<number> {
     .description(
       'train large, then compress: train Transformers under one wall-clock budget, compress, evaluate',
     )
-    .version('0.1.0')
+    .version(TLC_VERSION)
     .exitOverride()
     .showHelpAfterError();
   registerCommands(program);

@@ -3,25 +3,10 @@
 // The library loads when the command runs, the report's (vega) once the runs are done (see commands.ts).
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../engine/errors.ts';
 import type { StudyPreset } from '../study/presets.ts';
+import { arg, BACKENDS } from './flags.ts';
 
-const PRESET_NAMES = ['quick', 'default', 'full', 'check'] as const;
-
-function positiveNumber(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new InputError(`${flag}: expected a positive number, found '${v}'`, `e.g. ${flag} 120`);
-  return n;
-}
-
-function positiveInt(flag: string, v: string | undefined): number | undefined {
-  const n = positiveNumber(flag, v);
-  if (n !== undefined && !Number.isInteger(n))
-    throw new InputError(`${flag}: expected a positive whole number, found '${v}'`, `e.g. ${flag} 2`);
-  return n;
-}
+const PRESET_NAMES: StudyPreset['name'][] = ['quick', 'default', 'full', 'check'];
 
 export function registerStudy(program: Command): void {
   program
@@ -32,10 +17,15 @@ export function registerStudy(program: Command): void {
     .option(
       '--preset <name>',
       'quick (≤ 3 min) | default (≤ 20 min) | full (hours, 3 seeds) | check (≤ 60 min: tests the default study’s scaling prediction)',
+      arg.oneOf('--preset', PRESET_NAMES),
       'default',
     )
     .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files (default: the preset’s)')
-    .option('--budget <seconds>', 'training seconds per size (default: the preset’s)')
+    .option(
+      '--budget <seconds>',
+      'training seconds per size (default: the preset’s)',
+      arg.num('--budget', { gt: 0, example: '60' }),
+    )
     .option(
       '--finetune <name|path>',
       'also fine-tune every size on this classification data (e.g. sentiment-en)',
@@ -43,33 +33,26 @@ export function registerStudy(program: Command): void {
     .option('--batch-sweep', 'the batch arm: two sizes at three batch sizes under the same budget')
     .option('--from <dir>', 'check preset: the default study folder whose fit it tests')
     .option('--out <dir>', 'study folder (default studies/<preset>-<data>); re-running resumes it')
-    .option('--threads <n>', 'threads (default: all cores)')
-    .option('--backend <name>', 'native | ts', 'native')
+    .option('--threads <n>', 'threads (default: all cores)', arg.int('--threads', { min: 1 }))
+    .option('--backend <name>', 'native | ts', arg.oneOf('--backend', BACKENDS), 'native')
     .option(
       '--precision <p>',
       'training precision: auto (bf16 where the CPU multiplies bf16 natively, else fp32) | fp32 | bf16',
+      arg.oneOf('--precision', ['auto', 'fp32', 'bf16'] as const),
       'auto',
     )
     .option('--json', 'print the verdicts and paths as JSON on stdout')
     .action(async (o) => {
-      if (!(PRESET_NAMES as readonly string[]).includes(o.preset))
-        throw new InputError(`--preset: expected ${PRESET_NAMES.join(', ')}, found '${o.preset}'`);
-      if (!['auto', 'fp32', 'bf16'].includes(o.precision))
-        throw new InputError(`--precision: expected auto, fp32 or bf16, found '${o.precision}'`);
-      if (!['native', 'ts'].includes(o.backend))
-        throw new InputError(`--backend: expected native or ts, found '${o.backend}'`);
-      const threads = positiveInt('--threads', o.threads);
-      const budget = positiveNumber('--budget', o.budget);
       const { runStudyCommand } = await import('./study-run.ts');
       await runStudyCommand({
         preset: o.preset as StudyPreset['name'],
         data: o.data,
-        budgetS: budget,
+        budgetS: o.budget,
         finetune: o.finetune ?? null,
         batchSweep: o.batchSweep === true,
         from: o.from,
         out: o.out,
-        threads,
+        threads: o.threads,
         backend: o.backend,
         precision: o.precision,
         json: o.json === true,

@@ -2,13 +2,14 @@
 // loads when a command runs (see commands.ts).
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
+import { arg, BACKENDS, PRECISIONS } from './flags.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 async function configFrom(
   spec: string,
   sets: string[],
-  o: { deterministic?: boolean; threads?: string; backend?: string; precision?: string },
+  o: { deterministic?: boolean; threads?: number; backend?: string; precision?: string },
 ) {
   const { applyOverrides, parseConfig, readConfigSource, trainConfigSchema } = await import(
     '../train/config.ts'
@@ -34,11 +35,19 @@ export function registerTrain(program: Command): void {
     .option('--config <file|preset>', 'YAML/JSON config or a preset name from configs/')
     .option('--set <key=value>', 'override a config key (repeatable), e.g. --set optim.lr=3e-4', collect, [])
     .option('--run-dir <dir>', 'where to write the run (default runs/<family>-<time>)')
-    .option('--resume <run-dir>', 'continue a killed run from its last good checkpoint')
+    .option(
+      '--resume <run-dir>',
+      'continue a killed run from its last good checkpoint',
+      arg.path('--resume', { is: 'dir', what: 'a run directory' }),
+    )
     .option('--deterministic', 'bit-identical losses for the same config, seed and threads')
-    .option('--threads <n>', 'threads (default: all cores)')
-    .option('--backend <name>', 'native | ts')
-    .option('--precision <p>', 'fp32 | bf16 (bf16 GEMMs in the linear layers, fp32 master weights)')
+    .option('--threads <n>', 'threads (default: all cores)', arg.int('--threads', { min: 1 }))
+    .option('--backend <name>', 'native | ts', arg.oneOf('--backend', BACKENDS))
+    .option(
+      '--precision <p>',
+      'fp32 | bf16 (bf16 GEMMs in the linear layers, fp32 master weights)',
+      arg.oneOf('--precision', PRECISIONS),
+    )
     .option('--json', 'print the result as JSON on stdout')
     .action(async (o) => {
       if (!o.resume && !o.config)
@@ -57,7 +66,11 @@ export function registerTrain(program: Command): void {
   program
     .command('finetune')
     .description('fine-tune a pretrained encoder with a classification head (first-token pooling)')
-    .requiredOption('--from <run-dir>', 'the pretrained encoder run')
+    .requiredOption(
+      '--from <run-dir>',
+      'the pretrained encoder run (the fine-tuned model takes its shape)',
+      arg.path('--from', { is: 'dir', what: 'a pretrained run directory' }),
+    )
     .option(
       '--data <name|path>',
       'classification data: sentiment-en, reviews-en, or your files',
@@ -66,8 +79,8 @@ export function registerTrain(program: Command): void {
     .option('--config <file|preset>', 'fine-tuning config (optim, budget, data)', 'finetune')
     .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
     .option('--run-dir <dir>', 'where to write the run')
-    .option('--threads <n>', 'threads (default: all cores)')
-    .option('--backend <name>', 'native | ts')
+    .option('--threads <n>', 'threads (default: all cores)', arg.int('--threads', { min: 1 }))
+    .option('--backend <name>', 'native | ts', arg.oneOf('--backend', BACKENDS))
     .option('--json', 'print the result as JSON on stdout')
     .action(async (o) => {
       const cfg = await configFrom(o.config, [...o.set, `data.name=${o.data}`], o);

@@ -1,10 +1,14 @@
 // The compressed-model container: one safetensors file holding, per parameter, dense fp32 values,
 // a sparse form (bit mask + kept values), or a quantized form (packed k-bit codes of the kept
 // weights + scales + zero points, + a bit mask when also pruned). Its size in bytes is the file's
-// size, and loading it gives exactly the weights that were evaluated.
+// size, and loading it gives exactly the weights that were evaluated. Loading checks the file
+// against the sha256 its result.json recorded, and every piece of metadata before using it.
 import * as fs from 'node:fs';
-import { CorruptError } from '../engine/errors.ts';
+import * as path from 'node:path';
+import { sha256File } from '../data/fetch/cache.ts';
+import { CorruptError, TlcError } from '../engine/errors.ts';
 import { type Dtype, readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
+import { type ModelConfig, modelConfigSchema } from '../model/config.ts';
 import type { Layout } from '../model/params.ts';
 import { getFormat, packCodes, type QuantTensor, unpackCodes } from './quant/formats.ts';
 
@@ -130,26 +134,119 @@ export interface LoadedContainer {
   bytes: number;
 }
 
-/** Read a container back into a flat parameter buffer of `layout`. */
-export function readContainer(file: string, layoutFor: (model: unknown) => Layout): LoadedContainer {
-  const { tensors, metadata } = readSafetensors(file);
-  const bad = (what: string) => new CorruptError(`${file}: ${what}`, 'recreate it with tlc compress');
+/** The file beside a container that records its sha256 (written by the compression job). */
+export const RESULT_FILE = 'result.json';
+const RECREATE = 'recreate it with tlc compress (the same flags), or restore a good copy';
+
+/** The sha256 the container's result.json recorded when it was written (null: none recorded). */
+export function recordedSha256(file: string): { sha256: string; where: string } | null {
+  const where = path.join(path.dirname(file), RESULT_FILE);
+  try {
+    const r = JSON.parse(fs.readFileSync(where, 'utf8')) as { sha256?: unknown } | null;
+    return typeof r?.sha256 === 'string' ? { sha256: r.sha256, where } : null;
+  } catch {
+    return null; // no result (yet), or an older one without the field: nothing to check against
+  }
+}
+
+/** A changed byte anywhere in the file is caught here, before any of it is parsed. */
+function checkSha256(file: string, want: { sha256: string; where: string }): void {
+  const got = sha256File(file);
+  if (got !== want.sha256)
+    throw new CorruptError(
+      `${file}: sha256 ${got} differs from ${want.sha256} recorded in ${want.where} when it was written: the file has changed since (a flipped byte, a copy cut short), or that result belongs to another compression`,
+      RECREATE,
+    );
+}
+
+type TensorInfo = { kind: string; format?: string; rows?: number; cols?: number; masked?: boolean };
+
+/** The JSON metadata of a container, checked: a malformed entry is a CorruptError naming it. */
+function parseMeta(file: string, metadata: Record<string, string>) {
+  const bad = (what: string) => new CorruptError(`${file}: ${what}`, RECREATE);
   if (metadata['tlc.format'] !== CONTAINER_FORMAT)
     throw bad(`not a tlc compressed model (format '${metadata['tlc.format']}')`);
   if (metadata['tlc.version'] !== CONTAINER_VERSION)
     throw bad(`container version ${metadata['tlc.version']}, this tlc reads ${CONTAINER_VERSION}`);
-  const json = (key: string, absent: string): unknown => {
+  const json = (key: string): unknown => {
+    const text = metadata[key];
+    if (text === undefined) throw bad(`metadata ${key} is missing`);
     try {
-      return JSON.parse(metadata[key] ?? absent);
+      return JSON.parse(text);
     } catch (e) {
       throw bad(`metadata ${key} is not valid JSON (${(e as Error).message})`);
     }
   };
-  const model = json('tlc.model', 'null');
-  const info = json('tlc.tensors', '{}') as Record<
-    string,
-    { kind: string; format?: string; rows?: number; cols?: number; masked?: boolean }
-  >;
+  const m = modelConfigSchema.safeParse(json('tlc.model'));
+  if (!m.success)
+    throw bad(
+      `metadata tlc.model does not describe a model: ${m.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`,
+    );
+  const info = json('tlc.tensors');
+  if (info === null || typeof info !== 'object' || Array.isArray(info))
+    throw bad('metadata tlc.tensors is not an object of per-parameter entries');
+  for (const [name, i] of Object.entries(info as Record<string, TensorInfo | null>)) {
+    const ok =
+      i !== null &&
+      typeof i === 'object' &&
+      (i.kind === 'dense' ||
+        i.kind === 'sparse' ||
+        (i.kind === 'quant' &&
+          typeof i.format === 'string' &&
+          Number.isInteger(i.rows) &&
+          Number.isInteger(i.cols)));
+    if (!ok)
+      throw bad(`metadata tlc.tensors: entry ${name} is malformed (${JSON.stringify(i)?.slice(0, 80)})`);
+  }
+  return {
+    model: m.data,
+    info: info as Record<string, TensorInfo>,
+    spec: metadata['tlc.spec'] === undefined ? null : json('tlc.spec'),
+    source: metadata['tlc.source'] ?? '',
+  };
+}
+
+/** The stored form of one parameter from its metadata entry and tensors. */
+function storedTensor(
+  s: { name: string; size: number },
+  i: TensorInfo,
+  f32: (name: string) => Float32Array,
+  u8: (name: string) => Uint8Array,
+  has: (name: string) => boolean,
+): StoredTensor {
+  if (i.kind === 'dense') return { kind: 'dense', values: f32(s.name) };
+  if (i.kind === 'sparse')
+    return {
+      kind: 'sparse',
+      mask: unpackMask(u8(`${s.name}.mask`), s.size),
+      values: f32(`${s.name}.values`),
+    };
+  const mask = i.masked ? unpackMask(u8(`${s.name}.mask`), s.size) : null;
+  const base = {
+    format: i.format!,
+    rows: i.rows!,
+    cols: i.cols!,
+    scales: f32(`${s.name}.scales`),
+    zeros: has(`${s.name}.zeros`) ? u8(`${s.name}.zeros`) : null,
+  };
+  const codes = mask ? restoreMaskedCodes(u8(`${s.name}.codes`), base, mask) : u8(`${s.name}.codes`);
+  return { kind: 'quant', q: { ...base, codes }, mask };
+}
+
+/**
+ * Read a container back into a flat parameter buffer of `layout`. The file is first checked
+ * against `o.sha256`, else against the sha256 its result.json recorded (when there is one).
+ */
+export function readContainer(
+  file: string,
+  layoutFor: (model: ModelConfig) => Layout,
+  o: { sha256?: string } = {},
+): LoadedContainer {
+  const want = o.sha256 ? { sha256: o.sha256, where: 'the caller' } : recordedSha256(file);
+  if (want) checkSha256(file, want);
+  const { tensors, metadata } = readSafetensors(file);
+  const bad = (what: string) => new CorruptError(`${file}: ${what}`, RECREATE);
+  const { model, info, spec, source } = parseMeta(file, metadata);
   const layout = layoutFor(model);
   const params = new Float32Array(layout.total);
   const f32 = (name: string) => {
@@ -162,44 +259,22 @@ export function readContainer(file: string, layoutFor: (model: unknown) => Layou
     if (!e) throw bad(`missing tensor ${name}`);
     return e.data;
   };
-  const stored = (s: Layout['specs'][number]): StoredTensor => {
-    const i = info[s.name];
-    if (!i || typeof i !== 'object') throw bad(`no entry for parameter ${s.name}`);
-    let t: StoredTensor;
-    if (i.kind === 'dense') t = { kind: 'dense', values: f32(s.name) };
-    else if (i.kind === 'sparse')
-      t = { kind: 'sparse', mask: unpackMask(u8(`${s.name}.mask`), s.size), values: f32(`${s.name}.values`) };
-    else {
-      const mask = i.masked ? unpackMask(u8(`${s.name}.mask`), s.size) : null;
-      const base = {
-        format: i.format!,
-        rows: i.rows!,
-        cols: i.cols!,
-        scales: f32(`${s.name}.scales`),
-        zeros: tensors.has(`${s.name}.zeros`) ? u8(`${s.name}.zeros`) : null,
-      };
-      const codes = mask ? restoreMaskedCodes(u8(`${s.name}.codes`), base, mask) : u8(`${s.name}.codes`);
-      t = { kind: 'quant', q: { ...base, codes }, mask };
-    }
-    return t;
-  };
   for (const s of layout.specs) {
+    const i = info[s.name];
+    if (!i) throw bad(`no entry for parameter ${s.name}`);
     let w: Float32Array;
     try {
-      w = materialize(stored(s), s.size);
+      w = materialize(
+        storedTensor(s, i, f32, u8, (n) => tensors.has(n)),
+        s.size,
+      );
     } catch (e) {
-      // a malformed entry fails wherever its decoding breaks: report it as this file's damage
-      if (e instanceof CorruptError && e.message.startsWith(file)) throw e;
-      throw bad(`parameter ${s.name} cannot be decoded (${(e as Error).message})`);
+      if (e instanceof CorruptError) throw e;
+      // an unknown format or sizes that do not fit: the metadata does not match the tensors
+      throw bad(`parameter ${s.name} cannot be read back: ${e instanceof TlcError ? e.message : String(e)}`);
     }
     if (w.length !== s.size) throw bad(`${s.name} holds ${w.length} values, expected ${s.size}`);
     params.set(w, s.offset);
   }
-  return {
-    params,
-    model,
-    spec: json('tlc.spec', 'null'),
-    source: metadata['tlc.source'] ?? '',
-    bytes: fs.statSync(file).size,
-  };
+  return { params, model, spec, source, bytes: fs.statSync(file).size };
 }

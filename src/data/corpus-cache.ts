@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeAll, writeAtomicWith, writeFileAtomic } from '../engine/atomic.ts';
 import { CorruptError } from '../engine/errors.ts';
-import { cacheRoot, writeFileAtomic } from './fetch/cache.ts';
+import { cacheRoot } from './fetch/cache.ts';
 import type { Corpus, CorpusKind, LabelledExample, Pair, Provenance, TextDoc } from './types.ts';
 
 /** Version of the cached corpus layout; a cache written by another version is rebuilt. */
@@ -60,15 +61,13 @@ export function writeCorpusCache(
 ): Manifest {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'corpus.jsonl');
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
   const hash = createHash('sha256');
   let bytes = 0;
-  const fd = fs.openSync(tmp, 'w');
-  try {
+  writeAtomicWith(file, (fd) => {
     let chunk = '';
     const flush = () => {
       const b = Buffer.from(chunk);
-      fs.writeSync(fd, b);
+      writeAll(fd, b);
       hash.update(b);
       bytes += b.length;
       chunk = '';
@@ -78,11 +77,7 @@ export function writeCorpusCache(
       if (chunk.length > 1 << 20) flush();
     }
     flush();
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  });
   const totals = Object.values(counts).reduce(
     (a, c) => ({ items: a.items + c.items, words: a.words + c.words }),
     { items: 0, words: 0 },

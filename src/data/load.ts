@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { InputError } from '../engine/errors.ts';
 import { countWords, fetchRecipe, getRecipe, listRecipes } from './recipes.ts';
-import { DEFAULT_SPLIT, type SplitFractions } from './splits.ts';
+import { DEFAULT_SPLIT, type SplitFractions, splitCorpus } from './splits.ts';
 import type { Corpus, CorpusKind } from './types.ts';
 import { loadUserData } from './user.ts';
 
@@ -53,6 +53,30 @@ export function loadData(spec: string, opts: LoadOptions = {}): Corpus {
 /** The validation/test fractions for a data set: the recipe's own (fixed per recipe), else the default. */
 export function splitFractionsFor(spec: string): SplitFractions {
   return isRecipeName(spec) ? getRecipe(spec).split : DEFAULT_SPLIT;
+}
+
+/**
+ * Check a data spec before a long job starts (a study runs many jobs on it): a recipe must be of
+ * the `kind` asked for (it is not fetched here); user files must load as that kind and be large
+ * enough to split (splitCorpus refuses too few items). Throws the InputError a job would have
+ * thrown, once; returns the corpus of user data (null for a recipe).
+ */
+export function checkDataSpec(spec: string, kind: CorpusKind, opts: LoadOptions = {}): Corpus | null {
+  if (!isRecipeName(spec)) {
+    const corpus = loadData(spec, { ...opts, kind });
+    splitCorpus(corpus, { ...splitFractionsFor(spec), seed: 0 });
+    return corpus;
+  }
+  const r = getRecipe(spec);
+  if (r.kind !== kind)
+    throw new InputError(
+      `data set ${spec} holds ${r.kind} data, but this command needs ${kind}`,
+      `recipes of kind ${kind}: ${listRecipes()
+        .filter((x) => x.kind === kind)
+        .map((x) => x.name)
+        .join(', ')}`,
+    );
+  return null;
 }
 
 export interface CorpusStats {

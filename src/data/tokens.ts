@@ -4,8 +4,9 @@
 // stale file with a warning. Does not batch or mask.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { CorruptError, SetupError } from '../engine/errors.ts';
-import { sha256Bytes, writeFileAtomic } from './fetch/cache.ts';
+import { sha256Bytes } from './fetch/cache.ts';
 import type { TextDoc } from './types.ts';
 
 /** Documents as one id array plus offsets: doc d is ids[offsets[d], offsets[d + 1]). */

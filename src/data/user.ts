@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../engine/errors.ts';
 import { sha256Bytes } from './fetch/cache.ts';
+import { firstInvalidUtf8, sniffFile } from './sniff.ts';
 import type { Corpus, CorpusKind, Pair, Provenance, TextDoc } from './types.ts';
 
 export interface UserDataOptions {
@@ -16,13 +17,20 @@ export interface UserDataOptions {
   log?: (msg: string) => void;
 }
 
-const TEXT_EXT = new Set(['', '.txt', '.md', '.text', '.markdown']);
+/** Plain text by name: read as one document each (invalid UTF-8 is an error naming the byte). */
+const TEXT_EXT = new Set(['.txt', '.md', '.text', '.markdown']);
 const JSONL_EXT = new Set(['.jsonl', '.ndjson']);
 const TSV_EXT = new Set(['.tsv']);
+/** Structured formats that are text but not prose: never read as documents (records go in .jsonl/.tsv). */
+const OTHER_EXT = new Set(['.csv', '.json', '.xml', '.html', '.htm', '.yaml', '.yml']);
 /** V8 strings top out near 2^29 characters; one plain-text document must stay below that. */
 export const MAX_DOC_BYTES = 500 * 1024 * 1024;
 
-type Format = 'text' | 'jsonl' | 'tsv';
+/** 'sniff': no extension or an unknown one (`GPL-3`, `Apache-2.0`, `notes.1`): text if its content is. */
+type Format = 'text' | 'jsonl' | 'tsv' | 'sniff';
+
+export { firstInvalidUtf8, notTextReason } from './sniff.ts';
+
 type RawExample = { id: string; text: string; label: string };
 type Part =
   | { kind: 'text'; docs: TextDoc[] }
@@ -34,39 +42,8 @@ function formatOf(file: string): Format | null {
   if (TEXT_EXT.has(ext)) return 'text';
   if (JSONL_EXT.has(ext)) return 'jsonl';
   if (TSV_EXT.has(ext)) return 'tsv';
-  return null;
-}
-
-/** Offset of the first byte that does not start a valid UTF-8 sequence (or -1 if all valid). */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      if (c === 0xe0) lo = 0xa0;
-      if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      if (c === 0xf0) lo = 0x90;
-      if (c === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= need; k++) {
-      const d = b[i + k];
-      if (d === undefined) return i;
-      if (k === 1 ? d < lo || d > hi : d < 0x80 || d > 0xbf) return i;
-    }
-    i += need + 1;
-  }
-  return -1;
+  if (OTHER_EXT.has(ext)) return null;
+  return 'sniff';
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -259,7 +236,11 @@ function parseTsv(buf: Buffer, file: string, rel: string, want?: CorpusKind): Pa
   return kind === 'pairs' ? { kind, pairs } : kind === 'labels' ? { kind, examples } : { kind: 'text', docs };
 }
 
-/** Files under a folder (recursive, sorted, hidden entries skipped); unsupported types are logged. */
+/**
+ * Files under a folder (recursive, sorted, hidden entries skipped). Known extensions decide the
+ * format; any other file is read when its content is text (licence files, READMEs, `notes.1`);
+ * what is skipped is logged with the reason.
+ */
 function listFiles(dir: string, log: (msg: string) => void): string[] {
   const out: string[] = [];
   let entries: fs.Dirent[];
@@ -274,8 +255,15 @@ function listFiles(dir: string, log: (msg: string) => void): string[] {
   for (const ent of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (ent.name.startsWith('.')) continue;
     const full = path.join(dir, ent.name);
-    if (ent.isDirectory()) out.push(...listFiles(full, log));
-    else if (formatOf(full) === null) log(`tlc: skipping ${full}: not .txt/.md/.jsonl/.tsv`);
+    if (ent.isDirectory()) {
+      out.push(...listFiles(full, log));
+      continue;
+    }
+    const fmt = formatOf(full);
+    const notText = fmt === 'sniff' ? sniffFile(full) : null;
+    if (fmt === null)
+      log(`tlc: skipping ${full}: ${path.extname(full)} is not read (records go in .jsonl/.tsv)`);
+    else if (notText) log(`tlc: skipping ${full}: not text (${notText})`);
     else out.push(full);
   }
   return out;
@@ -376,10 +364,28 @@ function itemCount(c: Corpus): number {
   return c.kind === 'text' ? c.docs.length : c.kind === 'pairs' ? c.pairs.length : c.examples.length;
 }
 
+/** A file given by itself: a format tlc reads, and text when its name does not say. */
+function checkFileType(p: string, abs: string): void {
+  const fmt = formatOf(abs);
+  if (fmt === null)
+    throw new InputError(
+      `${p}: unsupported file type "${path.extname(abs)}"`,
+      'use .txt/.md (one document per file), .jsonl or .tsv',
+    );
+  const notText = fmt === 'sniff' ? sniffFile(abs) : null;
+  if (notText)
+    throw new InputError(
+      `${p}: not a text file (${notText})`,
+      'tlc reads UTF-8 text files (one document each), .jsonl and .tsv',
+    );
+}
+
 /**
- * Load a user's data set from a file or folder. A folder is read recursively (sorted; hidden
- * and unsupported files skipped with a warning); every file must give the same kind.
- * - .txt/.md/no extension: the whole file is one text document (id = relative path); empty files are skipped with a warning;
+ * Load a user's data set from a file or folder. A folder is read recursively (sorted; hidden,
+ * unsupported and non-text files skipped with a warning); every file must give the same kind.
+ * - .txt/.md, and any file without a known extension whose content is text (UTF-8, no NUL, few
+ *   control characters): the whole file is one text document (id = relative path); empty files
+ *   are skipped with a warning; .csv/.json/.xml/.html/.yaml are never documents;
  * - .jsonl: {"text"} | {"src","tgt"} | {"text","label"} per line, kind from the first record (or `kind`), optional "id";
  * - .tsv: see parseTsv.
  * Errors (InputError): missing/unreadable path, invalid UTF-8 (file + byte offset), a bad record
@@ -403,12 +409,7 @@ export function loadUserData(p: string, opts: UserDataOptions = {}): Corpus {
   const files = st.isDirectory()
     ? listFiles(abs, log).map((f) => ({ file: f, rel: path.relative(abs, f) }))
     : [{ file: abs, rel: path.basename(abs) }];
-  if (!st.isDirectory() && formatOf(abs) === null) {
-    throw new InputError(
-      `${p}: unsupported file type "${path.extname(abs)}"`,
-      'use .txt/.md (one document per file), .jsonl or .tsv',
-    );
-  }
+  if (!st.isDirectory()) checkFileType(p, abs);
   const parts: Array<{ part: Part; rel: string }> = [];
   const provenance: Provenance[] = [];
   for (const { file, rel } of files) {

@@ -4,10 +4,10 @@
 // Layout: u64 LE header length N | N bytes of UTF-8 JSON header (space-padded to a multiple of 8) |
 // data section, each tensor a row-major byte range [begin, end) relative to the data section start.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
+import { writeAll, writeAtomicWith } from './atomic.ts';
 import { CorruptError, InputError, SetupError } from './errors.ts';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U32' | 'BOOL';
@@ -146,36 +146,18 @@ function buildHeader(tensors: TensorIn[], metadata: Record<string, string> | und
   return out;
 }
 
-function writeAll(fd: number, bytes: Uint8Array, hash: ReturnType<typeof createHash>): void {
-  for (let pos = 0; pos < bytes.length; ) {
+/** Write `bytes` in chunks of at most WRITE_CHUNK, hashing them on the way. */
+function writeHashed(fd: number, bytes: Uint8Array, hash: ReturnType<typeof createHash>): void {
+  for (let pos = 0; pos < bytes.length; pos += WRITE_CHUNK) {
     const chunk = bytes.subarray(pos, Math.min(bytes.length, pos + WRITE_CHUNK));
-    let done = 0;
-    while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done);
+    writeAll(fd, chunk);
     hash.update(chunk);
-    pos += chunk.length;
-  }
-}
-
-/** fsync a folder so a rename inside it is durable (a no-op where folders cannot be opened, e.g. Windows). */
-export function fsyncDir(dir: string): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(dir, 'r');
-  } catch {
-    return;
-  }
-  try {
-    fs.fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on folders; the rename is still atomic there
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
 /**
- * Write tensors (and optional string metadata) to `file` atomically: stream to a tmp file in the
- * same folder, fsync, rename, fsync the folder. Tensors are laid out by descending element size
+ * Write tensors (and optional string metadata) to `file` atomically (atomic.ts: tmp file, fsync,
+ * rename, fsync of the folder). Tensors are laid out by descending element size
  * (as the reference writer does) so every tensor is aligned to its element size.
  */
 export function writeSafetensors(
@@ -193,30 +175,16 @@ export function writeSafetensors(
   const lenField = Buffer.alloc(8);
   lenField.writeBigUInt64LE(BigInt(header.length));
 
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const hash = createHash('sha256');
   let bytes = 0;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    try {
-      for (const part of [lenField, header]) writeAll(fd, part, hash);
-      bytes = 8 + header.length;
-      for (const t of ordered) {
-        writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), hash);
-        bytes += t.data.byteLength;
-      }
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+  writeAtomicWith(file, (fd) => {
+    for (const part of [lenField, header]) writeHashed(fd, part, hash);
+    bytes = 8 + header.length;
+    for (const t of ordered) {
+      writeHashed(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), hash);
+      bytes += t.data.byteLength;
     }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fsyncDir(dir);
+  });
   return { bytes, sha256: hash.digest('hex') };
 }
 

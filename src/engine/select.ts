@@ -5,8 +5,6 @@ import { InputError } from './errors.ts';
 import { loadNativeBackend } from './native-backend.ts';
 import { createTsBackend } from './ts-backend.ts';
 
-export type BackendName = 'native' | 'ts';
-
 export function createBackend(
   name: string,
   threads?: number,

@@ -12,6 +12,7 @@
 //   count). With equal counts this is sd(window mean losses)/sqrt(W). Per-window, not per-token,
 //   because tokens in one window are correlated; NaN (null in JSON) with fewer than 2 windows.
 // - ppl = exp(loss); [ppl_low, ppl_high] = exp(loss ∓ 1.96 stderr_loss), a 95% normal interval.
+import { argmaxRow } from '../engine/argmax.ts';
 import type { FloatArray } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -69,11 +70,6 @@ function logSoftmax(logits: FloatArray, row: number, V: number, out: Float64Arra
   for (let v = 0; v < V; v++) out[v] = logits[o + v]! - lse;
 }
 
-function argmax(x: ArrayLike<number>, off: number, V: number): number {
-  let best = 0;
-  for (let v = 1; v < V; v++) if (x[off + v]! > x[off + best]!) best = v;
-  return best;
-}
 
 /** Per-window sums and counts of a per-token quantity, and its cluster standard error. */
 class WindowStats {
@@ -234,7 +230,7 @@ export function compareModels<A extends FloatArray, B extends FloatArray>(
       for (let v = 0; v < V; v++) k += Math.exp(pd[v]!) * (pd[v]! - pc[v]!);
       const w = `${bi}:${Math.floor(didx[i]! / T)}`;
       kl.add(w, Math.max(0, k)); // KL >= 0; clamp float64 round-off of identical distributions
-      top1.add(w, argmax(pd, 0, V) === argmax(pc, 0, V) ? 1 : 0);
+      top1.add(w, argmaxRow(pd, 0, V) === argmaxRow(pc, 0, V) ? 1 : 0);
       nllD.add(w, -pd[tg]!);
       nllC.add(w, -pc[tg]!);
     }
@@ -274,7 +270,7 @@ export function accuracy<A extends FloatArray>(model: Model<A>, clsBatches: AnyB
       throw new InputError(`accuracy: expected classification batches, found a ${x.kind} batch`);
     const s = scorer.score(x);
     for (let i = 0; i < x.b.B; i++) {
-      const ok = argmax(s.logits, i * s.V, s.V) === x.b.labels[i];
+      const ok = argmaxRow(s.logits, i * s.V, s.V) === x.b.labels[i];
       if (ok) correct++;
       each.push(ok ? 1 : 0);
       total++;

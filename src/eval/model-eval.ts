@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { act8Backend } from '../compress/act8.ts';
 import { type CompressSpec, compressModel } from '../compress/compress.ts';
 import { readContainer, writeContainer } from '../compress/container.ts';
+import { sha256File } from '../data/fetch/cache.ts';
 import { Tokenizer } from '../data/tokenizer/index.ts';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
@@ -55,6 +56,8 @@ export interface CompressResult {
   spec: CompressSpec;
   /** exact size of the container file */
   bytes: number;
+  /** sha256 of the container file, checked whenever it is loaded (compress/container.ts) */
+  sha256: string;
   /** size of the same model stored uncompressed in the same container format */
   dense_bytes: number;
   nonzero: number;
@@ -195,6 +198,7 @@ export function compressRun(
     step: run.step,
     spec,
     bytes,
+    sha256: sha256File(path.join(outDir, CONTAINER_FILE)),
     dense_bytes: denseContainerBytes(run),
     nonzero: c.nonzero,
     total: c.total,

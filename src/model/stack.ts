@@ -21,7 +21,7 @@ import {
 } from './layers.ts';
 
 export interface StackSpec {
-  /** workspace key of this stack ("enc" / "dec" / "body") */
+  /** workspace key of this stack: "enc" (encoder, or the source side of encdec) or "dec" (decoder, or the target side) */
   key: string;
   /** parameter-name prefix of stack-level tensors ("" or "enc." / "dec.") */
   pfx: string;

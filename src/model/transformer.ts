@@ -1,5 +1,6 @@
 // The Transformer model of all three families over one flat parameter buffer: forward returns a
 // tape (loss, logits and everything backward needs), backward accumulates into the flat gradient.
+import { argmaxRow } from '../engine/argmax.ts';
 import type { Backend, FloatArray } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ClassBatch, LmBatch, Seq2SeqBatch } from './batch.ts';
@@ -193,15 +194,7 @@ export class Transformer<A extends FloatArray> {
       const V = this.cfg.vocab;
       for (let j = 0; j < head.idx.length; j++) {
         const r = Math.floor(head.idx[j]! / T);
-        let best = 0;
-        let bestV = Number.NEGATIVE_INFINITY;
-        for (let v = 0; v < V; v++) {
-          const x = head.logits[j * V + v]!;
-          if (x > bestV) {
-            bestV = x;
-            best = v;
-          }
-        }
+        const best = argmaxRow(head.logits, j * V, V);
         if (best === eos) {
           done[r] = 1;
           left--;

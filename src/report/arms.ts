@@ -3,7 +3,7 @@
 // is one index.html with its results JSON beside it. Draws; computes no result.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../data/fetch/cache.ts';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import type { BatchResults } from '../study/batch-arm.ts';
 import type { CheckResults } from '../study/check.ts';
 import { specToSvg, svgToPng } from './render.ts';

@@ -2,6 +2,7 @@
 // fetches), results.json as given, and each figure as SVG and PNG. Draws results; computes none.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import type { StudyResults } from '../study/types.ts';
 import { allFigures, type Figure } from './figures.ts';
 import { specToSvg, svgToPng } from './render.ts';
@@ -127,12 +128,6 @@ async function figureSection(
   return `<figure id="${esc(f.id)}">${head}\n${prefixSvgIds(svg, f.id)}\n<figcaption>${esc(f.caption)} (${links})</figcaption></figure>`;
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
-
 /** Write the whole report into outDir (created if missing); returns the HTML and the files. */
 export async function writeReport(results: StudyResults, outDir: string): Promise<ReportOutput> {
   const dir = path.resolve(outDir);
@@ -160,9 +155,9 @@ export async function writeReport(results: StudyResults, outDir: string): Promis
   ];
   const html = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>tlc study report: ${esc(r.preset)}</title>\n<style>${CSS}</style>\n</head>\n<body>\n${body.filter(Boolean).join('\n\n')}\n</body>\n</html>\n`;
   const jsonPath = path.join(dir, 'results.json');
-  writeAtomic(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileAtomic(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   const htmlPath = path.join(dir, 'index.html');
-  writeAtomic(htmlPath, html);
+  writeFileAtomic(htmlPath, html);
   files.push(jsonPath, htmlPath);
   return { html, files, warnings };
 }

@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../engine/errors.ts';
 import { branchTime, prepareBranch } from '../train/branch.ts';
-import { readJson } from '../train/rundir.ts';
+import { runStatus } from '../train/rundir.ts';
+
+export { runStatus };
+
 import type { Job } from './executor.ts';
 import { headsFor, lrFor, type StudyPreset, sizeGrid, sizeId } from './presets.ts';
 
@@ -47,19 +50,6 @@ export interface SweepOptions {
   backend: string;
   /** the linear layers' precision while training */
   precision: 'fp32' | 'bf16';
-}
-
-/** done, interrupted (a config exists) or new. */
-export function runStatus(runDir: string): RunStatus {
-  const res = path.join(runDir, 'result.json');
-  if (fs.existsSync(res)) {
-    try {
-      if (readJson<{ status: string }>(res, 'result').status === 'done') return 'done';
-    } catch {
-      // unreadable result: treat as interrupted and let resume rewrite it
-    }
-  }
-  return fs.existsSync(path.join(runDir, 'config.json')) ? 'interrupted' : 'new';
 }
 
 /** The intermediate budgets of a study: the preset's, scaled when --budget changes the budget. */

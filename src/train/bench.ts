@@ -1,7 +1,6 @@
 // Timed training steps (forward, backward, AdamW) of one model shape on random tokens: the
 // measurement behind `tlc bench train` and bench/train.ts. Reports the median step and the memory
 // the model itself accounts for; no data loading, no eval, no comparison with other frameworks.
-import * as os from 'node:os';
 import type { Backend } from '../engine/backend.ts';
 import { AdamW, gradClipScale } from '../engine/optim.ts';
 import { Rng } from '../engine/rng.ts';
@@ -123,6 +122,5 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
   };
 }
 
-export function machineInfo(): { cpu: string; cores: number; node: string } {
-  return { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version };
-}
+/** Moved to engine/machine.ts; re-exported until the study imports it from there. */
+export { machineInfo } from '../engine/machine.ts';

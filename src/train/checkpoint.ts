@@ -7,9 +7,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { sha256File, writeFileAtomic } from '../data/fetch/cache.ts';
+import { sha256File } from '../data/fetch/cache.ts';
+import { TMP_MARK, writeFileAtomic } from '../engine/atomic.ts';
 import { CorruptError, InputError, TlcError } from '../engine/errors.ts';
-import { asFloat32, fsyncDir, readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
+import { asFloat32, readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 
 export interface CheckpointInfo {
   step: number;
@@ -52,8 +53,6 @@ const MANIFEST_VERSION = 1;
 const FILE_FORMAT = 'tlc-checkpoint';
 const FILE_VERSION = '1';
 const FILE_RE = /^step-(\d+)\.safetensors$/;
-/** Suffix of in-progress atomic writes (ours and writeFileAtomic's); leftovers come from a killed process. */
-const TMP_MARK = '.tmp-';
 const MISSING = 'is missing';
 
 export function checkpointDir(runDir: string): string {
@@ -394,7 +393,6 @@ export function saveCheckpoint(
   const kept = entries.slice(-keep);
   const manifest = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, checkpoints: kept };
   writeFileAtomic(path.join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-  fsyncDir(dir);
   removeStale(dir, kept);
   return info;
 }

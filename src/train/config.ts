@@ -16,7 +16,7 @@ const modelSection = z
     n_heads: z.number().int().min(1),
     /** default 4 x d_model, the usual Transformer ratio */
     d_ff: z.number().int().min(1).optional(),
-    /** default: the data's sequence length (+1 for the <s>/</s> a seq2seq target carries) */
+    /** default: data.seq_len (seq2seq rows are cut to it, <s> and </s> included: no +1 needed) */
     max_len: z.number().int().min(1).optional(),
     /** the paper trains large models briefly on lots of data, where dropout only slows learning */
     dropout: z.number().min(0).max(0.9).default(0),
@@ -173,6 +173,20 @@ export function readConfigSource(spec: string): { raw: unknown; where: string } 
     }
     file = preset;
   }
+  if (fs.statSync(file).isDirectory()) {
+    let inside: string[] = [];
+    try {
+      inside = fs.readdirSync(file).filter((f) => /\.(ya?ml|json)$/.test(f));
+    } catch {
+      // an unreadable folder: the message still says what to give
+    }
+    throw new InputError(
+      `--config expects a YAML/JSON file or a preset name, found the folder '${spec}'`,
+      inside.length
+        ? `give one of its files, e.g. --config ${path.join(spec, inside[0]!)}`
+        : 'give a config file, or a preset name from configs/',
+    );
+  }
   const text = fs.readFileSync(file, 'utf8');
   try {
     return { raw: file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text), where: file };
@@ -197,9 +211,4 @@ export function applyOverrides(raw: unknown, sets: string[]): unknown {
     o[keys[keys.length - 1]!] = value;
   }
   return root;
-}
-
-export function loadTrainConfig(spec: string, sets: string[] = []): TrainConfig {
-  const { raw, where } = readConfigSource(spec);
-  return parseConfig(trainConfigSchema, applyOverrides(raw, sets), where);
 }

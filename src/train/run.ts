@@ -9,7 +9,7 @@ import { loadLatestCheckpoint } from './checkpoint.ts';
 import { parseConfig, type TrainConfig, trainConfigSchema } from './config.ts';
 import { prepareTrainData } from './data.ts';
 import type { Progress } from './progress.ts';
-import { gitHash, newRunId, readJson, TLC_VERSION, WINDOWS_FILE, writeJson } from './rundir.ts';
+import { gitHash, newRunId, readJson, runStatus, TLC_VERSION, WINDOWS_FILE, writeJson } from './rundir.ts';
 import type { TrainData, WindowMeta } from './task.ts';
 import { type TrainResult, train } from './trainer.ts';
 
@@ -76,12 +76,40 @@ function pretrained(
   return { tensors: ck.tensors, saved };
 }
 
+/**
+ * The config of a fine-tuning run: the model section is the pretrained model's resolved shape,
+ * position table (max_len) included, with the fine-tuning config's dropout. A data.seq_len longer
+ * than that table is refused (a shorter one is fine: the table keeps its pretrained size).
+ */
+export function finetuneConfig(cfg: TrainConfig, pre: ModelConfig, from: string): TrainConfig {
+  if (cfg.data.seq_len > pre.max_len)
+    throw new InputError(
+      `fine-tuning with data.seq_len ${cfg.data.seq_len}, but ${from} was pretrained with ${pre.max_len} positions (model.max_len): its position table has no rows for longer inputs`,
+      `fine-tune with --set data.seq_len=${pre.max_len} (or less), or pretrain with a longer seq_len`,
+    );
+  const { family, d_model, n_layers, n_dec_layers, n_heads, d_ff, max_len, norm, init_std } = pre;
+  const resid_init = pre.resid_init ?? 'normal';
+  const model = {
+    family,
+    d_model,
+    n_layers,
+    n_dec_layers,
+    n_heads,
+    d_ff,
+    max_len,
+    norm,
+    init_std,
+    resid_init,
+  };
+  return { ...cfg, model: { ...model, dropout: cfg.model.dropout } };
+}
+
 /** Start a new run. */
 export function startRun(o: RunOptions): { runDir: string; result: TrainResult } {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   let cfg = o.cfg;
   const pre = o.from ? pretrained(o.from, log) : null;
-  if (pre) cfg = { ...cfg, model: { ...cfg.model, ...pre.saved.config.model, dropout: cfg.model.dropout } };
+  if (pre) cfg = finetuneConfig(cfg, pre.saved.model, o.from!);
   const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : cfg.model.family));
   if (fs.existsSync(path.join(runDir, 'config.json'))) {
     throw new InputError(
@@ -130,8 +158,7 @@ export function resumeRun(
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const saved = readJson<SavedRunConfig>(path.join(runDir, 'config.json'), 'run config');
   const cfg = parseConfig(trainConfigSchema, saved.config, `${runDir}/config.json`);
-  const resultFile = path.join(runDir, 'result.json');
-  if (fs.existsSync(resultFile) && readJson<{ status: string }>(resultFile, 'result').status === 'done') {
+  if (runStatus(runDir) === 'done') {
     throw new InputError(
       `run ${runDir} already finished`,
       'start a new run, or raise its budget in a new run directory',

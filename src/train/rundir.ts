@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../data/fetch/cache.ts';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { InputError } from '../engine/errors.ts';
 
-export const TLC_VERSION = '0.1.0';
+/** Re-exported from engine/version.ts (its one definition) for the run and study writers. */
+export { TLC_VERSION } from '../engine/version.ts';
 
 /** One line of metrics.jsonl. */
 export interface MetricRecord {
@@ -43,6 +44,21 @@ export function newRunId(prefix: string): string {
 
 export function writeJson(file: string, obj: unknown): void {
   writeFileAtomic(file, `${JSON.stringify(obj, null, 2)}\n`);
+}
+
+/**
+ * Where a run directory stands: 'done' when result.json says so; 'interrupted' when it holds a run
+ * (config.json) that did not finish, or whose result is unreadable (resuming rewrites it); 'new' otherwise.
+ * The one test of "is this run finished" for resume, the study's sweep and its fine-tuning jobs.
+ */
+export function runStatus(runDir: string): 'done' | 'interrupted' | 'new' {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8')) as { status?: unknown };
+    if (r.status === 'done') return 'done';
+  } catch {
+    // no result yet, or one cut short by a kill: not finished
+  }
+  return fs.existsSync(path.join(runDir, 'config.json')) ? 'interrupted' : 'new';
 }
 
 export function readJson<T>(file: string, what: string): T {

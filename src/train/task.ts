@@ -1,5 +1,6 @@
 // The training loop's view of data and of the model: tagged batches, a resumable batch stream,
 // fixed evaluation sets, and forward/evaluate over whichever kind of batch arrives.
+import { argmaxRow } from '../engine/argmax.ts';
 import type { FloatArray } from '../engine/backend.ts';
 import type { ClassBatch, LmBatch, Seq2SeqBatch } from '../model/batch.ts';
 import type { ForwardOptions, Tape, Transformer } from '../model/transformer.ts';
@@ -116,11 +117,4 @@ export function evaluate<A extends FloatArray>(
   const r: EvalResult = { loss: count > 0 ? sum / count : Number.NaN, count, windowSums, windowCounts };
   if (batches.length > 0 && batches[0]!.kind === 'cls') r.accuracy = correct / nWin;
   return r;
-}
-
-/** Index of the largest of x[off .. off+n) (ties: the lowest index). */
-export function argmaxRow(x: ArrayLike<number>, off: number, n: number): number {
-  let best = 0;
-  for (let v = 1; v < n; v++) if (x[off + v]! > x[off + best]!) best = v;
-  return best;
 }

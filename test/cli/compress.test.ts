@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { sha256File } from '../../src/data/fetch/cache.ts';
+import { readSafetensors, writeSafetensors } from '../../src/engine/safetensors.ts';
 import { runTlc as tlc } from './tlc.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-cli-compress-'));
@@ -99,4 +101,37 @@ test('bad compression specs fail with exit code 2 and list the valid choices', (
   const none = tlc(['compress', run]);
   assert.equal(none.status, 2);
   assert.match(none.stderr, /--quant and\/or --prune/);
+});
+
+test('the container sha256 is in its result; tlc eval reports a flipped byte or malformed metadata in one message', () => {
+  const out = path.join(tmp, 'q8-checked');
+  const r = ok(['compress', run, '--quant', 'int8', '--out', out]);
+  const file = path.join(out, 'model.safetensors');
+  assert.equal(r.sha256, sha256File(file));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).sha256, r.sha256);
+  const oneMessage = (dir: string, ...patterns: RegExp[]) => {
+    const e = tlc(['eval', dir]);
+    assert.equal(e.status, 1, e.stderr);
+    assert.doesNotMatch(e.stderr, /^\s+at /m, `a stack trace:\n${e.stderr}`);
+    for (const p of patterns) assert.match(e.stderr, p);
+  };
+  const flipped = path.join(tmp, 'q8-flipped');
+  fs.cpSync(out, flipped, { recursive: true });
+  const bytes = fs.readFileSync(path.join(flipped, 'model.safetensors'));
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x10;
+  fs.writeFileSync(path.join(flipped, 'model.safetensors'), bytes);
+  oneMessage(
+    flipped,
+    /q8-flipped\/model\.safetensors: sha256 [0-9a-f]{64} differs/,
+    /hint: recreate it with tlc compress/,
+  );
+  const malformed = path.join(tmp, 'q8-malformed');
+  fs.cpSync(out, malformed, { recursive: true });
+  const mfile = path.join(malformed, 'model.safetensors');
+  const { tensors, metadata } = readSafetensors(mfile);
+  const list = [...tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data }));
+  const { sha256 } = writeSafetensors(mfile, list, { ...metadata, 'tlc.model': '{"family": "dec' });
+  const res = path.join(malformed, 'result.json');
+  fs.writeFileSync(res, JSON.stringify({ ...JSON.parse(fs.readFileSync(res, 'utf8')), sha256 }));
+  oneMessage(malformed, /model\.safetensors: metadata tlc\.model is not valid JSON/);
 });

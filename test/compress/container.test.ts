@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { type CompressSpec, compressModel } from '../../src/compress/compress.ts';
 import { packMask, readContainer, unpackMask, writeContainer } from '../../src/compress/container.ts';
+import { sha256File } from '../../src/data/fetch/cache.ts';
+import { CorruptError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
+import { readSafetensors, writeSafetensors } from '../../src/engine/safetensors.ts';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { buildLayout } from '../../src/model/params.ts';
@@ -101,5 +104,77 @@ test('a container that is not a tlc compressed model is refused with a clear err
   const file = path.join(dir, 'x.safetensors');
   fs.writeFileSync(file, Buffer.from([1, 2, 3]));
   assert.throws(() => readContainer(file, (c) => buildLayout(c as ModelConfig)), /x\.safetensors/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A compressed model written as `tlc compress` leaves it: the container and a result.json with its sha256. */
+function writtenContainer(): { dir: string; file: string } {
+  const m = model();
+  const spec: CompressSpec = { quant: 'int4:group32', method: 'rtn', prune: '50%', embeddings: false };
+  const c = compressModel(m, spec, null);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-container-'));
+  const file = path.join(dir, 'model.safetensors');
+  writeContainer(file, m.layout, c.stored, { model: m.cfg, spec, source: 'test' });
+  fs.writeFileSync(path.join(dir, 'result.json'), JSON.stringify({ sha256: sha256File(file) }));
+  return { dir, file };
+}
+
+const layoutOf = (c: ModelConfig) => buildLayout(c);
+
+test('a flipped byte anywhere in a container is reported against the sha256 its result recorded', () => {
+  const { dir, file } = writtenContainer();
+  assert.ok(readContainer(file, layoutOf).params.length > 0);
+  const good = fs.readFileSync(file);
+  for (const at of [20, Math.floor(good.length / 2), good.length - 1]) {
+    const bad = Buffer.from(good);
+    bad[at] = bad[at]! ^ 0x01;
+    fs.writeFileSync(file, bad);
+    assert.throws(
+      () => readContainer(file, layoutOf),
+      (e: unknown) => {
+        assert.ok(e instanceof CorruptError, `byte ${at}: ${String(e)}`);
+        assert.ok(e.message.startsWith(`${file}: sha256 `), e.message);
+        assert.match(e.message, /differs from [0-9a-f]{64} recorded in .*result\.json/);
+        assert.match(e.hint ?? '', /tlc compress/);
+        return true;
+      },
+    );
+  }
+  fs.writeFileSync(file, good);
+  assert.ok(readContainer(file, layoutOf).params.length > 0, 'the restored file reads again');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('malformed metadata in a container is one CorruptError naming the entry, never a crash', () => {
+  const { dir, file } = writtenContainer();
+  fs.rmSync(path.join(dir, 'result.json')); // the metadata is what is being tested here
+  const { tensors, metadata } = readSafetensors(file);
+  const list = [...tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data }));
+  const info = JSON.parse(metadata['tlc.tensors']!) as Record<string, Record<string, unknown>>;
+  const quantName = Object.keys(info).find((k) => info[k]!['kind'] === 'quant')!;
+  const withInfo = (entry: unknown) => JSON.stringify({ ...info, [quantName]: entry });
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ 'tlc.model': '{"family": "enc' }, /metadata tlc\.model is not valid JSON/],
+    [{ 'tlc.model': '{"family": "encoder"}' }, /metadata tlc\.model does not describe a model: .*d_model/],
+    [{ 'tlc.tensors': '[1, 2]' }, /metadata tlc\.tensors is not an object/],
+    [{ 'tlc.tensors': withInfo({ kind: 'quant', rows: 2 }) }, new RegExp(`entry ${quantName} is malformed`)],
+    [
+      { 'tlc.tensors': withInfo({ ...info[quantName], format: 'q9_nope' }) },
+      /cannot be read back: unknown quantization format 'q9_nope'/,
+    ],
+    [{ 'tlc.spec': 'not json' }, /metadata tlc\.spec is not valid JSON/],
+  ];
+  for (const [change, why] of cases) {
+    writeSafetensors(file, list, { ...metadata, ...change });
+    assert.throws(
+      () => readContainer(file, layoutOf),
+      (e: unknown) => {
+        assert.ok(e instanceof CorruptError, `${JSON.stringify(change)}: ${String(e)}`);
+        assert.ok(e.message.startsWith(`${file}: `), e.message);
+        assert.match(e.message, why);
+        return true;
+      },
+    );
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { notTextReason } from '../../src/data/sniff.ts';
 import type { Corpus } from '../../src/data/types.ts';
 import { firstInvalidUtf8, labelOrder, loadUserData } from '../../src/data/user.ts';
 import { InputError } from '../../src/engine/errors.ts';
@@ -229,4 +230,64 @@ test('a 100 MB single line loads without crashing (text and JSONL)', () => {
   } finally {
     fs.rmSync(jl);
   }
+});
+
+test('files without a known extension are read when their content is text (licence files), skipped when not', () => {
+  const licence =
+    'Licensed under the Apache License, Version 2.0 (the "License");\nyou may not use this file\n';
+  write('licences/Apache-2.0', licence);
+  write('licences/GFDL-1.3', `GNU Free Documentation License\n\f\nVersion 1.3, 3 November 2008\n`);
+  write('licences/GPL-3', 'GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n');
+  write('licences/notes.1', 'A man page in plain text, é and ü included.\n');
+  write('licences/blob.0', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0]));
+  write('licences/latin.2', Buffer.from('caf\xe9 cr\xe8me\n', 'latin1'));
+  write('licences/term.log', `${'\x1b[31m\x07'.repeat(20)}red\n`);
+  const warnings: string[] = [];
+  const c = loadUserData(path.join(dir, 'licences'), { log: (m) => warnings.push(m) });
+  assert.deepEqual(c.kind === 'text' && c.docs.map((d) => d.id), [
+    'Apache-2.0',
+    'GFDL-1.3',
+    'GPL-3',
+    'notes.1',
+  ]);
+  assert.equal(c.kind === 'text' && c.docs[0]?.text, licence);
+  const skipped = (name: string, why: RegExp) =>
+    assert.ok(
+      warnings.some((w) => w.includes(name) && why.test(w)),
+      `no warning for ${name}: ${warnings.join('\n')}`,
+    );
+  skipped('blob.0', /not text \(it holds NUL bytes/);
+  skipped('latin.2', /not text \(invalid UTF-8 at byte offset 3\)/);
+  skipped('term.log', /not text \(.*control characters\)/);
+  // one such file given directly: read when text, a clear refusal when not
+  const one = loadUserData(path.join(dir, 'licences', 'GFDL-1.3'), quiet);
+  assert.equal(one.kind === 'text' && one.docs[0]?.id, 'GFDL-1.3');
+  rejects(() => loadUserData(path.join(dir, 'licences', 'blob.0'), quiet), /blob\.0: not a text file/);
+});
+
+test('the licence folder every Debian system carries reads as text, one document per licence', (t) => {
+  const licences = '/usr/share/common-licenses';
+  if (!fs.existsSync(path.join(licences, 'Apache-2.0'))) {
+    t.skip(`${licences} is not on this system`);
+    return;
+  }
+  const warnings: string[] = [];
+  const c = loadUserData(licences, { log: (m) => warnings.push(m) });
+  const ids = c.kind === 'text' ? c.docs.map((d) => d.id) : [];
+  for (const name of ['Apache-2.0', 'GFDL-1.3', 'GPL-3', 'MPL-2.0'])
+    assert.ok(ids.includes(name), `${name} not read`);
+  assert.deepEqual(warnings, []);
+});
+
+test('the text sniff: UTF-8 cut at the end of a sample is fine, NUL and control-heavy bytes are not', () => {
+  const e = Buffer.from('é', 'utf8');
+  assert.equal(notTextReason(Buffer.concat([Buffer.from('abc'), e.subarray(0, 1)]), true), null);
+  assert.match(
+    notTextReason(Buffer.concat([Buffer.from('abc'), e.subarray(0, 1)]), false) ?? '',
+    /invalid UTF-8/,
+  );
+  assert.equal(notTextReason(Buffer.from('page one\fpage two\r\n\ttabbed')), null);
+  assert.match(notTextReason(Buffer.from('a\0b')) ?? '', /NUL/);
+  assert.equal(notTextReason(Buffer.from(`${'x'.repeat(199)}\x1b`)), null, '0.5% control characters is text');
+  assert.match(notTextReason(Buffer.from(`${'x'.repeat(97)}\x1b\x1b\x1b`)) ?? '', /control characters/);
 });

@@ -4,9 +4,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../engine/atomic.ts';
 import { CorruptError, SetupError } from '../../engine/errors.ts';
 import type { Provenance } from '../types.ts';
-import { cacheRoot, sha256Bytes, writeFileAtomic } from './cache.ts';
+import { cacheRoot, sha256Bytes } from './cache.ts';
 
 const APT_HELPER = '/usr/lib/apt/apt-helper';
 

@@ -1,4 +1,4 @@
-// The tlc cache folder (TLC_CACHE, default ~/.cache/tlc), sha256 of files, atomic writes.
+// The tlc cache folder (TLC_CACHE, default ~/.cache/tlc) and sha256 of files and bytes.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,18 +29,4 @@ export function sha256File(file: string): string {
 
 export function sha256Bytes(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Write a file atomically: tmp file in the same folder, fsync, rename. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }

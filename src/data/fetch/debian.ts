@@ -3,9 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../engine/atomic.ts';
 import { CorruptError, SetupError } from '../../engine/errors.ts';
 import type { Provenance } from '../types.ts';
-import { cacheRoot, sha256File, writeFileAtomic } from './cache.ts';
+import { cacheRoot, sha256File } from './cache.ts';
 
 export interface FetchedDeb {
   /** the extracted file tree (like `/`: usr/share/...) */

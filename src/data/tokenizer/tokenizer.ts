@@ -3,8 +3,8 @@
 // tokens, not even when the text contains "<s>" literally: text is data; batchers add specials.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { writeFileAtomic } from '../../engine/atomic.ts';
 import { CorruptError, InputError } from '../../engine/errors.ts';
-import { writeFileAtomic } from '../fetch/cache.ts';
 import {
   BOS_ID,
   BYTE_TO_CHAR,

@@ -3,7 +3,7 @@
 // int8, config.json, tokenizer files). Model files are written atomically (tmp + fsync + rename).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../data/fetch/cache.ts';
+import { writeFileAtomic } from '../../engine/atomic.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { TLC_VERSION } from '../../train/rundir.ts';
