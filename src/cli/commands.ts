@@ -8,7 +8,9 @@ import { registerBench } from './bench.ts';
 import { registerCompress } from './compress.ts';
 import { registerData } from './data.ts';
 import { registerStudy } from './study.ts';
+import { registerStudyJob } from './study-job.ts';
 import { registerTrain } from './train.ts';
+import { registerWorker } from './worker.ts';
 
 export function registerCommands(program: Command): void {
   registerBench(program);
@@ -16,4 +18,6 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerCompress(program);
   registerStudy(program);
+  registerWorker(program);
+  registerStudyJob(program);
 }

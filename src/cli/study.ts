@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
 import { PRESETS, type StudyPreset } from '../study/presets.ts';
+import { intFlag } from './study-job.ts';
 
 export function registerStudy(program: Command): void {
   program
@@ -24,6 +25,12 @@ export function registerStudy(program: Command): void {
     .option('--backend <name>', 'native | ts', 'native')
     .option('--precision <p>', 'training precision: fp32 | bf16 (bf16 GEMMs, fp32 weights)', 'fp32')
     .option('--json', 'print the verdicts and paths as JSON on stdout')
+    .option(
+      '--queue <url>',
+      'run the jobs on a Redis queue (tlc worker on each machine): redis://HOST:PORT or env:NAME',
+    )
+    .option('--steps <n>', 'also stop every run after this many steps (exact comparisons)')
+    .option('--deterministic', 'bit-identical losses for the same config, seed and threads')
     .action(async (o) => {
       const preset: StudyPreset | undefined = PRESETS[o.preset as StudyPreset['name']];
       if (!preset) throw new InputError(`--preset: expected quick, default or full, found '${o.preset}'`);
@@ -39,6 +46,13 @@ export function registerStudy(program: Command): void {
         import('../study/run.ts'),
       ]);
       const be = createBackend(o.backend, threads);
+      const steps = intFlag('--steps', o.steps);
+      const executor = o.queue
+        ? await (await import('../study/queue-executor.ts')).openQueueExecutor({
+            url: o.queue,
+            studyDir: outDir,
+          })
+        : undefined;
       const results = await runStudy({
         preset,
         data: o.data,
@@ -49,7 +63,10 @@ export function registerStudy(program: Command): void {
         precision: o.precision,
         finetune: o.finetune ?? null,
         be,
-      });
+        executor,
+        steps,
+        deterministic: Boolean(o.deterministic),
+      }).finally(() => executor?.close());
       const { writeReport } = await import('../report/html.ts'); // vega: only once the runs are done
       const report = await writeReport(results, path.join(outDir, 'report'));
       for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);

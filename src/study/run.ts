@@ -4,12 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
-import { TlcError } from '../engine/errors.ts';
+import { InputError, TlcError } from '../engine/errors.ts';
 import { machineInfo } from '../train/bench.ts';
 import type { SavedRunConfig } from '../train/run.ts';
 import { gitHash, readJson, TLC_VERSION } from '../train/rundir.ts';
 import { readRun } from './collect.ts';
 import { compressGrid, GRID_PROTOCOL, paretoFront } from './compress-grid.ts';
+import { compressJobs } from './compress-jobs.ts';
 import { type Executor, type Job, LocalExecutor } from './executor.ts';
 import { frontier, timeGrid } from './fits.ts';
 import type { StudyPreset } from './presets.ts';
@@ -31,6 +32,10 @@ export interface StudyOptions {
   be: Backend<Float32Array>;
   executor?: Executor;
   log?: (m: string) => void;
+  /** also stop every run after this many steps (exact comparisons, tests) */
+  steps?: number;
+  /** bit-identical losses for the same config, seed and threads */
+  deterministic?: boolean;
 }
 
 const mins = (s: number) => (s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
@@ -44,6 +49,12 @@ async function runJobs(ex: Executor, jobs: Job[], what: string, log: (m: string)
     else left -= e.job.estimateS;
   });
   const failed = outcomes.filter((o) => !o.ok);
+  const bad = failed.find((o) => o.inputError);
+  if (bad)
+    throw new InputError(
+      `${what} job ${bad.id} failed: ${bad.error}`,
+      'fix the input, then re-run the same tlc study command',
+    );
   if (failed.length) {
     throw new TlcError(
       `${failed.length} ${what} job(s) failed: ${failed.map((f) => `${f.id}: ${f.error}`).join('\n')}`,
@@ -73,6 +84,7 @@ function finetuneJobs(runs: PlannedRun[], o: StudyOptions): Job[] {
             dir,
           ],
       estimateS: budget * 1.25 + 15,
+      spec: { kind: 'finetune', run: r.id, data: o.finetune!, budget_s: budget },
     }));
 }
 
@@ -87,6 +99,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     threads: o.threads,
     backend: o.backend,
     precision: o.precision,
+    steps: o.steps,
+    deterministic: o.deterministic,
   });
   const done = runs.filter((r) => r.status === 'done').length;
   log(
@@ -104,11 +118,13 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const fr = frontier(sizes, trained, timeGrid(o.budgetS, o.preset.evalEveryS));
 
   log('[study] compressing every run over the grid');
+  if (ex.remote) await runJobs(ex, compressJobs(runs, o.preset, o.outDir, 'pretrain'), 'compression', log);
   const compression: CompressionPoint[] = runs.flatMap((r) => compressGrid(r, o.preset, o.outDir, o.be, log));
 
   let finetune: StudyResults['finetune'] = null;
   if (o.finetune) {
     await runJobs(ex, finetuneJobs(runs, o), 'fine-tuning', log);
+    if (ex.remote) await runJobs(ex, compressJobs(runs, o.preset, o.outDir, 'finetune'), 'compression', log);
     const pts = runs.flatMap((r) =>
       compressGrid(
         { ...r, id: `ft-${r.id}`, runDir: path.join(o.outDir, 'finetune', r.id) },

@@ -29,6 +29,10 @@ export interface SweepOptions {
   backend: string;
   /** the linear layers' precision while training (fp32 unless given) */
   precision?: 'fp32' | 'bf16';
+  /** also stop every run after this many steps (exact comparisons, tests) */
+  steps?: number;
+  /** bit-identical losses for the same config, seed and threads */
+  deterministic?: boolean;
 }
 
 function runStatus(runDir: string): PlannedRun['status'] {
@@ -50,13 +54,14 @@ export function trainingConfig(o: SweepOptions, d: number, L: number, seed: numb
     model: { family: 'encoder', d_model: d, n_layers: L, n_heads: headsFor(d), d_ff: 4 * d },
     data: { name: o.data, ...p.data },
     optim: { lr: lrFor(p, d), warmup_steps: p.warmupSteps, schedule: 'linear' },
-    budget: { seconds: o.budgetS },
+    budget: { seconds: o.budgetS, ...(o.steps ? { steps: o.steps } : {}) },
     eval: { every_seconds: p.evalEveryS },
     checkpoint: { every_seconds: 30, keep: 1 },
     seed,
     backend: o.backend,
     ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.deterministic ? { deterministic: true } : {}),
   };
 }
 
@@ -107,5 +112,6 @@ export function trainingJobs(runs: PlannedRun[], budgetS: number): Job[] {
           ? ['train', '--resume', r.runDir]
           : ['train', '--config', r.configFile, '--run-dir', r.runDir],
       estimateS: budgetS * 1.25 + 10,
+      spec: { kind: 'train', run: r.id },
     }));
 }
