@@ -35,6 +35,10 @@ interface Tracked {
   progress: string;
   attempts: number;
   state: string;
+  /** polls in a row that found the job gone */
+  missing: number;
+  /** the worker last seen running it */
+  worker: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,7 +114,7 @@ export class QueueExecutor implements Executor {
           },
         });
       }
-      tracked.push({ job, id, started: false, progress: '', attempts: 0, state: '' });
+      tracked.push({ job, id, started: false, progress: '', attempts: 0, state: '', missing: 0, worker: '' });
     }
     // in one call, so a waiting worker sees every priority before it takes the first job
     await q.addBulk(fresh);
@@ -141,6 +145,8 @@ export class QueueExecutor implements Executor {
         await sleep(this.o.pollMs ?? 1000);
         continue;
       }
+      // a failure first: a worker that sees bad input removes the study's queued jobs right after
+      states.sort((x, y) => Number(y.state === 'failed') - Number(x.state === 'failed'));
       for (const { t, bj, state } of states) {
         const out = this.observe(t, bj, state, onEvent);
         if (!out) continue;
@@ -177,23 +183,9 @@ export class QueueExecutor implements Executor {
       t.started = true;
       onEvent({ job: t.job, phase: 'start' });
     }
-    const line = (bj?.progress as { line?: string } | undefined)?.line;
-    if (typeof line === 'string' && line !== t.progress) {
-      t.progress = line;
-      this.log(`[queue] ${t.job.id}${where}: ${line}`);
-    }
-    const wasActive = t.state === 'active';
-    t.state = state;
-    if (bj && bj.attemptsMade > t.attempts && state !== 'completed' && state !== 'failed') {
-      t.attempts = bj.attemptsMade;
-      this.log(
-        `[queue] ${t.job.id}: attempt ${bj.attemptsMade} failed (${bj.failedReason}); retrying with back-off`,
-      );
-    } else if (wasActive && (state === 'waiting' || state === 'prioritized' || state === 'delayed'))
-      this.log(
-        `[queue] ${t.job.id}: its worker stopped; back in the queue (it resumes from its last checkpoint)`,
-      );
-    if (state !== 'completed' && state !== 'failed' && state !== 'missing') return null;
+    this.report(t, bj, state, where);
+    t.missing = state === 'missing' ? t.missing + 1 : 0;
+    if (state !== 'completed' && state !== 'failed' && t.missing < 5) return null;
     const seconds = bj?.finishedOn && bj.processedOn ? (bj.finishedOn - bj.processedOn) / 1000 : 0;
     let out: JobOutcome;
     if (state === 'completed') out = { id: t.job.id, ok: true, seconds };
@@ -213,6 +205,33 @@ export class QueueExecutor implements Executor {
     if (!t.started) onEvent({ job: t.job, phase: 'start' });
     onEvent({ job: t.job, phase: 'end', outcome: out });
     return out;
+  }
+
+  /** Log a job's new progress line, a retry, or a move to another worker. */
+  private report(t: Tracked, bj: BullJob | undefined, state: string, where: string): void {
+    const line = (bj?.progress as { line?: string } | undefined)?.line;
+    if (typeof line === 'string' && line !== t.progress) {
+      t.progress = line;
+      this.log(`[queue] ${t.job.id}${where}: ${line}`);
+    }
+    const wasActive = t.state === 'active';
+    const lastWorker = t.worker;
+    t.state = state;
+    if (state === 'active' && bj?.processedBy) t.worker = bj.processedBy;
+    const retried =
+      bj !== undefined && bj.attemptsMade > t.attempts && state !== 'completed' && state !== 'failed';
+    if (retried) {
+      t.attempts = bj.attemptsMade;
+      this.log(
+        `[queue] ${t.job.id}: attempt ${bj.attemptsMade} failed (${bj.failedReason}); retrying with back-off`,
+      );
+    }
+    const moved = lastWorker !== '' && t.worker !== lastWorker;
+    const requeued = wasActive && !retried && ['waiting', 'prioritized', 'delayed'].includes(state);
+    if (moved || requeued)
+      this.log(
+        `[queue] ${t.job.id}: its worker ${lastWorker} stopped; the job went back to the queue${moved ? ` and runs on ${t.worker} now` : ''} (a run resumes from its last checkpoint)`,
+      );
   }
 
   /** After a failure: take this study's jobs that have not started off the queue; running ones finish. */

@@ -77,7 +77,7 @@ export async function probeRedis(q: QueueUrl, timeoutMs = 5000): Promise<void> {
     await client.connect();
     await client.ping();
   } catch (e) {
-    const why = scrub((e as Error).message || lastError || 'no answer', q);
+    const why = scrub(lastError || (e as Error).message || 'no answer', q);
     throw new SetupError(
       `cannot reach Redis at ${q.shown}: ${why}`,
       'start redis-server there (bound to an address the workers can reach), or check the host, port and password',

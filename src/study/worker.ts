@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Job as BullJob, Worker } from 'bullmq';
+import type { Job as BullJob, Queue, Worker } from 'bullmq';
 import { lockIsLive, readLock } from '../train/lock.ts';
 import { childArgs, type ValidJob, validateJob } from './job-kinds.ts';
 import { INPUT_PREFIX, QUEUE_NAME, REFUSED_PREFIX } from './queue-executor.ts';
@@ -60,7 +60,25 @@ class JobRunner {
   constructor(
     private readonly o: WorkerOptions & { threads: number },
     private readonly log: (m: string) => void,
+    private readonly queue: Queue,
   ) {}
+
+  /**
+   * After a bad-input failure: take the study's other queued jobs off the queue at once (as the
+   * study does when it sees the failure), so no worker starts one that would fail the same way.
+   */
+  private async dropStudy(study: string): Promise<void> {
+    const queued = await this.queue.getJobs(['waiting', 'prioritized', 'delayed']).catch(() => []);
+    let n = 0;
+    for (const j of queued) {
+      if ((j?.data as { study?: unknown } | undefined)?.study !== study) continue;
+      await j.remove().then(
+        () => n++,
+        () => {},
+      );
+    }
+    if (n) this.log(`[worker] removed ${n} queued job(s) of the same study`);
+  }
 
   private runChild(args: string[], label: string, onLine: (l: string) => void): Promise<ChildResult> {
     return new Promise((resolve) => {
@@ -134,6 +152,7 @@ class JobRunner {
       }
       if (r.code === 2) {
         this.log(`[worker] ${label}: failed for bad input (not retried)`);
+        await this.dropStudy(String((job.data as { study: string }).study));
         throw new UnrecoverableError(`${INPUT_PREFIX}${why.replace(/^tlc: /, '')}`);
       }
       if (r.code === 3) {
@@ -156,9 +175,11 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await probeRedis(o.url);
   const threads = o.threads ?? Math.max(1, Math.floor(os.availableParallelism() / o.concurrency));
   const name = `${os.hostname()}-${process.pid}`;
-  const runner = new JobRunner({ ...o, threads }, log);
   const { Queue, Worker } = await import('bullmq');
   const queueName = o.queueName ?? QUEUE_NAME;
+  const queue = new Queue(queueName, { connection: connectionOf(o.url) });
+  queue.on('error', () => {}); // the worker's own connection reports Redis trouble
+  const runner = new JobRunner({ ...o, threads }, log, queue);
   const lockMs = o.lockMs ?? 30_000;
   const worker: Worker = new Worker(queueName, (job, token) => runner.process(job, token), {
     connection: connectionOf(o.url),
@@ -185,6 +206,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       runner.stopping = true;
       for (const c of runner.children) c.kill('SIGTERM');
       await worker.close();
+      await queue.close();
       log(`[worker] ${name}: stopped`);
     })();
     return stopped;
@@ -193,12 +215,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     o.idleExitS === undefined ? new Promise<void>((r) => worker.on('closed', () => r())) : idleWatch();
   /** stop once nothing is queued, delayed or running anywhere for idleExitS */
   async function idleWatch(): Promise<void> {
-    const q = new Queue(queueName, { connection: connectionOf(o.url) });
-    q.on('error', () => {});
     let idleSince = Date.now();
     while (!stopped) {
       await sleep(1000);
-      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized').catch(() => null);
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized').catch(() => null);
       const busy = !c || Object.values(c).some((n) => n > 0) || runner.children.size > 0;
       if (busy) idleSince = Date.now();
       else if (Date.now() - idleSince >= o.idleExitS! * 1000) {
@@ -207,7 +227,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       }
     }
     await stopped;
-    await q.close();
   }
   return { name, done, stop };
 }
