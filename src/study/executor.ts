@@ -84,8 +84,16 @@ export class LocalExecutor implements Executor {
             id: job.id,
             ok: false,
             seconds,
-            error: `exit ${code ?? signal}: ${tail.slice(-8).join('\n')}`,
-            ...(code === 2 ? { inputError: true } : {}),
+            // bad input: the child's own message (it names what to do); otherwise how it ended, and its last lines
+            ...(code === 2
+              ? {
+                  inputError: true,
+                  error: tail
+                    .slice(-8)
+                    .join('\n')
+                    .replace(/^tlc: /, ''),
+                }
+              : { error: `exit ${code ?? signal}: ${tail.slice(-8).join('\n')}` }),
           });
       });
     });

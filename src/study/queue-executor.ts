@@ -50,6 +50,7 @@ export class QueueExecutor implements Executor {
   private readonly log: (m: string) => void;
   private readonly study: string;
   private lastRedisError = 0;
+  private closed = false;
 
   constructor(private readonly o: QueueExecutorOptions) {
     this.url = parseQueueUrl(o.url);
@@ -69,7 +70,9 @@ export class QueueExecutor implements Executor {
     return q;
   }
 
+  /** Disconnect; a run() still waiting returns (its jobs stay queued: a later submission re-attaches). */
   async close(): Promise<void> {
+    this.closed = true;
     await this.queue?.close();
     this.queue = null;
   }
@@ -132,6 +135,11 @@ export class QueueExecutor implements Executor {
     let lastSummary = '';
     let lastSummaryAt = 0;
     while (pending.length) {
+      if (this.closed)
+        throw new TlcError(
+          'the queue executor was closed while its jobs ran',
+          'run the same study again to re-attach',
+        );
       let states: Array<{ t: Tracked; bj: BullJob | undefined; state: string }>;
       try {
         states = await Promise.all(

@@ -50,11 +50,8 @@ async function runJobs(ex: Executor, jobs: Job[], what: string, log: (m: string)
   });
   const failed = outcomes.filter((o) => !o.ok);
   const bad = failed.find((o) => o.inputError);
-  if (bad)
-    throw new InputError(
-      `${what} job ${bad.id} failed: ${bad.error}`,
-      'fix the input, then re-run the same tlc study command',
-    );
+  // the job's own message already says what to do
+  if (bad) throw new InputError(`${what} job ${bad.id} failed: ${bad.error}`);
   if (failed.length) {
     throw new TlcError(
       `${failed.length} ${what} job(s) failed: ${failed.map((f) => `${f.id}: ${f.error}`).join('\n')}`,

@@ -79,14 +79,18 @@ const losses = (runDir: string) =>
       .map((r) => [r.step, r.value]),
   );
 const trainJob = (run: string): Job => ({ id: run, args: [], estimateS: 30, spec: { kind: 'train', run } });
-const executor = (log: string[]) =>
-  new QueueExecutor({
+const executors: QueueExecutor[] = [];
+const executor = (log: string[]) => {
+  const ex = new QueueExecutor({
     url: redis.url,
     studyDir: study,
     backoffMs: 300,
     pollMs: 200,
     log: (m) => log.push(m),
   });
+  executors.push(ex);
+  return ex;
+};
 
 before(async () => {
   redis = await startRedis();
@@ -98,7 +102,16 @@ before(async () => {
   );
 });
 after(async () => {
+  for (const ex of executors) await ex.close();
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const run of ['d64-L2-s1', 'd64-L1-s1']) {
+    const h = readLock(path.join(study, 'runs', run))?.holder; // a training process a failed test left behind
+    if (h?.host === os.hostname()) {
+      try {
+        process.kill(h.pid, 'SIGKILL');
+      } catch {}
+    }
+  }
   await Promise.all(procs.map((p) => p.exit));
   await redis.stop();
   fs.rmSync(tmp, { recursive: true, force: true });

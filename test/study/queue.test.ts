@@ -73,6 +73,8 @@ async function tlcRun(args: string[]): Promise<{ status: number | null; stdout: 
 }
 
 const workers: Proc[] = [];
+/** A running worker (the first test's first one, or a new one when tests run alone). */
+const liveWorker = () => workers.find((w) => w.child.exitCode === null) ?? startWorker(redis.url);
 function startWorker(queueArg: string): Proc {
   const w = start(['worker', '--queue', queueArg, '--root', tmp, '--concurrency', '1', '--threads', '1']);
   workers.push(w);
@@ -158,7 +160,7 @@ test('two workers on the queue give the local executor’s losses, compression r
 });
 
 test('a bad input fails one job once, and the study stops with its message', async () => {
-  const a = workers[0]!;
+  const a = liveWorker();
   const before = a.text().length;
   const missing = path.join(tmp, 'no-such-data');
   const r = await tlcRun([
@@ -186,7 +188,7 @@ test('a bad input fails one job once, and the study stops with its message', asy
 });
 
 test('crafted payloads are refused by the worker without running anything', async () => {
-  const a = workers[0]!;
+  const a = liveWorker();
   const marker = path.join(tmp, 'pwned');
   const q = new Queue('tlc-study', { connection: { url: redis.url } });
   const crafted = [
