@@ -9,6 +9,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
   },
   profile: { file: './profile-step.ts', what: 'per-kernel time of a training step (bench/profile-step.ts)' },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
+  queue: {
+    file: './queue.ts',
+    what: 'no-op jobs/s on BullMQ/Redis; with --study, 1 vs 2 workers (bench/queue.ts)',
+  },
 };
 
 const name = process.argv[2];

@@ -236,9 +236,14 @@ export class QueueExecutor implements Executor {
     }
     const moved = lastWorker !== '' && t.worker !== lastWorker;
     const requeued = wasActive && !retried && ['waiting', 'prioritized', 'delayed'].includes(state);
-    if (moved || requeued)
+    if (requeued)
       this.log(
-        `[queue] ${t.job.id}: its worker ${lastWorker} stopped; the job went back to the queue${moved ? ` and runs on ${t.worker} now` : ''} (a run resumes from its last checkpoint)`,
+        `[queue] ${t.job.id}: its worker ${lastWorker} stopped; the job is back in the queue (a run resumes from its last checkpoint)`,
+      );
+    else if (moved && !wasActive) this.log(`[queue] ${t.job.id}: now on ${t.worker}`);
+    else if (moved)
+      this.log(
+        `[queue] ${t.job.id}: its worker ${lastWorker} stopped; the job went to ${t.worker} (a run resumes from its last checkpoint)`,
       );
   }
 
