@@ -21,6 +21,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
   },
+  queue: {
+    file: './queue.ts',
+    what: 'no-op jobs/s on BullMQ/Redis; with --study, 1 vs 2 workers (bench/queue.ts)',
+  },
 };
 
 const name = process.argv[2];

@@ -11,6 +11,8 @@ need=()
 for pkg in libdnnl-dev build-essential python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# the queue tests (test/study/queue*.test.ts) start their own redis-server on a loopback port
+dpkg -s redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ "${TLC_WITH_TORCH:-0}" = "1" ]; then
   dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
 fi

@@ -9,7 +9,9 @@ import { registerCompress } from './compress.ts';
 import { registerData } from './data.ts';
 import { registerExport } from './export.ts';
 import { registerStudy } from './study.ts';
+import { registerStudyJob } from './study-job.ts';
 import { registerTrain } from './train.ts';
+import { registerWorker } from './worker.ts';
 
 export function registerCommands(program: Command): void {
   registerBench(program);
@@ -18,4 +20,6 @@ export function registerCommands(program: Command): void {
   registerCompress(program);
   registerStudy(program);
   registerExport(program);
+  registerWorker(program);
+  registerStudyJob(program);
 }

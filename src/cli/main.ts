@@ -1,7 +1,7 @@
 // The `tlc` command line: parses, validates and calls the library. Holds no logic of its own;
 // each command lives in its own module and registers itself on the program here.
 import { Command, CommanderError } from 'commander';
-import { formatError, InputError } from '../engine/errors.ts';
+import { BusyError, formatError, InputError } from '../engine/errors.ts';
 import { TLC_VERSION } from '../engine/version.ts';
 import { registerCommands } from './commands.ts';
 
@@ -20,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     process.stderr.write(`tlc: ${formatError(e)}\n`);
-    return e instanceof InputError ? 2 : 1;
+    // 2: the user's input is wrong (retrying cannot help); 3: busy (another process holds the run)
+    return e instanceof InputError ? 2 : e instanceof BusyError ? 3 : 1;
   }
 }

@@ -16,6 +16,10 @@ export interface StudyCommand {
   backend: string;
   precision: 'auto' | 'fp32' | 'bf16';
   json: boolean;
+  /** a Redis URL (or env:NAME): jobs run on the queue's workers */
+  queue?: string | undefined;
+  steps?: number | undefined;
+  deterministic?: boolean;
   outDirFor: (preset: string, data: string) => string;
 }
 
@@ -84,6 +88,9 @@ export async function runStudyCommand(c: StudyCommand): Promise<void> {
     const { runBatchSweepCommand } = await import('./study-batch.ts');
     return runBatchSweepCommand({ c, preset, data, outDir, precision, why, be, fmaFlops });
   }
+  const executor = c.queue
+    ? await (await import('../study/queue-executor.ts')).openQueueExecutor({ url: c.queue, studyDir: outDir })
+    : undefined;
   const results = await runStudy({
     preset,
     data,
@@ -96,7 +103,10 @@ export async function runStudyCommand(c: StudyCommand): Promise<void> {
     finetune: c.finetune,
     be,
     fmaFlops,
-  });
+    executor,
+    steps: c.steps,
+    deterministic: c.deterministic,
+  }).finally(() => executor?.close());
   const { writeReport } = await import('../report/html.ts'); // vega: only once the runs are done
   const report = await writeReport(results, `${outDir}/report`);
   for (const w of report.warnings) process.stderr.write(`report warning: ${w}\n`);

@@ -41,6 +41,16 @@ export function registerStudy(program: Command): void {
       arg.oneOf('--precision', ['auto', 'fp32', 'bf16'] as const),
       'auto',
     )
+    .option(
+      '--queue <url>',
+      'run the jobs on a Redis queue (tlc worker on each machine): redis://HOST:PORT or env:NAME',
+    )
+    .option(
+      '--steps <n>',
+      'also stop every run after this many steps (exact comparisons)',
+      arg.int('--steps', { min: 1 }),
+    )
+    .option('--deterministic', 'bit-identical losses for the same config, seed and threads')
     .option('--json', 'print the verdicts and paths as JSON on stdout')
     .action(async (o) => {
       const { runStudyCommand } = await import('./study-run.ts');
@@ -56,6 +66,9 @@ export function registerStudy(program: Command): void {
         backend: o.backend,
         precision: o.precision,
         json: o.json === true,
+        queue: o.queue,
+        steps: o.steps,
+        deterministic: o.deterministic === true,
         outDirFor: (preset: string, data: string) => path.join('studies', `${preset}-${path.basename(data)}`),
       });
     });

@@ -21,6 +21,9 @@ export class SetupError extends TlcError {}
 /** Data on disk failed verification (checksum, magic, truncation). */
 export class CorruptError extends TlcError {}
 
+/** Another live process holds what this one needs (e.g. a run directory's lock); try again later. */
+export class BusyError extends TlcError {}
+
 export function formatError(e: unknown): string {
   if (e instanceof TlcError) return e.hint ? `${e.message}\n  hint: ${e.hint}` : e.message;
   if (e instanceof Error) return e.stack ?? e.message;

@@ -70,7 +70,6 @@ function logSoftmax(logits: FloatArray, row: number, V: number, out: Float64Arra
   for (let v = 0; v < V; v++) out[v] = logits[o + v]! - lse;
 }
 
-
 /** Per-window sums and counts of a per-token quantity, and its cluster standard error. */
 class WindowStats {
   sums: number[] = [];

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TlcError } from '../engine/errors.ts';
+import type { JobSpec } from './job-kinds.ts';
 
 export interface Job {
   id: string;
@@ -12,6 +13,8 @@ export interface Job {
   args: string[];
   /** expected seconds, for the ETA */
   estimateS: number;
+  /** the job as data (kind and run), for executors that must not ship command lines (the queue) */
+  spec?: JobSpec;
 }
 
 export interface JobOutcome {
@@ -20,9 +23,13 @@ export interface JobOutcome {
   seconds: number;
   /** last lines of stderr when it failed */
   error?: string;
+  /** it failed for bad input (exit code 2): retrying or running the other jobs cannot help */
+  inputError?: boolean;
 }
 
 export interface Executor {
+  /** jobs run on other machines: the study then runs compression as jobs too */
+  readonly remote?: boolean;
   /** Run the jobs (in order where it matters); resolve when all have ended. */
   run(
     jobs: Job[],
@@ -33,6 +40,7 @@ export interface Executor {
 const tlcBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tlc.mjs');
 
 export class LocalExecutor implements Executor {
+  readonly remote = false;
   constructor(
     /** prefix child stderr lines with the job id, or drop them (quiet) */
     private readonly childOutput: 'prefix' | 'quiet' = 'prefix',
@@ -45,6 +53,7 @@ export class LocalExecutor implements Executor {
       const outcome = await this.runOne(job);
       out.push(outcome);
       onEvent({ job, phase: 'end', outcome });
+      if (outcome.inputError) break; // the same input would fail every remaining job
     }
     return out;
   }
@@ -75,7 +84,16 @@ export class LocalExecutor implements Executor {
             id: job.id,
             ok: false,
             seconds,
-            error: `exit ${code ?? signal}: ${tail.slice(-8).join('\n')}`,
+            // bad input: the child's own message (it names what to do); otherwise how it ended, and its last lines
+            ...(code === 2
+              ? {
+                  inputError: true,
+                  error: tail
+                    .slice(-8)
+                    .join('\n')
+                    .replace(/^tlc: /, ''),
+                }
+              : { error: `exit ${code ?? signal}: ${tail.slice(-8).join('\n')}` }),
           });
       });
     });

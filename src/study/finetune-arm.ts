@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compressGrid, type PointSums } from './compress-grid.ts';
+import { compressJobs } from './compress-jobs.ts';
 import type { Executor, Job } from './executor.ts';
 import type { StudyOptions } from './run.ts';
 import { type PlannedRun, runStatus } from './sweep.ts';
@@ -30,6 +31,7 @@ function finetuneJobs(runs: PlannedRun[], o: StudyOptions): Job[] {
             dir,
           ],
       estimateS: budget * 1.25 + 15,
+      spec: { kind: 'finetune' as const, run: r.id, data: o.finetune!, budget_s: budget },
     }));
 }
 
@@ -42,6 +44,7 @@ export async function finetuneArm(
   runJobs: (ex: Executor, jobs: Job[], what: string, log: (m: string) => void) => Promise<void>,
 ): Promise<NonNullable<StudyResults['finetune']>> {
   await runJobs(ex, finetuneJobs(plan, o), 'fine-tuning', log);
+  if (ex.remote) await runJobs(ex, compressJobs(plan, o.preset, o.outDir, 'finetune'), 'compression', log);
   const pts = plan.flatMap((r) =>
     compressGrid(
       { ...r, id: `ft-${r.id}`, runDir: path.join(o.outDir, 'finetune', r.id) },

@@ -5,7 +5,7 @@
 // StudyResults document.
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
-import { TlcError } from '../engine/errors.ts';
+import { InputError, TlcError } from '../engine/errors.ts';
 import { machineInfo } from '../train/bench.ts';
 import type { SavedRunConfig } from '../train/run.ts';
 import { gitHash, readJson, TLC_VERSION } from '../train/rundir.ts';
@@ -16,6 +16,7 @@ import type { ClaimContext } from './claims/common.ts';
 import { nearUnigram } from './claims/common.ts';
 import { readRun, readWindows } from './collect.ts';
 import { compressGrid, type PointSums, paretoFront } from './compress-grid.ts';
+import { compressJobs } from './compress-jobs.ts';
 import { Evidence } from './evidence.ts';
 import { type Executor, type Job, LocalExecutor } from './executor.ts';
 import { finetuneArm } from './finetune-arm.ts';
@@ -45,6 +46,10 @@ export interface StudyOptions {
   fmaFlops: number;
   executor?: Executor;
   log?: (m: string) => void;
+  /** also stop every run after this many steps (exact comparisons, tests) */
+  steps?: number;
+  /** bit-identical losses for the same config, seed and threads */
+  deterministic?: boolean;
 }
 
 const mins = (s: number) => (s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
@@ -63,6 +68,9 @@ export async function runJobs(
     else left -= e.job.estimateS;
   });
   const failed = outcomes.filter((o) => !o.ok);
+  const bad = failed.find((o) => o.inputError);
+  // the job's own message already says what to do
+  if (bad) throw new InputError(`${what} job ${bad.id} failed: ${bad.error}`);
   if (failed.length) {
     throw new TlcError(
       `${failed.length} ${what} job(s) failed: ${failed.map((f) => `${f.id}: ${f.error}`).join('\n')}`,
@@ -118,6 +126,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const fr = frontier(sizes, runs, timeGrid(o.budgetS, o.preset.evalEveryS), [...annealAt, o.budgetS], ev);
 
   log('[study] compressing every run over the grid');
+  if (ex.remote) await runJobs(ex, compressJobs(plan, o.preset, o.outDir, 'pretrain'), 'compression', log);
   const sums: PointSums = new Map();
   const compression: CompressionPoint[] = plan.flatMap((r) =>
     compressGrid(r, o.preset, o.outDir, o.be, log, sums),

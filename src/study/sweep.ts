@@ -50,10 +50,16 @@ export interface SweepOptions {
   backend: string;
   /** the linear layers' precision while training */
   precision: 'fp32' | 'bf16';
+  /** also stop every run after this many steps (exact comparisons, tests) */
+  steps?: number;
+  /** bit-identical losses for the same config, seed and threads */
+  deterministic?: boolean;
 }
 
 /** The intermediate budgets of a study: the preset's, scaled when --budget changes the budget. */
-export function annealBudgets(o: Pick<SweepOptions, 'preset' | 'budgetS'>): number[] {
+export function annealBudgets(o: Pick<SweepOptions, 'preset' | 'budgetS' | 'steps'>): number[] {
+  // a step-budgeted study (exact comparisons) anneals only at its end: branch times are seconds
+  if (o.steps) return [];
   const k = o.budgetS / o.preset.budgetS;
   return o.preset.annealAt.map((t) => +(t * k).toFixed(3)).filter((t) => t > 0 && t < o.budgetS);
 }
@@ -82,7 +88,7 @@ export function trainingConfig(
       schedule: 'wsd',
       decay_fraction: r.decayFraction,
     },
-    budget: { seconds: o.budgetS },
+    budget: { seconds: o.budgetS, ...(o.steps ? { steps: o.steps } : {}) },
     eval: { every_seconds: p.evalEveryS },
     checkpoint: {
       every_seconds: 30,
@@ -94,6 +100,7 @@ export function trainingConfig(
     backend: o.backend,
     precision: o.precision,
     ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.deterministic ? { deterministic: true } : {}),
   };
 }
 
@@ -154,6 +161,7 @@ export function trainingJobs(runs: PlannedRun[], budgetS: number): Job[] {
           ? ['train', '--resume', r.runDir]
           : ['train', '--config', r.configFile, '--run-dir', r.runDir],
       estimateS: budgetS * 1.3 + 15,
+      spec: { kind: 'train' as const, run: r.id },
     }));
 }
 
@@ -172,6 +180,7 @@ export function cooldownJobs(runs: PlannedRun[], decayFraction: number): Job[] {
         id: c.id,
         args: ['train', '--resume', c.runDir],
         estimateS: c.budgetS * decayFraction * 1.3 + 10,
+        spec: { kind: 'cooldown', run: c.id },
       });
     }
   return jobs;

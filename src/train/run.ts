@@ -8,6 +8,7 @@ import { type ModelConfig, resolveModelConfig } from '../model/config.ts';
 import { loadLatestCheckpoint } from './checkpoint.ts';
 import { parseConfig, type TrainConfig, trainConfigSchema } from './config.ts';
 import { prepareTrainData } from './data.ts';
+import { acquireRunLock, type RunLock } from './lock.ts';
 import type { Progress } from './progress.ts';
 import { gitHash, newRunId, readJson, runStatus, TLC_VERSION, WINDOWS_FILE, writeJson } from './rundir.ts';
 import type { TrainData, WindowMeta } from './task.ts';
@@ -104,20 +105,37 @@ export function finetuneConfig(cfg: TrainConfig, pre: ModelConfig, from: string)
   return { ...cfg, model: { ...model, dropout: cfg.model.dropout } };
 }
 
+/** startRun on a directory that already holds a run (resume it instead). */
+export class RunExistsError extends InputError {}
+
+/** Run `fn` holding the run directory's writer lock (one training process per run directory). */
+function withLock<T>(runDir: string, fn: (lock: RunLock) => T): T {
+  const lock = acquireRunLock(runDir);
+  try {
+    return fn(lock);
+  } finally {
+    lock.release();
+  }
+}
+
 /** Start a new run. */
 export function startRun(o: RunOptions): { runDir: string; result: TrainResult } {
+  const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : o.cfg.model.family));
+  fs.mkdirSync(runDir, { recursive: true });
+  return withLock(runDir, (lock) => ({ runDir, result: startLocked(o, runDir, lock) }));
+}
+
+function startLocked(o: RunOptions, runDir: string, lock: RunLock): TrainResult {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   let cfg = o.cfg;
   const pre = o.from ? pretrained(o.from, log) : null;
   if (pre) cfg = finetuneConfig(cfg, pre.saved.model, o.from!);
-  const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : cfg.model.family));
   if (fs.existsSync(path.join(runDir, 'config.json'))) {
-    throw new InputError(
+    throw new RunExistsError(
       `run directory ${runDir} already holds a run`,
       `resume it with --resume ${runDir}, or choose another --run-dir`,
     );
   }
-  fs.mkdirSync(runDir, { recursive: true });
   const task = taskOf(cfg, o.from);
   const tokenizerFile = pre ? path.join(o.from!, 'tokenizer.json') : undefined;
   const data = prepareTrainData(cfg, { task, tokenizerFile, log });
@@ -137,7 +155,7 @@ export function startRun(o: RunOptions): { runDir: string; result: TrainResult }
   writeJson(path.join(runDir, 'config.json'), saved);
   fs.copyFileSync(data.tokenizerFile, path.join(runDir, 'tokenizer.json'));
   if (data.windows) writeJson(path.join(runDir, WINDOWS_FILE), windowsJson(data.windows));
-  const result = train({
+  return train({
     cfg,
     model,
     data,
@@ -146,14 +164,27 @@ export function startRun(o: RunOptions): { runDir: string; result: TrainResult }
     resume: false,
     init: pre?.tensors,
     progress: o.progress,
+    hooks: { afterStep: () => lock.beat() },
   });
-  return { runDir, result };
 }
 
 /** Continue a run from its last good checkpoint with the same config, data position and RNG. */
 export function resumeRun(
   runDir: string,
   o: { progress?: Progress; log?: (m: string) => void } = {},
+): TrainResult {
+  if (!fs.existsSync(path.join(runDir, 'config.json')))
+    throw new InputError(
+      `run config not found: ${path.join(runDir, 'config.json')}`,
+      'check the run directory path',
+    );
+  return withLock(runDir, (lock) => resumeLocked(runDir, o, lock));
+}
+
+function resumeLocked(
+  runDir: string,
+  o: { progress?: Progress; log?: (m: string) => void },
+  lock: RunLock,
 ): TrainResult {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const saved = readJson<SavedRunConfig>(path.join(runDir, 'config.json'), 'run config');
@@ -171,7 +202,17 @@ export function resumeRun(
   });
   const be = createBackend(cfg.backend, saved.threads, cfg.precision);
   const init = saved.from ? pretrained(saved.from, log).tensors : undefined;
-  return train({ cfg, model: saved.model, data, be, runDir, resume: true, init, progress: o.progress });
+  return train({
+    cfg,
+    model: saved.model,
+    data,
+    be,
+    runDir,
+    resume: true,
+    init,
+    progress: o.progress,
+    hooks: { afterStep: () => lock.beat() },
+  });
 }
 
 /** eval-windows.json: the validation windows' sources and counts and the unigram baseline on them. */
