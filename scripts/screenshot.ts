@@ -29,6 +29,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const report = fs.existsSync(path.join(dir, 'report', 'index.html')) ? path.join(dir, 'report') : dir;
+  if (!fs.existsSync(path.join(report, 'index.html'))) {
+    process.stderr.write(
+      `${dir}: found neither ${path.join(dir, 'report', 'index.html')} nor ${path.join(dir, 'index.html')}; ` +
+        'pass the folder `tlc study` wrote (or its report/ folder)\n',
+    );
+    return 2;
+  }
   const view = await viewReport(report, {
     screenshot: out,
     fullPage: !values['first-screen'],
