@@ -1,8 +1,11 @@
 // The arithmetic of bench/train.ts's report: per-variant medians over pooled step times, the
-// tlc/PyTorch ratio against PyTorch's fastest variant, MFU against the measured FMA peak, memory
-// against what tlc accounts for, and the issue's targets. Pure functions; runs nothing.
+// tlc/PyTorch ratio against PyTorch's fastest variant (either way of writing its blocks), tlc bf16
+// against PyTorch's bf16 autocast, MFU against the measured FMA peak, memory against what tlc
+// accounts for, and the issue's targets. Pure functions; runs nothing.
 
+import { modelStats, resolveModelConfig } from '../src/model/config.ts';
 import type { BenchConfig } from './configs.ts';
+import type { TorchGelu, TorchModule } from './torch-peer.ts';
 
 export interface RunRecord {
   steps_ms: number[];
@@ -15,8 +18,11 @@ export interface VariantResult {
   variant: string;
   kind: 'tlc' | 'torch';
   threads: number;
-  /** tlc only: the linear layers' precision */
+  /** tlc: the linear layers' precision; torch: fp32 or bf16 autocast (absent: fp32) */
   precision?: 'fp32' | 'bf16' | undefined;
+  /** torch only: hand-written blocks or nn.TransformerEncoder, and its GELU */
+  module?: TorchModule | undefined;
+  gelu?: TorchGelu | undefined;
   openblas_env?: 'machine' | 'unset' | undefined;
   blas?: string | undefined;
   runs: RunRecord[];
@@ -35,6 +41,9 @@ export interface VariantSummary {
   load1_during: number[];
   blas?: string | undefined;
   openblas_env?: string | undefined;
+  module?: TorchModule | undefined;
+  gelu?: TorchGelu | undefined;
+  precision?: 'fp32' | 'bf16' | undefined;
 }
 
 export interface Summary {
@@ -49,8 +58,20 @@ export interface Summary {
   tlc_bf16: VariantSummary | null;
   /** bf16 tokens/s over tlc's fp32 tokens/s */
   ratio_bf16_over_fp32: number | null;
+  /** PyTorch's fastest fp32 variant, over both ways of writing the blocks: the peer */
   torch_best: VariantSummary | null;
   ratio_tlc_over_torch: number | null;
+  /** PyTorch's fastest fp32 variant with each way of writing the blocks (null: it did not run) */
+  torch_best_hand: VariantSummary | null;
+  torch_best_stock: VariantSummary | null;
+  /** PyTorch's fastest bf16-autocast variant, and tlc bf16 (same thread count as tlc) over it */
+  torch_bf16_best: VariantSummary | null;
+  ratio_tlc_bf16_over_torch_bf16: number | null;
+  /**
+   * every PyTorch run counted (aten dispatch, forward + backward) the GEMM FLOPs that tlc's formula
+   * gives for the rows that run predicted; null when PyTorch did not run
+   */
+  torch_flops_match: boolean | null;
   /**
    * tlc's median over PyTorch's fastest variant's median, round by round: each round runs every
    * variant once, so the two sides of a ratio were measured minutes apart. Their spread shows how
@@ -102,6 +123,51 @@ function variantSummary(v: VariantResult, tokensPerStep: number): VariantSummary
     peak_rss_mb: Math.max(...v.runs.map((r) => r.peak_rss_mb)),
     load1_during: v.runs.map((r) => r.load1),
     ...(v.blas ? { blas: v.blas, openblas_env: v.openblas_env } : {}),
+    ...(v.module ? { module: v.module, gelu: v.gelu ?? 'tanh', precision: v.precision ?? 'fp32' } : {}),
+  };
+}
+
+/** The GEMM FLOPs per token tlc's formula gives for config c when `rows` of its B x T positions are predicted. */
+export function expectedFlopsPerToken(c: BenchConfig, rows: number): number {
+  const m = resolveModelConfig({
+    family: c.family,
+    vocab: c.vocab,
+    d_model: c.d,
+    n_layers: c.layers,
+    n_heads: c.heads,
+    d_ff: c.ff,
+    max_len: c.seq,
+  });
+  return modelStats(m, c.seq, rows / (c.batch * c.seq)).trainFlopsPerToken;
+}
+
+/** A torch run counted the FLOPs the formula gives (to 1 FLOP per token: torch_train.py rounds). */
+function flopsMatch(c: BenchConfig, last: Record<string, unknown>): boolean {
+  const counted = last['flops_per_token'];
+  const rows = last['predicted_rows'];
+  if (typeof counted !== 'number' || typeof rows !== 'number') return false;
+  const want = expectedFlopsPerToken(c, rows);
+  return Math.abs(counted - want) <= 1;
+}
+
+type Pair = { r: VariantResult; s: VariantSummary };
+const fastest = (xs: Pair[]): VariantSummary | null =>
+  [...xs].sort((a, b) => b.s.tokens_per_s - a.s.tokens_per_s)[0]?.s ?? null;
+
+/** The PyTorch side of a summary: the best per module, the bf16 peer, and whether the work matched. */
+function torchPeers(c: BenchConfig, vs: Pair[], tlcBf16: VariantSummary | null) {
+  const torch = vs.filter((x) => x.r.kind === 'torch');
+  const fp32 = torch.filter((x) => x.r.precision !== 'bf16');
+  const bf16 = fastest(torch.filter((x) => x.r.precision === 'bf16'));
+  const byModule = (m: TorchModule) => fastest(fp32.filter((x) => x.r.module === m));
+  return {
+    torch_best_hand: byModule('hand'),
+    torch_best_stock: byModule('stock'),
+    torch_bf16_best: bf16,
+    ratio_tlc_bf16_over_torch_bf16:
+      bf16 && tlcBf16 ? +(tlcBf16.tokens_per_s / bf16.tokens_per_s).toFixed(3) : null,
+    torch_flops_match:
+      torch.length === 0 ? null : torch.every((x) => x.r.runs.every((r) => flopsMatch(c, r.last))),
   };
 }
 
@@ -116,7 +182,9 @@ export function summarize(
   const tokensPerStep = c.batch * c.seq;
   const vs = results.map((r) => ({ r, s: variantSummary(r, tokensPerStep) }));
   const tlcs = vs.filter((x) => x.r.kind === 'tlc' && x.r.precision !== 'bf16');
-  const torches = vs.filter((x) => x.r.kind === 'torch').sort((a, b) => b.s.tokens_per_s - a.s.tokens_per_s);
+  const torches = vs
+    .filter((x) => x.r.kind === 'torch' && x.r.precision !== 'bf16')
+    .sort((a, b) => b.s.tokens_per_s - a.s.tokens_per_s);
   // tlc at its default (all cores) when that variant ran, else its fastest
   const cores = Math.max(...tlcs.map((x) => x.s.threads));
   const tlc = tlcs.find((x) => x.s.threads === cores)!;
@@ -143,13 +211,16 @@ export function summarize(
     name: c.name,
     config: c,
     params: last['params'] as number,
-    torch_params_match: torches.every((x) => x.r.runs.every((r) => r.last['params'] === last['params'])),
+    torch_params_match: vs
+      .filter((x) => x.r.kind === 'torch')
+      .every((x) => x.r.runs.every((r) => r.last['params'] === last['params'])),
     flops_per_token: fpt,
     tlc: tlc.s,
     tlc_bf16: bf16,
     ratio_bf16_over_fp32: bf16 ? +(bf16.tokens_per_s / tlc.s.tokens_per_s).toFixed(3) : null,
     torch_best: best,
     ratio_tlc_over_torch: best ? +(tlc.s.tokens_per_s / best.tokens_per_s).toFixed(3) : null,
+    ...torchPeers(c, vs, bf16),
     ratio_per_round: perRound,
     mfu_tlc: mfu(tlc.s),
     mfu_torch_best: best ? mfu(best) : null,
@@ -167,6 +238,17 @@ export function summarize(
     variants: vs.map((x) => x.s),
     tlc_command: tlcArgv.slice(1).join(' '),
   };
+}
+
+/** Why the PyTorch runs of a summary are no peer of tlc's (different parameters or FLOPs), or null. */
+export function peerMismatch(s: Summary): string | null {
+  if (s.torch_params_match && s.torch_flops_match !== false) return null;
+  const torch = s.variants.filter((v) => v.module !== undefined).map((v) => v.variant);
+  return (
+    `${s.name}: the PyTorch runs do not do tlc's work (parameter counts match: ${s.torch_params_match}, ` +
+    `GEMM FLOPs match: ${s.torch_flops_match}; runs: ${torch.join(', ')}); bench/torch_train.py no longer ` +
+    'builds the model tlc trains: fix it before comparing'
+  );
 }
 
 export interface Target {
@@ -217,19 +299,30 @@ export function targetsFor(results: Summary[]): Target[] {
   return out;
 }
 
-/** A few lines for stderr after the JSON: per config the headline figures, then every target. */
+/** ' stock', ' hand erf': how the peer's blocks were written, when known. */
+function peerName(v: VariantSummary): string {
+  if (!v.module) return '';
+  return v.gelu === 'erf' ? ` ${v.module} erf` : ` ${v.module}`;
+}
+
+/**
+ * A few lines for stderr after the JSON: per config the headline figures (the PyTorch peer named by
+ * its module when known; tlc bf16 over PyTorch bf16 when that ran), then every target.
+ */
 export function formatSummary(results: Summary[], targets: Target[]): string {
   const x = (v: number | null, digits = 2) => (v === null ? '–' : `${v.toFixed(digits)}×`);
   const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+  const bf16Peer = results.some((r) => r.torch_bf16_best !== null);
   const rows = results.map((r) => [
     r.name,
     String(r.tlc.tokens_per_s),
-    r.torch_best ? String(r.torch_best.tokens_per_s) : '–',
+    r.torch_best ? `${r.torch_best.tokens_per_s}${peerName(r.torch_best)}` : '–',
     x(r.ratio_tlc_over_torch),
     r.ratio_per_round ? `${Math.min(...r.ratio_per_round)}–${Math.max(...r.ratio_per_round)}` : '–',
     pct(r.mfu_tlc),
     r.memory.rss_over_accounted.toFixed(2),
     x(r.ratio_bf16_over_fp32),
+    ...(bf16Peer ? [x(r.ratio_tlc_bf16_over_torch_bf16)] : []),
   ]);
   const head = [
     'config',
@@ -240,6 +333,7 @@ export function formatSummary(results: Summary[], targets: Target[]): string {
     'MFU',
     'RSS/acc',
     'bf16/fp32',
+    ...(bf16Peer ? ['bf16/torch bf16'] : []),
   ];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>

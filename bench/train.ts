@@ -1,23 +1,39 @@
 // `npm run bench -- train`: tlc's training step against a PyTorch reference (bench/torch_train.py) on
 // identical work, side by side in one run: every variant runs in its own child process, variants
 // alternate round by round, and one JSON document (machine, versions, figures, targets) goes to stdout.
-// PyTorch gets its best setting: 1 and 2 threads, OPENBLAS_CORETYPE/L2_SIZE as found and unset,
-// OpenBLAS (fetched from Debian into the tlc cache when absent; Debian's default BLAS is the
-// reference one). tlc also runs with --precision bf16 (compared with tlc fp32, not with PyTorch's
-// fp32). Progress goes to stderr. No thresholds fail the process: targets are reported.
-import { execFileSync, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+// PyTorch gets its best setting: hand-written blocks and nn.TransformerEncoder, 1 and 2 threads,
+// OPENBLAS_CORETYPE/L2_SIZE as found and unset, OpenBLAS (fetched from Debian into the tlc cache
+// when absent); a PyTorch on the reference BLAS is refused. tlc also runs with --precision bf16
+// (compared with tlc fp32 and with PyTorch's bf16 autocast). Progress goes to stderr. No thresholds
+// fail the process: targets are reported.
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fetchDebianPackage } from '../src/data/fetch/debian.ts';
 import { bf16MatmulImpl, loadNativeAddon } from '../src/engine/native-backend.ts';
 import { type BenchConfig, CONFIGS } from './configs.ts';
-import { formatSummary, type Summary, summarize, targetsFor, type VariantResult } from './train-report.ts';
+import {
+  type BlasIdentity,
+  blasRefusal,
+  parseGelus,
+  parseModules,
+  TOKEN_ENV,
+  type TorchGelu,
+  type TorchModule,
+  torchPlans,
+} from './torch-peer.ts';
+import { blasDir, probeBlas, RefusedPeer, TORCH_SCRIPT, torchVersion } from './torch-setup.ts';
+import {
+  formatSummary,
+  peerMismatch,
+  type Summary,
+  summarize,
+  targetsFor,
+  type VariantResult,
+} from './train-report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TOKEN_ENV = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
 /**
  * The environment as this process found it. Children start from it, not from process.env: loading
  * tlc's addon here (for the FMA probe) sets GOMP_SPINCOUNT, which must not leak into PyTorch's runs.
@@ -34,6 +50,8 @@ interface Options {
   precisions: ('fp32' | 'bf16')[];
   torchThreads: number[];
   torchBlas: string[];
+  torchModules: TorchModule[];
+  torchGelus: TorchGelu[];
   python: string;
 }
 
@@ -42,9 +60,11 @@ interface Variant {
   kind: 'tlc' | 'torch';
   threads: number;
   precision?: 'fp32' | 'bf16';
-  /** torch only: OPENBLAS_* as found ('machine') or removed ('unset'), and which BLAS */
+  /** torch only: OPENBLAS_* as found ('machine') or removed ('unset'), which BLAS, which blocks */
   openblasEnv?: 'machine' | 'unset';
   blas?: string;
+  module?: TorchModule;
+  gelu?: TorchGelu;
   argv: string[];
   env: NodeJS.ProcessEnv;
 }
@@ -61,6 +81,8 @@ function parseOptions(argv: string[]): Options {
       precisions: { type: 'string', default: 'fp32,bf16' },
       'torch-threads': { type: 'string', default: [...new Set([1, os.availableParallelism()])].join(',') },
       'torch-blas': { type: 'string', default: 'openblas-openmp' },
+      'torch-modules': { type: 'string', default: 'hand,stock' },
+      'torch-gelu': { type: 'string', default: 'tanh' },
       python: { type: 'string', default: '/usr/bin/python3' },
     },
   });
@@ -93,26 +115,10 @@ function parseOptions(argv: string[]): Options {
     tlcThreads: ints(values.threads, 'threads'),
     torchThreads: ints(values['torch-threads'], 'torch-threads'),
     torchBlas: values['torch-blas'].split(','),
+    torchModules: parseModules(values['torch-modules']),
+    torchGelus: parseGelus(values['torch-gelu']),
     python: values.python,
   };
-}
-
-/** Library folder holding libblas.so.3 for a BLAS name: 'system' (none), 'openblas-openmp|pthread' or a path. */
-function blasDir(name: string): string | null {
-  if (name === 'system') return null;
-  if (name.startsWith('/')) return name;
-  const flavor = /^openblas-(openmp|pthread)$/.exec(name)?.[1];
-  if (!flavor)
-    throw new Error(
-      `--torch-blas: expected system, openblas-openmp, openblas-pthread or a folder, found '${name}'`,
-    );
-  const sys = `/usr/lib/x86_64-linux-gnu/openblas-${flavor}`;
-  if (fs.existsSync(path.join(sys, 'libblas.so.3'))) return sys;
-  process.stderr.write(
-    `[bench] PyTorch BLAS: libopenblas0-${flavor} from Debian, extracted into the tlc cache (not installed)\n`,
-  );
-  const deb = fetchDebianPackage(`libopenblas0-${flavor}`);
-  return path.join(deb.root, 'usr', 'lib', 'x86_64-linux-gnu', `openblas-${flavor}`);
 }
 
 function modelArgs(c: BenchConfig): string[] {
@@ -158,36 +164,26 @@ function variants(c: BenchConfig, o: Options, blas: Map<string, string | null>):
       }),
     ),
   );
-  const hasEnv = TOKEN_ENV.some((k) => ENV0[k] !== undefined);
-  for (const [name, dir] of blas) {
-    for (const t of o.torchThreads) {
-      for (const e of hasEnv ? (['machine', 'unset'] as const) : (['machine'] as const)) {
-        const env: NodeJS.ProcessEnv = {
-          ...ENV0,
-          OMP_NUM_THREADS: String(t),
-          OPENBLAS_NUM_THREADS: String(t),
-        };
-        if (e === 'unset') for (const k of TOKEN_ENV) delete env[k];
-        if (dir) env['LD_LIBRARY_PATH'] = [dir, ENV0['LD_LIBRARY_PATH']].filter(Boolean).join(':');
-        out.push({
-          id: `torch t${t} ${name} openblas-env:${e}`,
-          kind: 'torch',
-          threads: t,
-          openblasEnv: e,
-          blas: name,
-          argv: [
-            o.python,
-            path.join(ROOT, 'bench', 'torch_train.py'),
-            ...modelArgs(c),
-            ...steps,
-            '--threads',
-            String(t),
-          ],
-          env,
-        });
-      }
-    }
-  }
+  const plans = torchPlans(ENV0, {
+    modules: o.torchModules,
+    gelus: o.torchGelus,
+    threads: o.torchThreads,
+    precisions: o.precisions,
+    blasDirs: blas,
+  });
+  for (const p of plans)
+    out.push({
+      id: p.id,
+      kind: 'torch',
+      threads: p.threads,
+      precision: p.precision,
+      openblasEnv: p.openblasEnv,
+      blas: p.blas,
+      module: p.module,
+      gelu: p.gelu,
+      argv: [o.python, TORCH_SCRIPT, ...modelArgs(c), ...steps, ...p.args],
+      env: p.env,
+    });
   return out;
 }
 
@@ -207,6 +203,9 @@ function runOnce(v: Variant): { steps_ms: number[]; peak_rss_mb: number; last: R
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   const last = lines[lines.length - 1];
   if (!last) throw new Error(`${v.id} printed no JSON: ${r.stdout.slice(-400)}`);
+  const blas = last['blas'] as BlasIdentity | undefined;
+  const refusal = v.kind === 'torch' && blas ? blasRefusal(blas, `'${v.id}'`) : null;
+  if (refusal) throw new RefusedPeer(refusal);
   const steps =
     v.kind === 'tlc'
       ? (last['steps_ms'] as number[])
@@ -258,16 +257,6 @@ function threadCounts(o: Options): number[] {
   return [...new Set([1, ...o.tlcThreads, ...o.torchThreads])].sort((a, b) => a - b);
 }
 
-function torchVersion(python: string): string {
-  try {
-    return execFileSync(python, ['-c', 'import torch; print(torch.__version__)'], {
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return 'unavailable';
-  }
-}
-
 function runConfig(
   c: BenchConfig,
   o: Options,
@@ -286,6 +275,8 @@ function runConfig(
         precision: v.precision,
         openblas_env: v.openblasEnv,
         blas: v.blas,
+        module: v.module,
+        gelu: v.gelu,
         runs: [],
       },
     ]),
@@ -300,18 +291,22 @@ function runConfig(
     }
     for (const t of threadCounts(o)) peak.set(t, Math.max(peak.get(t) ?? 0, peakFlops(t, 3)));
   }
-  return summarize(
+  const s = summarize(
     runtimeRss,
     c,
     [...runs.values()],
     ceilings(peak),
     vs.find((v) => v.kind === 'tlc' && v.precision === 'fp32')!.argv,
   );
+  const mismatch = peerMismatch(s);
+  if (mismatch) throw new Error(mismatch);
+  return s;
 }
 
 function main(): void {
   const o = parseOptions(process.argv.slice(2));
   const blas = new Map(o.torchBlas.map((b) => [b, blasDir(b)]));
+  const blasFound = probeBlas(o.python, ENV0, blas);
   const peak = new Map<number, number>();
   for (const t of threadCounts(o)) peak.set(t, peakFlops(t));
   const load0 = os.loadavg();
@@ -330,6 +325,8 @@ function main(): void {
       bf16_matmul: o.precisions.includes('bf16') ? bf16MatmulImpl() : null,
       openblas_env_found: Object.fromEntries(TOKEN_ENV.map((k) => [k, ENV0[k] ?? null])),
       torch_blas: Object.fromEntries(blas),
+      /** the library PyTorch's fp32 GEMMs (sgemm_) resolve to, per --torch-blas and OpenBLAS setting */
+      torch_sgemm: blasFound,
       loadavg_start: load0.map((x) => +x.toFixed(2)),
       loadavg_end: os.loadavg().map((x) => +x.toFixed(2)),
     },
@@ -342,7 +339,10 @@ function main(): void {
     protocol:
       `each variant runs ${o.rounds}x (${o.warmup} warm-up + ${o.steps} timed steps per run) in its own process, ` +
       'variants alternating; tokens/s = median over all timed steps, min/max = slowest/fastest step; ' +
-      'MFU = model FLOPs/s (tlc modelStats: GEMM FLOPs, 3x forward) / the FMA ceiling at the same thread count',
+      'MFU = model FLOPs/s (tlc modelStats: GEMM FLOPs, 3x forward) / the FMA ceiling at the same thread count; ' +
+      'PyTorch: hand-written blocks and nn.TransformerEncoder, the peer is the fastest fp32 variant, ' +
+      'the bf16 peer the fastest bf16-autocast variant; each PyTorch run counts its GEMM FLOPs (forward + backward) ' +
+      "and must match tlc's formula",
     configs: results,
     targets: targetsFor(results),
   };
@@ -350,4 +350,10 @@ function main(): void {
   process.stderr.write(formatSummary(results, doc.targets));
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  if (!(e instanceof RefusedPeer)) throw e;
+  process.stderr.write(`[bench] ${e.message}\n`);
+  process.exitCode = 1;
+}

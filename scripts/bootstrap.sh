@@ -14,8 +14,13 @@ done
 # the queue tests (test/study/queue*.test.ts) start their own redis-server on a loopback port
 dpkg -s redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ "${TLC_WITH_TORCH:-0}" = "1" ]; then
-  dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
+  # OpenBLAS with PyTorch: without it Debian's python3-torch runs on the reference BLAS (~30x slower)
+  for pkg in python3-torch libopenblas0-openmp; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
 fi
+# Chromium: test/report/browser.test.ts opens the study report in it (through playwright-core)
+dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
     log "missing system packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}"
