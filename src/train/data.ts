@@ -13,10 +13,10 @@ import {
 } from '../data/batch/index.ts';
 import { cacheRoot, sha256Bytes } from '../data/fetch/cache.ts';
 import { loadData, splitFractionsFor } from '../data/load.ts';
-import { splitCorpus } from '../data/splits.ts';
+import { type Splits, splitCorpus } from '../data/splits.ts';
 import { Tokenizer } from '../data/tokenizer/tokenizer.ts';
 import { trainBpe } from '../data/tokenizer/train.ts';
-import { tokenizeCached } from '../data/tokens.ts';
+import { type TokenizedDocs, tokenizeCached } from '../data/tokens.ts';
 import type { Corpus } from '../data/types.ts';
 import { InputError } from '../engine/errors.ts';
 import { Rng } from '../engine/rng.ts';
@@ -85,156 +85,188 @@ function takeEpoch<B>(b: Batcher<B, { epoch: number }>, max: number, wrap: (x: B
   return out;
 }
 
-export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData {
-  const root = o.root ?? cacheRoot();
-  const kind = o.task === 'lm' ? 'text' : o.task === 'seq2seq' ? 'pairs' : 'labels';
-  const corpus = loadData(cfg.data.name, { kind, root, log: o.log });
-  const split = splitCorpus(corpus, { ...splitFractionsFor(cfg.data.name), seed: cfg.seed });
-  const { tok, file } = getTokenizer(split.train, cfg, o, root);
-  const V = tok.vocabSize;
-  const tokDir = path.join(root, 'tokens');
-  const cached = (c: Corpus, part: string, texts: string[]) =>
-    tokenizeCached(
-      texts,
-      tok,
-      path.join(tokDir, `${c.name.replace(/[^\w.-]/g, '_')}-${part}-${tok.hash.slice(0, 12)}.bin`),
-      {
-        warn: (m) => o.log?.(`warning: ${m}`),
-      },
-    );
-  const rng = new Rng(cfg.seed);
+/** What the task-specific half of prepareTrainData builds. */
+interface TaskParts {
+  train: Batcher<AnyBatch['b'], unknown>;
+  wrap: (b: AnyBatch['b']) => AnyBatch;
+  valid: AnyBatch[];
+  test: AnyBatch[];
+  windows: WindowMeta | null;
+  predictFraction: number;
+  nClasses: number;
+}
+
+/** The corpus split and tokenized once; each task's builder below reads from it. */
+interface Prepared {
+  cfg: TrainConfig;
+  split: Splits;
+  tok: Tokenizer;
+  rng: Rng;
+  describe: Record<string, unknown>;
+  /** a part of a split tokenized (cached on disk by tokenizer and content) */
+  cached: (c: Corpus, part: string, texts: string[]) => TokenizedDocs;
+}
+
+/** Masked or causal LM: the training stream, and the evaluation windows with their unigram baseline. */
+function lmParts(p: Prepared): TaskParts {
+  const { cfg, split, tok, cached } = p;
   const d = cfg.data;
-  const describe: Record<string, unknown> = {
-    data: cfg.data.name,
-    corpus: corpus.name,
-    provenance: corpus.provenance,
-    vocab_size: V,
-    tokenizer: path.basename(file),
+  if (split.train.kind !== 'text' || split.valid.kind !== 'text')
+    throw new InputError('expected running text');
+  const tr = cached(
+    split.train,
+    'train',
+    split.train.docs.map((x) => x.text),
+  );
+  const va = cached(
+    split.valid,
+    'valid',
+    split.valid.docs.map((x) => x.text),
+  );
+  const wrap = (b: AnyBatch['b']) => ({ kind: 'lm', b }) as AnyBatch;
+  // training-split tokens (documents and their </s>): what one epoch of the stream holds
+  p.describe['train_tokens'] = tr.ids.length + split.train.docs.length;
+  const isMlm = cfg.model.family === 'encoder';
+  const V = tok.vocabSize;
+  const w = evalWindows(
+    va,
+    split.valid.docs.map((x) => sourceOfId(x.id)),
+    {
+      kind: isMlm ? 'mlm' : 'causal',
+      batchSize: d.batch_size,
+      seqLen: d.seq_len,
+      targetTokens: d.valid_tokens,
+      vocabSize: V,
+      maskProb: d.mlm_prob,
+      wordStart: d.whole_word ? tok.wordStartTable() : undefined,
+      seed: EVAL_SEED,
+    },
+  );
+  const { batches: _b, ...meta } = w;
+  const windows = {
+    target_tokens: d.valid_tokens,
+    ...meta,
+    unigram: unigramBaseline(unigramCounts(tr.ids, V), w, isMlm ? 'mlm' : 'causal'),
   };
-  let train: Batcher<AnyBatch['b'], unknown>;
-  let wrap: (b: AnyBatch['b']) => AnyBatch;
-  let valid: AnyBatch[];
-  let test: AnyBatch[] = [];
-  let maxLen = d.seq_len;
-  let predictFraction = 1;
-  let nClasses = 0;
-  let windows: WindowMeta | null = null;
-  if (o.task === 'lm') {
-    if (split.train.kind !== 'text' || split.valid.kind !== 'text')
-      throw new InputError('expected running text');
-    const tr = cached(
-      split.train,
-      'train',
-      split.train.docs.map((x) => x.text),
-    );
-    const va = cached(
-      split.valid,
-      'valid',
-      split.valid.docs.map((x) => x.text),
-    );
-    wrap = (b) => ({ kind: 'lm', b }) as AnyBatch;
-    // training-split tokens (documents and their </s>): what one epoch of the stream holds
-    describe['train_tokens'] = tr.ids.length + split.train.docs.length;
-    const isMlm = cfg.model.family === 'encoder';
-    const w = evalWindows(
-      va,
-      split.valid.docs.map((x) => sourceOfId(x.id)),
-      {
-        kind: isMlm ? 'mlm' : 'causal',
-        batchSize: d.batch_size,
-        seqLen: d.seq_len,
-        targetTokens: d.valid_tokens,
-        vocabSize: V,
-        maskProb: d.mlm_prob,
-        wordStart: d.whole_word ? tok.wordStartTable() : undefined,
-        seed: EVAL_SEED,
-      },
-    );
-    valid = w.batches.map(wrap);
-    const { batches: _b, ...meta } = w;
-    windows = {
-      target_tokens: d.valid_tokens,
-      ...meta,
-      unigram: unigramBaseline(unigramCounts(tr.ids, V), w, isMlm ? 'mlm' : 'causal'),
-    };
-    if (isMlm) {
-      const mo = {
+  const train = isMlm
+    ? new MlmBatcher(tr, p.rng, {
         batchSize: d.batch_size,
         seqLen: d.seq_len,
         vocabSize: V,
         maskProb: d.mlm_prob,
         wholeWord: d.whole_word,
         wordStart: tok.wordStartTable(),
-      };
-      train = new MlmBatcher(tr, rng, mo) as Batcher<AnyBatch['b'], unknown>;
-      predictFraction = d.mlm_prob;
-    } else {
-      const co = { batchSize: d.batch_size, seqLen: d.seq_len };
-      train = new CausalBatcher(tr, rng, co) as Batcher<AnyBatch['b'], unknown>;
-    }
-  } else if (o.task === 'seq2seq') {
-    if (split.train.kind !== 'pairs' || split.valid.kind !== 'pairs')
-      throw new InputError('expected translation pairs');
-    const ids = (c: Corpus & { kind: 'pairs' }, part: string) => {
-      const s = cached(
-        c,
-        `${part}-src`,
-        c.pairs.map((p) => p.src),
-      );
-      const t = cached(
-        c,
-        `${part}-tgt`,
-        c.pairs.map((p) => p.tgt),
-      );
-      return c.pairs.map((_, i) => ({
-        src: s.ids.subarray(s.offsets[i]!, s.offsets[i + 1]!),
-        tgt: t.ids.subarray(t.offsets[i]!, t.offsets[i + 1]!),
-      }));
-    };
-    const so = { maxTokens: d.max_tokens, maxSrcLen: d.seq_len, maxTgtLen: d.seq_len };
-    wrap = (b) => ({ kind: 'seq2seq', b }) as AnyBatch;
-    train = new Seq2SeqBatcher(ids(split.train, 'train'), rng, so) as Batcher<AnyBatch['b'], unknown>;
-    valid = takeEpoch(
-      new Seq2SeqBatcher(ids(split.valid, 'valid'), new Rng(EVAL_SEED), { ...so, shuffle: false }),
-      d.valid_batches,
-      wrap,
+      })
+    : new CausalBatcher(tr, p.rng, { batchSize: d.batch_size, seqLen: d.seq_len });
+  return {
+    train: train as Batcher<AnyBatch['b'], unknown>,
+    wrap,
+    valid: w.batches.map(wrap),
+    test: [],
+    windows,
+    predictFraction: isMlm ? d.mlm_prob : 1,
+    nClasses: 0,
+  };
+}
+
+/** Translation: token-budget batches of pairs, and the first valid_batches of the validation split. */
+function seq2seqParts(p: Prepared): TaskParts {
+  const { cfg, split, cached } = p;
+  const d = cfg.data;
+  if (split.train.kind !== 'pairs' || split.valid.kind !== 'pairs')
+    throw new InputError('expected translation pairs');
+  const ids = (c: Corpus & { kind: 'pairs' }, part: string) => {
+    const s = cached(
+      c,
+      `${part}-src`,
+      c.pairs.map((x) => x.src),
     );
-  } else {
-    if (split.train.kind !== 'labels' || split.valid.kind !== 'labels' || split.test.kind !== 'labels')
-      throw new InputError('expected labelled examples');
-    nClasses = split.train.labels.length;
-    const ex = (c: Corpus & { kind: 'labels' }) =>
-      c.examples.map((e) => ({ ids: tok.encode(e.text), label: e.label }));
-    const co = { batchSize: d.batch_size, maxLen: d.seq_len };
-    wrap = (b) => ({ kind: 'cls', b }) as AnyBatch;
-    train = new ClassBatcher(ex(split.train), rng, co) as Batcher<AnyBatch['b'], unknown>;
-    valid = takeEpoch(
-      new ClassBatcher(ex(split.valid), new Rng(EVAL_SEED), { ...co, shuffle: false }),
-      1e9,
-      wrap,
+    const t = cached(
+      c,
+      `${part}-tgt`,
+      c.pairs.map((x) => x.tgt),
     );
-    test = takeEpoch(
-      new ClassBatcher(ex(split.test), new Rng(EVAL_SEED), { ...co, shuffle: false }),
-      1e9,
-      wrap,
-    );
-    maxLen = d.seq_len;
-  }
-  if (valid.length === 0)
+    return c.pairs.map((_, i) => ({
+      src: s.ids.subarray(s.offsets[i]!, s.offsets[i + 1]!),
+      tgt: t.ids.subarray(t.offsets[i]!, t.offsets[i + 1]!),
+    }));
+  };
+  const so = { maxTokens: d.max_tokens, maxSrcLen: d.seq_len, maxTgtLen: d.seq_len };
+  const wrap = (b: AnyBatch['b']) => ({ kind: 'seq2seq', b }) as AnyBatch;
+  const train = new Seq2SeqBatcher(ids(split.train, 'train'), p.rng, so) as Batcher<AnyBatch['b'], unknown>;
+  const valid = takeEpoch(
+    new Seq2SeqBatcher(ids(split.valid, 'valid'), new Rng(EVAL_SEED), { ...so, shuffle: false }),
+    d.valid_batches,
+    wrap,
+  );
+  return { train, wrap, valid, test: [], windows: null, predictFraction: 1, nClasses: 0 };
+}
+
+/** Classification: padded batches of labelled examples; the whole validation and test splits. */
+function clsParts(p: Prepared): TaskParts {
+  const { cfg, split, tok } = p;
+  if (split.train.kind !== 'labels' || split.valid.kind !== 'labels' || split.test.kind !== 'labels')
+    throw new InputError('expected labelled examples');
+  const ex = (c: Corpus & { kind: 'labels' }) =>
+    c.examples.map((e) => ({ ids: tok.encode(e.text), label: e.label }));
+  const co = { batchSize: cfg.data.batch_size, maxLen: cfg.data.seq_len };
+  const wrap = (b: AnyBatch['b']) => ({ kind: 'cls', b }) as AnyBatch;
+  const fixed = (c: Corpus & { kind: 'labels' }) =>
+    takeEpoch(new ClassBatcher(ex(c), new Rng(EVAL_SEED), { ...co, shuffle: false }), 1e9, wrap);
+  return {
+    train: new ClassBatcher(ex(split.train), p.rng, co) as Batcher<AnyBatch['b'], unknown>,
+    wrap,
+    valid: fixed(split.valid),
+    test: fixed(split.test),
+    windows: null,
+    predictFraction: 1,
+    nClasses: split.train.labels.length,
+  };
+}
+
+export function prepareTrainData(cfg: TrainConfig, o: PrepareOptions): TrainData {
+  const root = o.root ?? cacheRoot();
+  const kind = o.task === 'lm' ? 'text' : o.task === 'seq2seq' ? 'pairs' : 'labels';
+  const corpus = loadData(cfg.data.name, { kind, root, log: o.log });
+  const split = splitCorpus(corpus, { ...splitFractionsFor(cfg.data.name), seed: cfg.seed });
+  const { tok, file } = getTokenizer(split.train, cfg, o, root);
+  const tokDir = path.join(root, 'tokens');
+  const p: Prepared = {
+    cfg,
+    split,
+    tok,
+    rng: new Rng(cfg.seed),
+    describe: {
+      data: cfg.data.name,
+      corpus: corpus.name,
+      provenance: corpus.provenance,
+      vocab_size: tok.vocabSize,
+      tokenizer: path.basename(file),
+    },
+    cached: (c, part, texts) =>
+      tokenizeCached(
+        texts,
+        tok,
+        path.join(tokDir, `${c.name.replace(/[^\w.-]/g, '_')}-${part}-${tok.hash.slice(0, 12)}.bin`),
+        { warn: (m) => o.log?.(`warning: ${m}`) },
+      ),
+  };
+  const t = o.task === 'lm' ? lmParts(p) : o.task === 'seq2seq' ? seq2seqParts(p) : clsParts(p);
+  if (t.valid.length === 0)
     throw new InputError(`the validation split of ${cfg.data.name} is empty`, 'use a larger corpus');
   return {
     kind: o.task,
-    vocabSize: V,
-    nClasses,
-    maxLen,
-    predictFraction,
-    next: () => wrap(train.next()),
-    state: () => train.state(),
-    restore: (s) => train.restore(s),
-    valid,
-    test,
-    windows,
-    describe,
+    vocabSize: tok.vocabSize,
+    nClasses: t.nClasses,
+    maxLen: cfg.data.seq_len,
+    predictFraction: t.predictFraction,
+    next: () => t.wrap(t.train.next()),
+    state: () => t.train.state(),
+    restore: (s) => t.train.restore(s),
+    valid: t.valid,
+    test: t.test,
+    windows: t.windows,
+    describe: p.describe,
     tokenizerFile: file,
   };
 }

@@ -120,16 +120,23 @@ function withLock<T>(runDir: string, fn: (lock: RunLock) => T): T {
 
 /** Start a new run. */
 export function startRun(o: RunOptions): { runDir: string; result: TrainResult } {
-  const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : o.cfg.model.family));
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // a fine-tuning config that cannot work is refused before anything is written
+  const pre = o.from ? pretrained(o.from, log) : null;
+  const cfg = pre ? finetuneConfig(o.cfg, pre.saved.model, o.from!) : o.cfg;
+  const runDir = o.runDir ?? path.join('runs', newRunId(o.from ? 'finetune' : cfg.model.family));
   fs.mkdirSync(runDir, { recursive: true });
-  return withLock(runDir, (lock) => ({ runDir, result: startLocked(o, runDir, lock) }));
+  return withLock(runDir, (lock) => ({ runDir, result: startLocked(o, cfg, pre, runDir, lock) }));
 }
 
-function startLocked(o: RunOptions, runDir: string, lock: RunLock): TrainResult {
+function startLocked(
+  o: RunOptions,
+  cfg: TrainConfig,
+  pre: ReturnType<typeof pretrained> | null,
+  runDir: string,
+  lock: RunLock,
+): TrainResult {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  let cfg = o.cfg;
-  const pre = o.from ? pretrained(o.from, log) : null;
-  if (pre) cfg = finetuneConfig(cfg, pre.saved.model, o.from!);
   if (fs.existsSync(path.join(runDir, 'config.json'))) {
     throw new RunExistsError(
       `run directory ${runDir} already holds a run`,
