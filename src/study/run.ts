@@ -25,8 +25,8 @@ import { matchedPoints } from './matched.ts';
 import type { StudyPreset } from './presets.ts';
 import { studyProtocol } from './protocol.ts';
 import { scalingFit } from './scaling.ts';
-import { annealBudgets, cooldownJobs, planRuns, trainingJobs } from './sweep.ts';
-import type { CompressionPoint, SizeSpec, StudyResults, TrainedRun } from './types.ts';
+import { annealBudgets, cooldownJobs, type PlannedRun, planRuns, trainingJobs } from './sweep.ts';
+import type { CompressionPoint, Frontier, SizeSpec, StudyResults, TrainedRun, Verdict } from './types.ts';
 
 export interface StudyOptions {
   preset: StudyPreset;
@@ -103,11 +103,9 @@ function warningsOf(
   return out;
 }
 
-export async function runStudy(o: StudyOptions): Promise<StudyResults> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const ex = o.executor ?? new LocalExecutor();
-  const sweep = { ...o, precision: o.precision };
-  const plan = planRuns(sweep);
+/** Train every run and its cool-downs (jobs), then read them back with the evidence they carry. */
+async function trainAll(o: StudyOptions, ex: Executor, log: (m: string) => void) {
+  const plan = planRuns(o);
   const done = plan.filter((r) => r.status === 'done').length;
   const annealAt = annealBudgets(o);
   log(
@@ -115,14 +113,18 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   );
   await runJobs(ex, trainingJobs(plan, o.budgetS), 'training', log);
   await runJobs(ex, cooldownJobs(plan, o.preset.recipe.decayFraction), 'cool-down', log);
-
   const read = plan.map((r) => readRun(r, o.budgetS, o.fmaFlops));
   const sizes: SizeSpec[] = [...new Map(read.map((x) => [x.size.id, x.size])).values()].sort(
     (a, b) => a.params - b.params,
   );
   const runs = read.map((x) => x.run);
-  const ev = new Evidence(runs);
-  const w = readWindows(runs[0]!.run_dir);
+  return { plan, annealAt, sizes, runs, ev: new Evidence(runs), w: readWindows(runs[0]!.run_dir) };
+}
+
+export async function runStudy(o: StudyOptions): Promise<StudyResults> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const ex = o.executor ?? new LocalExecutor();
+  const { plan, annealAt, sizes, runs, ev, w } = await trainAll(o, ex, log);
   const fr = frontier(sizes, runs, timeGrid(o.budgetS, o.preset.evalEveryS), [...annealAt, o.budgetS], ev);
 
   log('[study] compressing every run over the grid');
@@ -142,9 +144,6 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   };
   const matched = matchedPoints(ctx, plan, compression, o, sums, log);
   const ft = o.finetune ? await finetuneArm(plan, o, ex, sums, log, runJobs) : null;
-
-  const first = readJson<SavedRunConfig>(path.join(plan[0]!.runDir, 'config.json'), 'run config');
-  const m = machineInfo();
   const verdicts = [
     claim1(ctx, fr),
     claim1a(ctx),
@@ -154,6 +153,28 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   ];
   if (ft) verdicts.push(claim3(ctx, ft.compression, sums, 'accuracy'));
   log('[study] fitting the loss law (bootstrap over runs)');
+  return resultsDoc(o, { plan, annealAt, sizes, runs, w, fr, compression, matched, ft, verdicts });
+}
+
+/** The results document from the study's parts. */
+function resultsDoc(
+  o: StudyOptions,
+  p: {
+    plan: PlannedRun[];
+    annealAt: number[];
+    sizes: SizeSpec[];
+    runs: TrainedRun[];
+    w: ReturnType<typeof readWindows>;
+    fr: Frontier;
+    compression: CompressionPoint[];
+    matched: CompressionPoint[];
+    ft: StudyResults['finetune'];
+    verdicts: Verdict[];
+  },
+): StudyResults {
+  const { plan, annealAt, sizes, runs, w, fr, compression, matched, ft, verdicts } = p;
+  const first = readJson<SavedRunConfig>(path.join(plan[0]!.runDir, 'config.json'), 'run config');
+  const m = machineInfo();
   return {
     tlc_version: TLC_VERSION,
     git: gitHash(),
