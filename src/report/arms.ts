@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import type { BatchResults } from '../study/batch-arm.ts';
 import type { CheckResults } from '../study/check.ts';
+import type { Comparison } from '../study/types.ts';
 import { specToSvg, svgToPng } from './render.ts';
 import { CONFIG, FONT, pplAxis, type Spec, WIDTH } from './style.ts';
 import { esc } from './tables.ts';
@@ -18,6 +19,19 @@ function rowsTable(head: string[], rows: Array<Array<string | number>>): string 
   const td = (v: string | number) =>
     typeof v === 'number' ? `<td class="num">${esc(v)}</td>` : `<td>${esc(v)}</td>`;
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+/** One row per paired comparison: what, the loss difference and its error, and the better side. */
+function comparisonTable(cs: Comparison[]): string {
+  return rowsTable(
+    ['comparison', 'loss a − b (nats × 100)', 's.e.', 'better'],
+    cs.map((c) => [
+      c.what,
+      +(100 * c.diff).toFixed(2),
+      +(100 * c.se).toFixed(2),
+      c.outcome === 'tie' ? 'tie' : c.outcome === 'a' ? c.a : c.b,
+    ]),
+  );
 }
 
 export async function writeBatchReport(r: BatchResults, outDir: string): Promise<string> {
@@ -58,15 +72,7 @@ export async function writeBatchReport(r: BatchResults, outDir: string): Promise
       +x.final_ppl.toFixed(2),
     ]),
   );
-  const cmp = rowsTable(
-    ['comparison', 'loss a − b (nats × 100)', 's.e.', 'better'],
-    r.comparisons.map((c) => [
-      c.what,
-      +(100 * c.diff).toFixed(2),
-      +(100 * c.se).toFixed(2),
-      c.outcome === 'tie' ? 'tie' : c.outcome === 'a' ? c.a : c.b,
-    ]),
-  );
+  const cmp = comparisonTable(r.comparisons);
   const html = page(
     `tlc batch arm: ${r.preset} on ${r.data}`,
     `<p>${esc(r.summary)}</p>\n<figure>${svg}</figure>\n<h2>Runs</h2>${table}\n<h2>Grow the model or the batch?</h2>${cmp}`,
@@ -98,15 +104,7 @@ export function writeCheckReport(r: CheckResults, outDir: string): string {
       +s.measured_ppl.toFixed(2),
     ]),
   );
-  const cmp = rowsTable(
-    ['comparison', 'loss a − b (nats × 100)', 's.e.', 'better'],
-    r.comparisons.map((c) => [
-      c.what,
-      +(100 * c.diff).toFixed(2),
-      +(100 * c.se).toFixed(2),
-      c.outcome === 'tie' ? 'tie' : c.outcome === 'a' ? c.a : c.b,
-    ]),
-  );
+  const cmp = comparisonTable(r.comparisons);
   const html = page(
     'tlc check: does the scaling fit predict?',
     `<p>Fit from ${esc(r.from)}; budget ${r.budget_s} s; predicted optimum ${(r.predicted_n_opt / 1e6).toFixed(2)} M non-embedding parameters.</p><p>${esc(r.summary)}</p>${table}<h2>Against the measured best</h2>${cmp}`,
