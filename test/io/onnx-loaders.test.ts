@@ -161,7 +161,7 @@ const CASES: Array<{ name: string; make: () => string; cls: typeof TlcError; say
         fs.writeFileSync(f, bytes);
       }),
     cls: CorruptError,
-    says: [/model\.safetensors/, /cannot be decoded/, /unknown quantization format/],
+    says: [/model\.safetensors/, /cannot be read back/, /unknown quantization format/],
   },
   {
     name: 'a truncated checkpoint',

@@ -40,7 +40,8 @@ test('a study whose input fails in its first job stops there, once (exit 2)', ()
   // text that passes the up-front check but is too short for one evaluation window
   const tiny = path.join(tmp, 'tiny');
   fs.mkdirSync(tiny, { recursive: true });
-  for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(tiny, `${i}.txt`), `a text number ${i}, far too short.`);
+  for (let i = 0; i < 6; i++)
+    fs.writeFileSync(path.join(tiny, `${i}.txt`), `a text number ${i}, far too short.`);
   const r = runTlc(['study', '--preset', 'quick', '--data', tiny, '--out', path.join(tmp, 't')]);
   assert.equal(r.status, 2, r.stderr);
   assert.equal((r.stderr.match(/training job \S+ failed/g) ?? []).length, 1, r.stderr);

@@ -169,7 +169,8 @@ test('a bad input fails one job once, and the study stops with its message', asy
   // the first training job fails on it
   const tiny = path.join(tmp, 'tiny-data');
   fs.mkdirSync(tiny, { recursive: true });
-  for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(tiny, `${i}.txt`), `a text number ${i}, far too short.`);
+  for (let i = 0; i < 6; i++)
+    fs.writeFileSync(path.join(tiny, `${i}.txt`), `a text number ${i}, far too short.`);
   const r = await tlcRun([
     ...study,
     ...exact,
