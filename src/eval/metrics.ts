@@ -59,6 +59,106 @@ function rowLength(x: AnyBatch): number {
   return x.kind === 'seq2seq' ? x.b.Tt : x.b.T;
 }
 
+/** What the compressed side of a comparison needs from one dense batch, per scored row. */
+interface DenseRows {
+  /** (rows, V) exp(x - max x) of each row, unnormalized */
+  e: Float32Array;
+  /**
+   * per row: sum of e, sum of e * x, log-sum-exp of x (exact, for the loss; and from the rounded
+   * e, for the KL), argmax (ties: lowest index), x[target]
+   */
+  z: Float64Array;
+  ex: Float64Array;
+  lse: Float64Array;
+  lseR: Float64Array;
+  arg: Int32Array;
+  xt: Float64Array;
+}
+
+/** Dense scores of a batch seen before (a memoized dense scorer): their rows, computed once. */
+const denseRowsMemo = new WeakMap<Scored, DenseRows>();
+
+function denseRows(d: Scored): DenseRows {
+  const known = denseRowsMemo.get(d);
+  if (known) return known;
+  const { V } = d;
+  const n = d.idx.length;
+  const r: DenseRows = {
+    e: new Float32Array(n * V),
+    z: new Float64Array(n),
+    ex: new Float64Array(n),
+    lse: new Float64Array(n),
+    lseR: new Float64Array(n),
+    arg: new Int32Array(n),
+    xt: new Float64Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const o = i * V;
+    const x = d.logits;
+    let mx = -Infinity;
+    let arg = 0;
+    for (let v = 0; v < V; v++) {
+      if (x[o + v]! > mx) {
+        mx = x[o + v]!;
+        arg = v;
+      }
+    }
+    let z = 0;
+    let z64 = 0;
+    let ex = 0;
+    for (let v = 0; v < V; v++) {
+      const e64 = Math.exp(x[o + v]! - mx);
+      const e = Math.fround(e64);
+      r.e[o + v] = e;
+      z += e;
+      z64 += e64;
+      ex += e * x[o + v]!;
+    }
+    r.z[i] = z;
+    r.ex[i] = ex;
+    r.lse[i] = mx + Math.log(z64);
+    r.lseR[i] = mx + Math.log(z);
+    r.arg[i] = arg;
+    const tg = d.targets[i]!;
+    r.xt[i] = tg >= 0 ? x[o + tg]! : 0;
+  }
+  denseRowsMemo.set(d, r);
+  return r;
+}
+
+/**
+ * Row i of the compressed logits y against the dense rows: KL(p || q) = sum p (x - y) - lse(x) +
+ * lse(y) with p = e / z (the same rounded e in both sums, so identical rows give exactly 0), the
+ * log-sum-exp and the argmax of y. One exponential per entry.
+ */
+function compareRow(
+  dr: DenseRows,
+  y: FloatArray,
+  i: number,
+  V: number,
+): { kl: number; lseC: number; argC: number } {
+  const o = i * V;
+  let my = -Infinity;
+  let argC = 0;
+  for (let v = 0; v < V; v++) {
+    if (y[o + v]! > my) {
+      my = y[o + v]!;
+      argC = v;
+    }
+  }
+  let zy = 0;
+  let zyR = 0;
+  let ey = 0;
+  for (let v = 0; v < V; v++) {
+    const e = Math.exp(y[o + v]! - my);
+    zy += e;
+    zyR += Math.fround(e); // rounded as the dense side's e
+    ey += dr.e[o + v]! * y[o + v]!;
+  }
+  const kl = (dr.ex[i]! - ey) / dr.z[i]! + (my + Math.log(zyR) - dr.lseR[i]!); // 0 for y = x
+  return { kl, lseC: my + Math.log(zy), argC };
+}
+
 /** out[v] = log softmax(logits[row])[v] in float64. */
 function logSoftmax(logits: FloatArray, row: number, V: number, out: Float64Array): void {
   const o = row * V;
@@ -205,9 +305,9 @@ export function compareModels<A extends FloatArray, B extends FloatArray>(
   const nllD = new WindowStats();
   const nllC = new WindowStats();
   batches.forEach((x, bi) => {
-    // copy the dense logits first: both scorers may share one workspace (a model with itself)
+    // the dense rows first: both scorers may share one workspace (a model with itself)
     const d = sd.score(x);
-    const dl = Float64Array.from(d.logits.subarray(0, d.idx.length * d.V));
+    const dr = denseRows(d);
     const didx = Int32Array.from(d.idx);
     const c = sc.score(x);
     if (c.V !== d.V || c.idx.length !== didx.length || c.idx.some((p, i) => p !== didx[i])) {
@@ -217,21 +317,15 @@ export function compareModels<A extends FloatArray, B extends FloatArray>(
       );
     }
     const T = rowLength(x);
-    const V = d.V;
-    const pd = new Float64Array(V);
-    const pc = new Float64Array(V);
     for (let i = 0; i < didx.length; i++) {
       const tg = c.targets[i]!;
       if (tg < 0) continue;
-      logSoftmax(dl, i, V, pd);
-      logSoftmax(c.logits, i, V, pc);
-      let k = 0;
-      for (let v = 0; v < V; v++) k += Math.exp(pd[v]!) * (pd[v]! - pc[v]!);
+      const r = compareRow(dr, c.logits, i, d.V);
       const w = `${bi}:${Math.floor(didx[i]! / T)}`;
-      kl.add(w, Math.max(0, k)); // KL >= 0; clamp float64 round-off of identical distributions
-      top1.add(w, argmaxRow(pd, 0, V) === argmaxRow(pc, 0, V) ? 1 : 0);
-      nllD.add(w, -pd[tg]!);
-      nllC.add(w, -pc[tg]!);
+      kl.add(w, Math.max(0, r.kl)); // KL >= 0; clamp float64 round-off of identical distributions
+      top1.add(w, dr.arg[i] === r.argC ? 1 : 0);
+      nllD.add(w, dr.lse[i]! - dr.xt[i]!);
+      nllC.add(w, r.lseC - c.logits[i * d.V + tg]!);
     }
   });
   checkTokens('compareModels', kl);

@@ -97,6 +97,17 @@ function memoScorer(m: Transformer<Float32Array>): Scorer {
   return s;
 }
 
+/** A dense model's own scores on one data set, computed once per grid (every setting reports them). */
+const denseScoresMemo = new WeakMap<Transformer<Float32Array>, WeakMap<TrainData, ModelScores>>();
+
+function denseScores(model: Transformer<Float32Array>, data: TrainData): ModelScores {
+  let byData = denseScoresMemo.get(model);
+  if (!byData) denseScoresMemo.set(model, (byData = new WeakMap()));
+  let s = byData.get(data);
+  if (!s) byData.set(data, (s = scores(model, null, data)));
+  return s;
+}
+
 function scores(
   model: Transformer<Float32Array>,
   dense: Transformer<Float32Array> | null,
@@ -142,7 +153,12 @@ function compressedModel(
   return m;
 }
 
+const denseBytesMemo = new WeakMap<LoadedRun, number>();
+
+/** Bytes of the run's model stored dense in the container format (written once per loaded run). */
 function denseContainerBytes(run: LoadedRun): number {
+  const known = denseBytesMemo.get(run);
+  if (known !== undefined) return known;
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-dense-')), CONTAINER_FILE);
   const stored = new Map(
     run.model.layout.specs.map((s) => [
@@ -156,6 +172,7 @@ function denseContainerBytes(run: LoadedRun): number {
     source: '',
   });
   fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+  denseBytesMemo.set(run, bytes);
   return bytes;
 }
 
@@ -203,7 +220,7 @@ export function compressRun(
     nonzero: c.nonzero,
     total: c.total,
     sparsity_achieved: c.plan ? c.plan.achieved : null,
-    dense: scores(ref.model, null, run.data),
+    dense: denseScores(ref.model, run.data),
     compressed: scores(comp, ref.model, run.data),
     protocol: evalProtocol(run.data.valid, { split: run.saved.config.seed, eval_batches: 20200224 }),
   };
