@@ -16,6 +16,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './curve.ts',
     what: 'hundreds of training steps in tlc and in PyTorch on identical batches: do the losses agree?',
   },
+  'mlm-split': {
+    file: './mlm-split.ts',
+    what: "an MLM run's validation loss at <mask>, kept and random-token positions (docs/recipe.md)",
+  },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
   'onnx-int8': {
     file: './onnx-int8.ts',

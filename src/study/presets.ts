@@ -95,7 +95,7 @@ export const PRESETS: Record<Exclude<StudyPreset['name'], 'check'>, StudyPreset>
     name: 'default',
     description:
       'a depth sweep and a width sweep (5 sizes), 120 s each on 2 cores: ≤ 20 min in all from a fresh clone',
-    // 23.7 M training tokens: no size of the grid sees a second epoch in its budget (the fastest,
+    // 23.8 M training tokens: no size of the grid sees a second epoch in its budget (the fastest,
     // d128-L1, trains on 14 M). Sized to fit 20 minutes with the apt/npm setup of a fresh machine
     // (measured 2026-12-02: setup 100 s, training 5 × 120 s plus evaluations, cool-downs 150 s,
     // the compression grid about 2 min): one depth point (L2) and GPTQ are left to the full preset.
