@@ -10,8 +10,11 @@ import { int8Weights } from '../engine/int8.ts';
 /** The format whose tensors run on the int8 kernel as they are stored. */
 export const INT8_FORMAT = 'q8_ch_sym';
 
-/** Int8Weights of a q8_ch_sym tensor (8-bit codes are one byte each, so the codes map one to one). */
-export function int8FromQuant(name: string, q: QuantTensor): Int8Weights {
+/**
+ * Int8Weights of a q8_ch_sym tensor (8-bit codes are one byte each, so the codes map one to one);
+ * elements a pruning mask drops become 0.
+ */
+export function int8FromQuant(name: string, q: QuantTensor, mask: Uint8Array | null = null): Int8Weights {
   if (q.format !== INT8_FORMAT) {
     throw new InputError(
       `${name}: the int8 runtime runs ${INT8_FORMAT} weights, this tensor is ${q.format}`,
@@ -21,6 +24,6 @@ export function int8FromQuant(name: string, q: QuantTensor): Int8Weights {
   const n = q.rows * q.cols;
   getFormat(q.format); // a known format: its codes are bytes, code - 128 in [-127, 127]
   const codes = new Int8Array(n);
-  for (let i = 0; i < n; i++) codes[i] = q.codes[i]! - 128;
+  for (let i = 0; i < n; i++) codes[i] = mask && !mask[i] ? 0 : q.codes[i]! - 128;
   return int8Weights(codes, q.scales, q.rows, q.cols);
 }
