@@ -17,6 +17,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     what: 'hundreds of training steps in tlc and in PyTorch on identical batches: do the losses agree?',
   },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
+  'linear-int8': {
+    file: './linear-int8.ts',
+    what: 'the int8 inference linear vs the fp32 linear on the d256/d512 layers, 128 rows and 1 row',
+  },
   'onnx-int8': {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
