@@ -126,6 +126,7 @@ export interface Backend<A extends FloatArray = Float32Array> {
    * An int8 x int8 linear layer for inference: out (N, Out) = dequant(q(inp) W_q^T) + (bias ?? 0).
    * Each input row is quantized on the fly to u8 with its own scale and zero point over the range
    * [min(x, 0), max(x, 0)] (sa = range / 255, zp = round(-min / sa), code = clamp(round(x / sa) + zp),
+   * with x / sa computed as x * (1 / sa),
    * round = floor(v + 0.5), computed in double); products accumulate exactly in int32 and
    * out[n, o] = (acc - zp_n rowSum_o) sa_n scale_o + bias_o. Outlier guard (LLM.int8()-style): input
    * channels whose largest |x| over the N rows exceeds `outlierThreshold` are left out of the int8

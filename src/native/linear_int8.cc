@@ -78,26 +78,39 @@ std::vector<int64_t> outlierChannels(const float* x, int64_t N, int64_t In, doub
   std::vector<int64_t> cols;
   if (!(thr < INFINITY)) return cols;
   std::vector<float> mx(static_cast<size_t>(In), 0.0f);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t j = 0; j < In; j++) mx[j] = std::fmax(mx[j], std::fabs(x[n * In + j]));
+  float* m = mx.data();
+  for (int64_t n = 0; n < N; n++) {
+    const float* r = x + n * In;
+#pragma omp simd
+    for (int64_t j = 0; j < In; j++) {
+      const float a = std::fabs(r[j]);
+      m[j] = a > m[j] ? a : m[j];
+    }
+  }
   for (int64_t j = 0; j < In; j++)
     if (mx[j] > thr) cols.push_back(j);
   return cols;
 }
 
-// Row n of x into u8 codes (outlier channels get the zero point, so they add nothing); its scale and zero point.
+// v clamped to [0, 255] (compares, not fmin/fmax, so the loop vectorizes; v is never NaN here).
+inline double clamp255(double v) { return v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v; }
+
+// Row n of x into u8 codes (outlier channels get the zero point, so they add nothing); its scale and
+// zero point. In double, as the ts twin: code = clamp(floor(x * (1 / sa) + 0.5) + zp, 0, 255).
 void quantizeRow(const float* x, int64_t In, const uint8_t* outlier, uint8_t* codes, double* sa, int32_t* zp) {
   float mn = 0.0f, mx = 0.0f;
   for (int64_t j = 0; j < In; j++) {
-    if (outlier[j]) continue;
-    mn = x[j] < mn ? x[j] : mn;
-    mx = x[j] > mx ? x[j] : mx;
+    const float v = outlier[j] ? 0.0f : x[j];
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
   }
   const double s = mx > mn ? (static_cast<double>(mx) - mn) / 255 : 1.0;
-  const double z = std::fmin(255.0, std::fmax(0.0, std::floor(-static_cast<double>(mn) / s + 0.5)));
+  const double inv = 1.0 / s;
+  const double z = clamp255(std::floor(-static_cast<double>(mn) * inv + 0.5));
+#pragma omp simd
   for (int64_t j = 0; j < In; j++) {
-    const double c = std::floor(x[j] / s + 0.5) + z;
-    codes[j] = static_cast<uint8_t>(outlier[j] ? z : std::fmin(255.0, std::fmax(0.0, c)));
+    const double c = clamp255(std::floor(x[j] * inv + 0.5) + z);
+    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(outlier[j] ? z : c));
   }
   *sa = s;
   *zp = static_cast<int32_t>(z);
@@ -119,13 +132,24 @@ void dequantize(const Int8Args& a, const int32_t* acc, const double* sa, const i
 #pragma omp parallel for schedule(static) if (a.N * a.Out > kParMin)
   for (int64_t n = 0; n < a.N; n++) {
     const float* x = a.inp + n * a.In;
+    const int32_t* r = acc + n * a.Out;
+    float* y = a.out + n * a.Out;
+    const double z = zp[n], san = sa[n];
+    if (cols.empty()) {
+#pragma omp simd
+      for (int64_t o = 0; o < a.Out; o++) {
+        const double v = (static_cast<double>(r[o]) - z * a.rowSums[o]) * san * a.scales[o];
+        y[o] = static_cast<float>(a.bias ? v + a.bias[o] : v);
+      }
+      continue;
+    }
     for (int64_t o = 0; o < a.Out; o++) {
       const double s = a.scales[o];
-      double v = (static_cast<double>(acc[n * a.Out + o]) - static_cast<double>(zp[n]) * a.rowSums[o]) * sa[n] * s;
+      double v = (static_cast<double>(r[o]) - z * a.rowSums[o]) * san * s;
       double f = 0.0;
       for (int64_t j : cols) f += static_cast<double>(x[j]) * a.q[o * a.In + j] * s;
       v += f;
-      a.out[n * a.Out + o] = static_cast<float>(a.bias ? v + a.bias[o] : v);
+      y[o] = static_cast<float>(a.bias ? v + a.bias[o] : v);
     }
   }
 }

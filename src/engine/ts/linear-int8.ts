@@ -30,9 +30,10 @@ function quantizeRow(
     if (v > mx) mx = v;
   }
   const sa = mx > mn ? (mx - mn) / 255 : 1;
-  const zp = Math.min(255, Math.max(0, Math.floor(-mn / sa + 0.5)));
+  const inv = 1 / sa;
+  const zp = Math.min(255, Math.max(0, Math.floor(-mn * inv + 0.5)));
   for (let j = 0; j < In; j++) {
-    const c = Math.floor(x[off + j]! / sa + 0.5) + zp;
+    const c = Math.floor(x[off + j]! * inv + 0.5) + zp;
     codes[j] = outlier[j] ? zp : Math.min(255, Math.max(0, c));
   }
   return { sa, zp };
