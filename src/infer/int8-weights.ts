@@ -2,7 +2,7 @@
 // tensor (code = q + 128, one scale per output row) becomes Int8Weights without any float copy.
 // Other formats are refused with the format the runtime needs.
 
-import { getFormat, type QuantTensor } from '../compress/quant/formats.ts';
+import type { QuantTensor } from '../compress/quant/formats.ts';
 import type { Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import { int8Weights } from '../engine/int8.ts';
@@ -22,8 +22,7 @@ export function int8FromQuant(name: string, q: QuantTensor, mask: Uint8Array | n
     );
   }
   const n = q.rows * q.cols;
-  getFormat(q.format); // a known format: its codes are bytes, code - 128 in [-127, 127]
-  const codes = new Int8Array(n);
+  const codes = new Int8Array(n); // 8-bit codes are whole bytes: code - 128 in [-127, 127]
   for (let i = 0; i < n; i++) codes[i] = mask && !mask[i] ? 0 : q.codes[i]! - 128;
   return int8Weights(codes, q.scales, q.rows, q.cols);
 }
