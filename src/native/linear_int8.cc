@@ -99,6 +99,7 @@ inline double clamp255(double v) { return v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v;
 // zero point. In double, as the ts twin: code = clamp(floor(x * (1 / sa) + 0.5) + zp, 0, 255).
 void quantizeRow(const float* x, int64_t In, const uint8_t* outlier, uint8_t* codes, double* sa, int32_t* zp) {
   float mn = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(min : mn) reduction(max : mx)
   for (int64_t j = 0; j < In; j++) {
     const float v = outlier[j] ? 0.0f : x[j];
     mn = v < mn ? v : mn;
