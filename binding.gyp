@@ -12,7 +12,8 @@
         "src/native/attention.cc",
         "src/native/loss.cc",
         "src/native/probe.cc",
-        "src/native/linear.cc"
+        "src/native/linear.cc",
+        "src/native/linear_int8.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -21,6 +21,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     what: "an MLM run's validation loss at <mask>, kept and random-token positions (docs/recipe.md)",
   },
   gemm: { file: './gemm.ts', what: "oneDNN fp32 GEMM vs the FMA ceiling on a large layer's products" },
+  'linear-int8': {
+    file: './linear-int8.ts',
+    what: 'the int8 inference linear vs the fp32 linear on the d256/d512 layers, 128 rows and 1 row',
+  },
   'onnx-int8': {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',

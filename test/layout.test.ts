@@ -12,6 +12,7 @@ const ORDER = [
   'train',
   'compress',
   'eval',
+  'infer',
   'io',
   'study',
   'report',

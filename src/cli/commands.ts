@@ -8,6 +8,7 @@ import { registerBench } from './bench.ts';
 import { registerCompress } from './compress.ts';
 import { registerData } from './data.ts';
 import { registerExport } from './export.ts';
+import { registerInfer } from './infer.ts';
 import { registerStudy } from './study.ts';
 import { registerStudyJob } from './study-job.ts';
 import { registerTrain } from './train.ts';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerTrain(program);
   registerCompress(program);
+  registerInfer(program);
   registerStudy(program);
   registerExport(program);
   registerWorker(program);

@@ -233,22 +233,31 @@ function storedTensor(
   return { kind: 'quant', q: { ...base, codes }, mask };
 }
 
+export interface StoredContainer {
+  /** each parameter's stored form, by name (quantized tensors are not dequantized) */
+  stored: Map<string, StoredTensor>;
+  layout: Layout;
+  model: ModelConfig;
+  spec: unknown;
+  source: string;
+  bytes: number;
+}
+
 /**
- * Read a container back into a flat parameter buffer of `layout`. The file is first checked
- * against `o.sha256`, else against the sha256 its result.json recorded (when there is one).
+ * Read a container's tensors in their stored form (for a runtime that keeps them so). The file is
+ * first checked against `o.sha256`, else against the sha256 its result.json recorded (when there is one).
  */
-export function readContainer(
+export function readStoredContainer(
   file: string,
   layoutFor: (model: ModelConfig) => Layout,
   o: { sha256?: string } = {},
-): LoadedContainer {
+): StoredContainer {
   const want = o.sha256 ? { sha256: o.sha256, where: 'the caller' } : recordedSha256(file);
   if (want) checkSha256(file, want);
   const { tensors, metadata } = readSafetensors(file);
   const bad = (what: string) => new CorruptError(`${file}: ${what}`, RECREATE);
   const { model, info, spec, source } = parseMeta(file, metadata);
   const layout = layoutFor(model);
-  const params = new Float32Array(layout.total);
   const f32 = (name: string) => {
     const e = tensors.get(name);
     if (!e) throw bad(`missing tensor ${name}`);
@@ -259,15 +268,39 @@ export function readContainer(
     if (!e) throw bad(`missing tensor ${name}`);
     return e.data;
   };
+  const stored = new Map<string, StoredTensor>();
   for (const s of layout.specs) {
     const i = info[s.name];
     if (!i) throw bad(`no entry for parameter ${s.name}`);
+    try {
+      stored.set(
+        s.name,
+        storedTensor(s, i, f32, u8, (n) => tensors.has(n)),
+      );
+    } catch (e) {
+      if (e instanceof CorruptError) throw e;
+      throw bad(`parameter ${s.name} cannot be read back: ${e instanceof TlcError ? e.message : String(e)}`);
+    }
+  }
+  return { stored, layout, model, spec, source, bytes: fs.statSync(file).size };
+}
+
+/**
+ * Read a container back into a flat parameter buffer of `layout`. The file is first checked
+ * against `o.sha256`, else against the sha256 its result.json recorded (when there is one).
+ */
+export function readContainer(
+  file: string,
+  layoutFor: (model: ModelConfig) => Layout,
+  o: { sha256?: string } = {},
+): LoadedContainer {
+  const c = readStoredContainer(file, layoutFor, o);
+  const bad = (what: string) => new CorruptError(`${file}: ${what}`, RECREATE);
+  const params = new Float32Array(c.layout.total);
+  for (const s of c.layout.specs) {
     let w: Float32Array;
     try {
-      w = materialize(
-        storedTensor(s, i, f32, u8, (n) => tensors.has(n)),
-        s.size,
-      );
+      w = materialize(c.stored.get(s.name)!, s.size);
     } catch (e) {
       if (e instanceof CorruptError) throw e;
       // an unknown format or sizes that do not fit: the metadata does not match the tensors
@@ -276,5 +309,5 @@ export function readContainer(
     if (w.length !== s.size) throw bad(`${s.name} holds ${w.length} values, expected ${s.size}`);
     params.set(w, s.offset);
   }
-  return { params, model, spec, source, bytes: fs.statSync(file).size };
+  return { params, model: c.model, spec: c.spec, source: c.source, bytes: c.bytes };
 }

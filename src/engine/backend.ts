@@ -64,6 +64,20 @@ export interface CrossEntropyOptions<A extends FloatArray> {
  */
 export type LinearPrecision = 'fp32' | 'bf16';
 
+/**
+ * A linear layer's weight held as int8 for inference: W (Out, In) ~ q * scale[row] (symmetric, one
+ * scale per output row, q in [-127, 127]), plus each row's integer sum (the zero-point compensation
+ * of the activations' asymmetric quantization). Built by `int8Weights` (engine/int8.ts).
+ */
+export interface Int8Weights {
+  /** (Out, In) row-major */
+  q: Int8Array;
+  /** (Out) */
+  scales: Float32Array;
+  /** (Out): sum over the row of q */
+  rowSums: Int32Array;
+}
+
 export interface Backend<A extends FloatArray = Float32Array> {
   readonly name: string;
   /** how linearForward/linearBackward multiply (every other kernel is fp32 or wider) */
@@ -108,6 +122,27 @@ export interface Backend<A extends FloatArray = Float32Array> {
    * bias is added inside the GEMM (one pass over out instead of two).
    */
   linearForward(out: A, inp: A, weight: A, bias: A | null, N: number, In: number, Out: number): void;
+  /**
+   * An int8 x int8 linear layer for inference: out (N, Out) = dequant(q(inp) W_q^T) + (bias ?? 0).
+   * Each input row is quantized on the fly to u8 with its own scale and zero point over the range
+   * [min(x, 0), max(x, 0)] (sa = range / 255, zp = round(-min / sa), code = clamp(round(x / sa) + zp),
+   * with x / sa computed as x * (1 / sa),
+   * round = floor(v + 0.5), computed in double); products accumulate exactly in int32 and
+   * out[n, o] = (acc - zp_n rowSum_o) sa_n scale_o + bias_o. Outlier guard (LLM.int8()-style): input
+   * channels whose largest |x| over the N rows exceeds `outlierThreshold` are left out of the int8
+   * product and added in float as x[:, j] q[:, j] scale (the int8 weight itself, no fp32 copy).
+   * Infinity turns the guard off.
+   */
+  linearInt8Forward(
+    out: A,
+    inp: A,
+    w: Int8Weights,
+    bias: A | null,
+    N: number,
+    In: number,
+    Out: number,
+    outlierThreshold: number,
+  ): void;
   /**
    * Backward of linearForward: dinp (N, In) = dout W (overwrites; += if accumulate; skipped if
    * null), dweight (Out, In) += dout^T inp, dbias (Out) += column sums of dout  [dweight and dbias

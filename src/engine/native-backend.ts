@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { AdamWParams, AttnShape, Backend, CrossEntropyOptions, LinearPrecision } from './backend.ts';
+import type {
+  AdamWParams,
+  AttnShape,
+  Backend,
+  CrossEntropyOptions,
+  Int8Weights,
+  LinearPrecision,
+} from './backend.ts';
 import { InputError, SetupError } from './errors.ts';
 
 /** Where `npx node-gyp rebuild` puts the addon, relative to the repository root. */
@@ -16,7 +23,7 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 
 const BUILD_HINT = 'run: bash scripts/bootstrap.sh  (or npm run build:native)';
 /** Must equal kApiVersion in src/native/addon.cc (bumped when an argument list changes). */
-const API_VERSION = 4;
+const API_VERSION = 5;
 
 type F32 = Float32Array;
 type B = Backend<F32>;
@@ -80,6 +87,20 @@ interface Addon extends DirectKernels {
   /** the same kernels with a trailing `bf16` flag (bf16 operands, fp32 accumulation) */
   linearForward(...args: [...Parameters<B['linearForward']>, bf16?: boolean]): void;
   linearBackward(...args: [...Parameters<B['linearBackward']>, bf16?: boolean]): void;
+  linearInt8Forward(
+    out: F32,
+    inp: F32,
+    q: Int8Array,
+    scales: F32,
+    rowSums: Int32Array,
+    bias: F32 | null,
+    N: number,
+    In: number,
+    Out: number,
+    outlierThreshold: number,
+  ): void;
+  /** oneDNN's implementation of the u8s8s32 matmul on this CPU (e.g. 'brg:avx512_core_vnni') */
+  int8MatmulImpl(): string;
   /** oneDNN's implementation for a bf16 matmul on this CPU (e.g. 'brg:avx512_core_bf16'); throws if none */
   bf16MatmulImpl(): string;
   apiVersion: number;
@@ -257,6 +278,7 @@ export function loadNativeBackend(opts?: {
   const attnB = guarded('attentionBackward', addon.attentionBackward);
   const ce = guarded('crossEntropy', addon.crossEntropy);
   const adamw = guarded('adamw', addon.adamw);
+  const int8 = guarded('linearInt8Forward', addon.linearInt8Forward);
   return {
     name: linearPrecision === 'bf16' ? 'native-bf16' : 'native',
     linearPrecision,
@@ -267,6 +289,8 @@ export function loadNativeBackend(opts?: {
     },
     getThreads: () => addon.getThreads(),
     ...direct,
+    linearInt8Forward: (out, inp, w: Int8Weights, bias, N, In, Out, thr) =>
+      int8(out, inp, w.q, w.scales, w.rowSums, bias, N, In, Out, thr),
     attentionForward: (out, probs, q, k, v, keyMask, s) =>
       attnF(out, probs, q, k, v, keyMask, ...shapeArgs(s)),
     attentionBackward: (dq, dk, dv, dout, q, k, v, probs, s) =>

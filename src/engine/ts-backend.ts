@@ -7,6 +7,7 @@ import { attentionBackward, attentionForward } from './ts/attention.ts';
 import * as dense from './ts/dense.ts';
 import * as layers from './ts/layers.ts';
 import { linearBackward, linearBackwardBf16, linearForward, linearForwardBf16 } from './ts/linear.ts';
+import { linearInt8Forward } from './ts/linear-int8.ts';
 import { adamw, crossEntropy } from './ts/loss.ts';
 
 export type TsPrecision = 'f32' | 'f64';
@@ -73,6 +74,7 @@ function makeBackend<A extends FloatArray>(
     matmul: dense.matmul,
     linearForward: bf16 ? linearForwardBf16 : linearForward,
     linearBackward: bf16 ? linearBackwardBf16 : linearBackward,
+    linearInt8Forward,
     addBias: dense.addBias,
     biasBackward: dense.biasBackward,
     embeddingForward: dense.embeddingForward,

@@ -1,7 +1,7 @@
 // Transformer layer math as explicit forward/backward pairs over the Backend (llm.c style):
 // linear, self- and cross-attention, MLP, and the pre-/post-LN residual wrapper. Forward returns
 // what backward needs; backward accumulates parameter gradients. No I/O, no training policy.
-import type { AttnShape, Backend, FloatArray } from '../engine/backend.ts';
+import type { AttnShape, Backend, FloatArray, Int8Weights } from '../engine/backend.ts';
 import { hash32 } from '../engine/rng.ts';
 import type { ParamViews } from './params.ts';
 import type { Workspace } from './workspace.ts';
@@ -17,6 +17,11 @@ export interface Ctx<A extends FloatArray> {
   seed: number;
   /** next dropout site number (advanced by forward) */
   site: number;
+  /**
+   * Inference with int8 weights: linear layers whose prefix is in `weights` run on
+   * linearInt8Forward (their fp32 weight need not exist in `p`); forward only.
+   */
+  int8?: { weights: ReadonlyMap<string, Int8Weights>; outlierThreshold: number };
 }
 
 /**
@@ -36,7 +41,10 @@ export function linearForward<A extends FloatArray>(
   In: number,
   Out: number,
 ): void {
-  ctx.be.linearForward(out, inp, ctx.p.get(`${prefix}.weight`), ctx.p.get(`${prefix}.bias`), N, In, Out);
+  const bias = ctx.p.get(`${prefix}.bias`);
+  const q = ctx.int8?.weights.get(prefix);
+  if (q) ctx.be.linearInt8Forward(out, inp, q, bias, N, In, Out, ctx.int8!.outlierThreshold);
+  else ctx.be.linearForward(out, inp, ctx.p.get(`${prefix}.weight`), bias, N, In, Out);
 }
 
 /** dinp (N, In) = dout W (overwrite, or += if accumulate); dW += dout^T inp; db += colsum(dout) */

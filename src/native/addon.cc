@@ -6,7 +6,7 @@ namespace tlc {
 namespace {
 
 // Bumped whenever a function's argument list changes, so a stale build is caught by the loader.
-constexpr int kApiVersion = 4;
+constexpr int kApiVersion = 5;
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int64_t n = dimArg(info, 0, "n");
@@ -14,6 +14,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (n != omp_get_max_threads()) {
     omp_set_num_threads(static_cast<int>(n));
     clearMatmulCache();
+    clearInt8Cache();
   }
   return info.Env().Undefined();
 }
@@ -42,6 +43,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerLoss(env, exports);
   registerProbe(env, exports);
   registerLinear(env, exports);
+  registerLinearInt8(env, exports);
   return exports;
 }
 

@@ -47,17 +47,26 @@ function modelFrom(
   return model;
 }
 
+/** A run's saved config and its model at the last good checkpoint, without its data. */
+export function loadRunModel(
+  runDir: string,
+  be: Backend<Float32Array>,
+  log?: (m: string) => void,
+): Omit<LoadedRun, 'data'> {
+  const saved = readRunConfig(runDir);
+  const ck = loadLatestCheckpoint(runDir, (m) => log?.(`warning: ${m}`));
+  if (!ck)
+    throw new InputError(`run ${runDir} has no checkpoint`, 'train it first (tlc train), or resume it');
+  return { dir: runDir, saved, model: modelFrom(runDir, saved, be, ck.tensors), step: ck.step };
+}
+
 export function loadTrainedRun(
   runDir: string,
   be: Backend<Float32Array>,
   log?: (m: string) => void,
 ): LoadedRun {
-  const saved = readRunConfig(runDir);
-  const ck = loadLatestCheckpoint(runDir, (m) => log?.(`warning: ${m}`));
-  if (!ck)
-    throw new InputError(`run ${runDir} has no checkpoint`, 'train it first (tlc train), or resume it');
-  const model = modelFrom(runDir, saved, be, ck.tensors);
-  return { dir: runDir, saved, model, data: runData(saved, runDir, log), step: ck.step };
+  const r = loadRunModel(runDir, be, log);
+  return { ...r, data: runData(r.saved, runDir, log) };
 }
 
 /** Steps of the weight snapshots a run kept (checkpoint.snapshot_at_eval), ascending. */

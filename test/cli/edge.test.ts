@@ -40,6 +40,8 @@ const numeric: Array<[string[], string, string]> = [
   [['compress', nope, '--quant', 'int8', '--calib-batches', '1.5'], '--calib-batches', '1.5'],
   [['eval', nope, '--threads', '0'], '--threads', '0'],
   [['eval', nope, '--threads', 'abc'], '--threads', 'abc'],
+  [['infer', nope, '--fill-mask', 'a <mask>', '--batch', '0'], '--batch', '0'],
+  [['infer', nope, '--fill-mask', 'a <mask>', '--outlier-threshold', 'abc'], '--outlier-threshold', 'abc'],
   [[...study(path.join(tmp, 's1'), '--data', nope), '--threads', '0'], '--threads', '0'],
   [[...study(path.join(tmp, 's2'), '--data', nope), '--threads', 'all'], '--threads', 'all'],
   [

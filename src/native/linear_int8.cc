@@ -1,0 +1,233 @@
+// The int8 x int8 inference linear kernel (Backend.linearInt8Forward): each input row is quantized to
+// u8 with its own scale and zero point (in double, exactly as the ts twin), oneDNN multiplies u8 x s8
+// into s32 (VNNI), and one pass dequantizes into the fp32 output with the zero-point compensation,
+// the outlier channels (added in double from the int8 weight) and the bias. The u8s8s32 primitive is
+// cached per shape (rows as a runtime dimension when they are not a multiple of 64).
+#include <dnnl.hpp>
+
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace tlc {
+namespace {
+
+using dnnl::memory;
+
+constexpr int64_t kRegularRows = 64;
+constexpr size_t kMaxCached = 256;
+
+struct Int8Gemm {
+  dnnl::matmul prim;
+  memory::desc a, b, c;
+  bool rt;
+};
+
+struct Int8Context {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  std::unordered_map<std::string, Int8Gemm> cache;
+  std::mutex mu;
+};
+
+Int8Context& int8Context() {
+  static Int8Context ctx;
+  return ctx;
+}
+
+// src u8 (M, K) row-major; weights s8 stored (N, K) row-major, read as (K, N); dst s32 (M, N).
+void int8Descs(int64_t M, int64_t K, int64_t N, memory::desc* a, memory::desc* b, memory::desc* c) {
+  using dt = memory::data_type;
+  *a = memory::desc({M, K}, dt::u8, memory::dims{K, 1});
+  *b = memory::desc({K, N}, dt::s8, memory::dims{1, K});
+  *c = memory::desc({M, N}, dt::s32, memory::dims{N, 1});
+}
+
+Int8Gemm int8GemmFor(int64_t M, int64_t K, int64_t N) {
+  Int8Context& ctx = int8Context();
+  const bool rt = M % kRegularRows != 0;
+  const int64_t m = rt ? DNNL_RUNTIME_DIM_VAL : M;
+  const std::string key = std::to_string(m) + "x" + std::to_string(K) + "x" + std::to_string(N);
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  auto it = ctx.cache.find(key);
+  if (it != ctx.cache.end()) return it->second;
+  if (ctx.cache.size() >= kMaxCached) ctx.cache.clear();
+  Int8Gemm g{};
+  int8Descs(m, K, N, &g.a, &g.b, &g.c);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(g.a, g.b, g.c), ctx.eng);
+  g.prim = dnnl::matmul(pd);
+  g.rt = rt;
+  return ctx.cache.emplace(key, g).first->second;
+}
+
+void runInt8Gemm(const Int8Gemm& g, int64_t M, int64_t K, int64_t N, const uint8_t* a, const int8_t* b,
+                 int32_t* c) {
+  Int8Context& ctx = int8Context();
+  memory::desc da = g.a, db = g.b, dc = g.c;
+  if (g.rt) int8Descs(M, K, N, &da, &db, &dc);
+  memory am(da, ctx.eng, const_cast<uint8_t*>(a)), bm(db, ctx.eng, const_cast<int8_t*>(b)), cm(dc, ctx.eng, c);
+  g.prim.execute(ctx.strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  ctx.strm.wait();
+}
+
+// Outlier input channels: those whose largest |x| over the rows exceeds `thr` (none when thr is inf).
+std::vector<int64_t> outlierChannels(const float* x, int64_t N, int64_t In, double thr) {
+  std::vector<int64_t> cols;
+  if (!(thr < INFINITY)) return cols;
+  std::vector<float> mx(static_cast<size_t>(In), 0.0f);
+  float* m = mx.data();
+  for (int64_t n = 0; n < N; n++) {
+    const float* r = x + n * In;
+#pragma omp simd
+    for (int64_t j = 0; j < In; j++) {
+      const float a = std::fabs(r[j]);
+      m[j] = a > m[j] ? a : m[j];
+    }
+  }
+  for (int64_t j = 0; j < In; j++)
+    if (mx[j] > thr) cols.push_back(j);
+  return cols;
+}
+
+// v clamped to [0, 255] (compares, not fmin/fmax, so the loop vectorizes; v is never NaN here).
+inline double clamp255(double v) { return v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v; }
+
+// Row n of x into u8 codes (outlier channels get the zero point, so they add nothing); its scale and
+// zero point. In double, as the ts twin: code = clamp(floor(x * (1 / sa) + 0.5) + zp, 0, 255).
+void quantizeRow(const float* x, int64_t In, const uint8_t* outlier, uint8_t* codes, double* sa, int32_t* zp) {
+  float mn = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+  for (int64_t j = 0; j < In; j++) {
+    const float v = outlier[j] ? 0.0f : x[j];
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  const double s = mx > mn ? (static_cast<double>(mx) - mn) / 255 : 1.0;
+  const double inv = 1.0 / s;
+  const double z = clamp255(std::floor(-static_cast<double>(mn) * inv + 0.5));
+#pragma omp simd
+  for (int64_t j = 0; j < In; j++) {
+    const double c = clamp255(std::floor(x[j] * inv + 0.5) + z);
+    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(outlier[j] ? z : c));
+  }
+  *sa = s;
+  *zp = static_cast<int32_t>(z);
+}
+
+struct Int8Args {
+  float* out;
+  const float* inp;
+  const int8_t* q;
+  const float* scales;
+  const int32_t* rowSums;
+  const float* bias;
+  int64_t N, In, Out;
+};
+
+// out[n, o] = (acc - zp_n rowSum_o) sa_n scale_o + outlier channels in double + bias_o.
+void dequantize(const Int8Args& a, const int32_t* acc, const double* sa, const int32_t* zp,
+                const std::vector<int64_t>& cols) {
+#pragma omp parallel for schedule(static) if (a.N * a.Out > kParMin)
+  for (int64_t n = 0; n < a.N; n++) {
+    const float* x = a.inp + n * a.In;
+    const int32_t* r = acc + n * a.Out;
+    float* y = a.out + n * a.Out;
+    const double z = zp[n], san = sa[n];
+    if (cols.empty()) {
+#pragma omp simd
+      for (int64_t o = 0; o < a.Out; o++) {
+        const double v = (static_cast<double>(r[o]) - z * a.rowSums[o]) * san * a.scales[o];
+        y[o] = static_cast<float>(a.bias ? v + a.bias[o] : v);
+      }
+      continue;
+    }
+    for (int64_t o = 0; o < a.Out; o++) {
+      const double s = a.scales[o];
+      double v = (static_cast<double>(r[o]) - z * a.rowSums[o]) * san * s;
+      double f = 0.0;
+      for (int64_t j : cols) f += static_cast<double>(x[j]) * a.q[o * a.In + j] * s;
+      v += f;
+      y[o] = static_cast<float>(a.bias ? v + a.bias[o] : v);
+    }
+  }
+}
+
+void linearInt8(const Int8Args& a, double thr) {
+  const std::vector<int64_t> cols = outlierChannels(a.inp, a.N, a.In, thr);
+  std::vector<uint8_t> outlier(static_cast<size_t>(a.In), 0);
+  for (int64_t j : cols) outlier[j] = 1;
+  thread_local std::vector<uint8_t> codes;
+  thread_local std::vector<int32_t> acc;
+  codes.resize(static_cast<size_t>(a.N * a.In));
+  acc.resize(static_cast<size_t>(a.N * a.Out));
+  std::vector<double> sa(static_cast<size_t>(a.N));
+  std::vector<int32_t> zp(static_cast<size_t>(a.N));
+  uint8_t* cp = codes.data();  // this thread's buffers: the pool threads must not name their own
+  const uint8_t* isOut = outlier.data();
+#pragma omp parallel for schedule(static) if (a.N * a.In > kParMin)
+  for (int64_t n = 0; n < a.N; n++) quantizeRow(a.inp + n * a.In, a.In, isOut, cp + n * a.In, &sa[n], &zp[n]);
+  runInt8Gemm(int8GemmFor(a.N, a.In, a.Out), a.N, a.In, a.Out, cp, a.q, acc.data());
+  dequantize(a, acc.data(), sa.data(), zp.data(), cols);
+}
+
+View<int8_t> i8Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return arrayArg<int8_t>(info, i, name, napi_int8_array, "Int8Array", false);
+}
+
+// linearInt8Forward(out, inp, q, scales, rowSums, bias|null, N, In, Out, outlierThreshold)
+Napi::Value LinearInt8Forward(const Napi::CallbackInfo& info) {
+  View<float> out = f32Arg(info, 0, "out"), inp = f32Arg(info, 1, "inp");
+  View<int8_t> q = i8Arg(info, 2, "weight codes");
+  View<float> scales = f32Arg(info, 3, "weight scales");
+  View<int32_t> sums = i32Arg(info, 4, "weight row sums");
+  View<float> bias = f32Arg(info, 5, "bias", true);
+  int64_t N = dimArg(info, 6, "N"), In = dimArg(info, 7, "In"), Out = dimArg(info, 8, "Out");
+  const double thr = numArg(info, 9, "outlierThreshold");
+  need(info, out, mul(info, N, Out), "linearInt8Forward out");
+  need(info, inp, mul(info, N, In), "linearInt8Forward inp");
+  need(info, q, mul(info, Out, In), "linearInt8Forward weight codes");
+  need(info, scales, Out, "linearInt8Forward weight scales");
+  need(info, sums, Out, "linearInt8Forward weight row sums");
+  if (bias.p) need(info, bias, Out, "linearInt8Forward bias");
+  if (N == 0 || Out == 0) return info.Env().Undefined();
+  Int8Args a{out.p, inp.p, q.p, scales.p, sums.p, bias.p, N, In, Out};
+  if (In == 0) {  // empty product: out = bias (or 0) in every row
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t o = 0; o < Out; o++) out.p[n * Out + o] = bias.p ? bias.p[o] : 0.0f;
+    return info.Env().Undefined();
+  }
+  try {
+    linearInt8(a, thr);
+  } catch (const dnnl::error& err) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN int8 matmul failed: ") + err.what() + " (N=" +
+                                           std::to_string(N) + " In=" + std::to_string(In) +
+                                           " Out=" + std::to_string(Out) + ")");
+  }
+  return info.Env().Undefined();
+}
+
+// oneDNN's implementation name for the u8s8s32 matmul of a (128, 256) x (256, 256) product here.
+Napi::Value Int8MatmulImpl(const Napi::CallbackInfo& info) {
+  memory::desc a, b, c;
+  int8Descs(128, 256, 256, &a, &b, &c);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), int8Context().eng);
+  return Napi::String::New(info.Env(), pd.impl_info_str());
+}
+
+}  // namespace
+
+void clearInt8Cache() {
+  Int8Context& ctx = int8Context();
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  ctx.cache.clear();
+}
+
+void registerLinearInt8(Napi::Env env, Napi::Object exports) {
+  exports.Set("linearInt8Forward", Napi::Function::New(env, LinearInt8Forward, "linearInt8Forward"));
+  exports.Set("int8MatmulImpl", Napi::Function::New(env, Int8MatmulImpl, "int8MatmulImpl"));
+}
+
+}  // namespace tlc
