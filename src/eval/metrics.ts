@@ -95,14 +95,8 @@ function denseRows(d: Scored): DenseRows {
   for (let i = 0; i < n; i++) {
     const o = i * V;
     const x = d.logits;
-    let mx = -Infinity;
-    let arg = 0;
-    for (let v = 0; v < V; v++) {
-      if (x[o + v]! > mx) {
-        mx = x[o + v]!;
-        arg = v;
-      }
-    }
+    const arg = argmaxRow(x, o, V);
+    const mx = x[o + arg]!;
     let z = 0;
     let z64 = 0;
     let ex = 0;
@@ -138,14 +132,8 @@ function compareRow(
   V: number,
 ): { kl: number; lseC: number; argC: number } {
   const o = i * V;
-  let my = -Infinity;
-  let argC = 0;
-  for (let v = 0; v < V; v++) {
-    if (y[o + v]! > my) {
-      my = y[o + v]!;
-      argC = v;
-    }
-  }
+  const argC = argmaxRow(y, o, V);
+  const my = y[o + argC]!;
   let zy = 0;
   let zyR = 0;
   let ey = 0;
