@@ -11,6 +11,7 @@ import { registerExport } from './export.ts';
 import { registerStudy } from './study.ts';
 import { registerStudyJob } from './study-job.ts';
 import { registerTrain } from './train.ts';
+import { registerTranslate } from './translate.ts';
 import { registerWorker } from './worker.ts';
 
 export function registerCommands(program: Command): void {
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerTrain(program);
   registerCompress(program);
+  registerTranslate(program);
   registerStudy(program);
   registerExport(program);
   registerWorker(program);
