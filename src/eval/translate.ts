@@ -6,6 +6,7 @@
 import { BOS_ID, EOS_ID, type Tokenizer } from '../data/tokenizer/index.ts';
 import type { Seq2SeqBatch } from '../model/batch.ts';
 import { beamSearch } from '../model/beam.ts';
+import { greedyDecodeCached } from '../model/decode.ts';
 import type { Transformer } from '../model/transformer.ts';
 import { corpusBleu, corpusChrf } from './bleu.ts';
 
@@ -28,7 +29,7 @@ export function maxOutputLen(Ts: number, maxLen: number): number {
   return Math.min(maxLen, 2 * Ts + 10);
 }
 
-/** Greedy-decode every batch and score the outputs against the batches' targets. */
+/** Greedy-decode every batch (with the key/value cache) and score the outputs against the batches' targets. */
 export function translationScores(
   model: Transformer<Float32Array>,
   batches: readonly Seq2SeqBatch[],
@@ -38,7 +39,8 @@ export function translationScores(
   const hyps: string[] = [];
   const refs: string[] = [];
   for (const b of batches) {
-    const out = model.greedyDecode(
+    const out = greedyDecodeCached(
+      model,
       b.src,
       b.srcMask,
       b.B,
@@ -52,7 +54,7 @@ export function translationScores(
       let n = 0;
       while (n < row.length && row[n]! >= 0 && row[n] !== EOS_ID) n++;
       refs.push(tok.decode(row.subarray(0, n), { skipSpecial: true }).trim());
-      hyps.push(tok.decode(out[r]!, { skipSpecial: true }).trim());
+      hyps.push(tok.decode(out[r]!.tokens, { skipSpecial: true }).trim());
     }
   }
   const bleu = corpusBleu(hyps, [refs]);
