@@ -12,6 +12,7 @@ import { registerInfer } from './infer.ts';
 import { registerStudy } from './study.ts';
 import { registerStudyJob } from './study-job.ts';
 import { registerTrain } from './train.ts';
+import { registerTranslate } from './translate.ts';
 import { registerWorker } from './worker.ts';
 
 export function registerCommands(program: Command): void {
@@ -20,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerCompress(program);
   registerInfer(program);
+  registerTranslate(program);
   registerStudy(program);
   registerExport(program);
   registerWorker(program);

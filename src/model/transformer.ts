@@ -148,11 +148,30 @@ export class Transformer<A extends FloatArray> {
   }
 
   /**
+   * The encoder output (B, Ts, C) of a source batch (encdec, eval mode), in a private buffer that
+   * no later forward's scratch can touch. `what` names the caller in errors.
+   */
+  encode(src: Int32Array, srcMask: Uint8Array, B: number, Ts: number, what = 'encode'): A {
+    if (this.cfg.family !== 'encdec')
+      throw new InputError(`${what}: needs an encdec model, this is ${this.cfg.family}`);
+    this.checkTokens(src, B * Ts, Ts, 'source batch');
+    if (srcMask.length !== B * Ts)
+      throw new InputError(`source mask: expected ${B * Ts} entries (B*T), found ${srcMask.length}`);
+    const ctx = this.ctx({ train: false, grad: false });
+    const es = stackForward(ctx, this.cfg, this.enc, src, B, Ts, srcMask, null);
+    const n = B * Ts * this.cfg.d_model;
+    const enc = this.be.alloc(n);
+    this.be.copy(enc, es.out, n);
+    return enc;
+  }
+
+  /**
    * Greedy decoding of a source batch (encdec): the encoder runs once; then, one position at a
    * time, the decoder reads the prefix so far (`bos` first) and each unfinished row takes its most
    * likely next token, until every row has produced `eos` or `maxLen` tokens (capped at max_len).
    * Rows of `srcMask` mark real source tokens. Returns each row's tokens, without bos and eos.
-   * The decoder recomputes the whole prefix at each position (no key/value cache): for evaluation.
+   * The decoder recomputes the whole prefix at each position (no key/value cache): the reference
+   * that the cached decoder of decode.ts is tested against.
    */
   greedyDecode(
     src: Int32Array,
@@ -163,17 +182,9 @@ export class Transformer<A extends FloatArray> {
     bos: number,
     eos: number,
   ): Int32Array[] {
-    if (this.cfg.family !== 'encdec')
-      throw new InputError(`greedyDecode: needs an encdec model, this is ${this.cfg.family}`);
-    this.checkTokens(src, B * Ts, Ts, 'source batch');
-    if (srcMask.length !== B * Ts)
-      throw new InputError(`source mask: expected ${B * Ts} entries (B*T), found ${srcMask.length}`);
+    const enc = this.encode(src, srcMask, B, Ts, 'greedyDecode');
     const ctx = this.ctx({ train: false, grad: false });
     const C = this.cfg.d_model;
-    const es = stackForward(ctx, this.cfg, this.enc, src, B, Ts, srcMask, null);
-    // a private copy: the decoder's scratch buffers must not be able to touch the memory it reads
-    const enc = this.be.alloc(B * Ts * C);
-    enc.set(es.out.subarray(0, B * Ts * C));
     const cross = { enc, dEnc: null, Tk: Ts, mask: srcMask };
     const L = Math.max(0, Math.min(maxLen, this.cfg.max_len));
     const out: number[][] = Array.from({ length: B }, () => []);

@@ -5,10 +5,12 @@ import * as path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-export function runTlc(args: string[], timeoutMs = 600_000): SpawnSyncReturns<string> {
+/** `input` is the child's stdin (default: none) */
+export function runTlc(args: string[], timeoutMs = 600_000, input?: string): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tlc.mjs'), ...args], {
     encoding: 'utf8',
     cwd: ROOT,
     timeout: timeoutMs,
+    ...(input !== undefined ? { input } : {}),
   });
 }

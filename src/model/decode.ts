@@ -1,0 +1,330 @@
+// Incremental decoding of the encoder-decoder model with a key/value cache: the encoder runs once
+// per batch, each decoder layer's cross-attention keys/values of the encoder output are computed
+// once, its self-attention keys/values are cached for the generated prefix, and each step runs the
+// decoder on ONE new position per live row. Rows can be dropped or reordered between steps (beam
+// search, finished sentences). Greedy decoding and teacher-forced rescoring live here too; beam
+// search is in beam.ts. Eval mode only: no dropout, no backward.
+import { argmaxRow } from '../engine/argmax.ts';
+import type { AttnShape, FloatArray } from '../engine/backend.ts';
+import { InputError } from '../engine/errors.ts';
+import type { ModelConfig } from './config.ts';
+import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from './layers.ts';
+import { stackPrefixes } from './params.ts';
+import type { Transformer } from './transformer.ts';
+
+/** Per decoder layer: self-attention cache (rows, Tcap, 2C) (key | value) and cross keys/values (rows, Ts, 2C). */
+interface LayerCache<A extends FloatArray> {
+  self: A;
+  /** the spare buffer a reorder gathers into */
+  selfSpare: A;
+  /** cross keys/values of each source row (B, Ts, 2C), computed once */
+  crossBase: A;
+  /** crossBase gathered to the live rows (rows, Ts, 2C) */
+  cross: A;
+}
+
+/** Decoding from a forward pass never needs gradients: a sublayer's backward is a programming error. */
+function noBackward(): never {
+  throw new Error('incremental decoding has no backward');
+}
+
+export class CachedDecoder<A extends FloatArray> {
+  /** live rows */
+  n: number;
+  /** the position the next step fills (0 = the start token) */
+  t = 0;
+  /** source sentence of each live row (n) */
+  src: Int32Array;
+  readonly Tcap: number;
+  private readonly cfg: ModelConfig;
+  private readonly ctx: Ctx<A>;
+  private readonly layers: string[];
+  private readonly caches: LayerCache<A>[];
+  /** (n, Tcap) 1 = a filled cache position */
+  private selfMask: Uint8Array;
+  /** (n, Ts) the source mask of each live row */
+  private crossMask: Uint8Array;
+
+  /**
+   * Encode a source batch (B, Ts) and prepare a cache for `maxRows` live rows (B times the beam)
+   * of at most `Tcap` decoder positions (capped at max_len). Row r starts on source r.
+   */
+  constructor(
+    readonly model: Transformer<A>,
+    private readonly srcMask: Uint8Array,
+    src: Int32Array,
+    readonly B: number,
+    readonly Ts: number,
+    Tcap: number,
+    maxRows = B,
+  ) {
+    const { be, cfg } = model;
+    this.cfg = cfg;
+    const enc = model.encode(src, srcMask, B, Ts, 'cached decoding');
+    this.ctx = { be, ws: model.ws, p: model.p, g: model.g, dropout: 0, seed: 0, site: 0 };
+    this.layers = stackPrefixes(cfg).dec;
+    this.Tcap = Math.max(1, Math.min(Tcap, cfg.max_len));
+    const C = cfg.d_model;
+    const R = Math.max(B, maxRows);
+    this.caches = this.layers.map((lp) => {
+      const crossBase = be.alloc(B * Ts * 2 * C);
+      linearForward(this.ctx, crossBase, enc, `${lp}.xattn.kv`, B * Ts, C, 2 * C);
+      const cross = be.alloc(R * Ts * 2 * C);
+      be.copy(cross, crossBase, B * Ts * 2 * C);
+      return {
+        self: be.alloc(R * this.Tcap * 2 * C),
+        selfSpare: be.alloc(R * this.Tcap * 2 * C),
+        crossBase,
+        cross,
+      };
+    });
+    this.n = B;
+    this.src = Int32Array.from({ length: B }, (_, r) => r);
+    this.selfMask = new Uint8Array(B * this.Tcap);
+    this.crossMask = srcMask.slice();
+  }
+
+  /**
+   * Keep the live rows `rows` (indices into the current rows, repeats allowed), in that order:
+   * their caches, sources and masks move along.
+   */
+  reorder(rows: Int32Array): void {
+    const { be } = this.ctx;
+    const C = this.cfg.d_model;
+    const { Tcap, Ts } = this;
+    const m = rows.length;
+    for (const r of rows) if (r < 0 || r >= this.n) throw new Error(`reorder: row ${r} of ${this.n}`);
+    const src = Int32Array.from(rows, (r) => this.src[r]!);
+    for (const c of m > 0 ? this.caches : []) {
+      be.gatherRows(c.selfSpare, c.self, rows, m, Tcap * 2 * C); // (m, Tcap, 2C)
+      be.gatherRows(c.cross, c.crossBase, src, m, Ts * 2 * C); // (m, Ts, 2C)
+      [c.self, c.selfSpare] = [c.selfSpare, c.self];
+    }
+    const selfMask = new Uint8Array(m * Tcap);
+    const crossMask = new Uint8Array(m * Ts);
+    rows.forEach((r, i) => {
+      selfMask.set(this.selfMask.subarray(r * Tcap, (r + 1) * Tcap), i * Tcap);
+      crossMask.set(this.srcMask.subarray(src[i]! * Ts, (src[i]! + 1) * Ts), i * Ts);
+    });
+    this.selfMask = selfMask;
+    this.crossMask = crossMask;
+    this.src = src;
+    this.n = m;
+  }
+
+  /**
+   * Run the decoder on one new position of every live row, reading `tokens` (n): the token at
+   * position t (the start token at t = 0). Returns the next-token logits (n, V) (a workspace view,
+   * valid until the next forward) and advances t.
+   */
+  step(tokens: Int32Array): A {
+    const { n, t, Tcap, cfg, ctx } = this;
+    const { be, ws, p } = ctx;
+    if (t >= Tcap) throw new InputError(`cached decoding: position ${t} is past the cache of ${Tcap}`);
+    if (tokens.length !== n)
+      throw new InputError(`cached decoding: expected ${n} tokens, found ${tokens.length}`);
+    for (const tk of tokens)
+      if (tk < 0 || tk >= cfg.vocab)
+        throw new InputError(`cached decoding: token id ${tk} is outside [0, ${cfg.vocab})`);
+    const C = cfg.d_model;
+    const pre = cfg.norm === 'pre';
+    for (let r = 0; r < n; r++) this.selfMask[r * Tcap + t] = 1;
+    const emb = ws.f('inc.emb', n * C); // (n, 1, C): position t of each row
+    be.embeddingForward(
+      emb,
+      tokens,
+      p.get('tok_emb.weight'),
+      p.get('dec.pos_emb.weight').subarray(t * C) as A,
+      n,
+      1,
+      C,
+    );
+    let x = pre ? emb : layernorm(ctx, 'inc.embln', 'dec.emb_ln', emb, n, C).out;
+    this.layers.forEach((lp, i) => {
+      const key = `inc.L${i}`;
+      const run = (name: string, ln: string, sub: Sublayer<A>): void => {
+        x = residualForward(ctx, `${key}.${name}`, pre, `${lp}.${ln}`, sub, x, n, C).y;
+      };
+      run('attn', 'ln1', this.selfStep(lp, i));
+      run('xattn', 'lnx', this.crossStep(lp, i));
+      run('mlp', 'ln2', mlp<A>(`${lp}.mlp`, n, C, cfg.d_ff));
+    });
+    const h = pre ? layernorm(ctx, 'inc.lnf', 'dec.ln_f', x, n, C).out : x;
+    const logits = ws.f('inc.logits', n * cfg.vocab); // (n, V), the tied output embedding
+    be.linearForward(logits, h, p.get('tok_emb.weight'), null, n, C, cfg.vocab);
+    this.t = t + 1;
+    return logits;
+  }
+
+  /** Self-attention of the new position over the cached prefix (its own key/value appended first). */
+  private selfStep(lp: string, i: number): Sublayer<A> {
+    const { n, t, Tcap } = this;
+    const C = this.cfg.d_model;
+    const cache = this.caches[i]!;
+    const shape: AttnShape = {
+      B: n,
+      Tq: 1,
+      Tk: Tcap,
+      C,
+      NH: this.cfg.n_heads,
+      causal: false,
+      qStride: 3 * C,
+      kStride: 2 * C,
+      vStride: 2 * C,
+    };
+    return {
+      forward: (ctx, key, u) => {
+        const { be, ws } = ctx;
+        const qkv = ws.f(`${key}.qkv`, n * 3 * C); // (n, 3C)
+        const probs = ws.f(`${key}.probs`, n * shape.NH * Tcap);
+        const att = ws.f(`${key}.att`, n * C);
+        const out = ws.f(`${key}.out`, n * C);
+        linearForward(ctx, qkv, u, `${lp}.attn.qkv`, n, C, 3 * C);
+        for (let r = 0; r < n; r++) {
+          const dst = cache.self.subarray((r * Tcap + t) * 2 * C) as A;
+          be.copy(dst, qkv.subarray(r * 3 * C + C) as A, 2 * C); // key and value of row r, position t
+        }
+        be.attentionForward(att, probs, qkv, cache.self, cache.self.subarray(C) as A, this.selfMask, shape);
+        linearForward(ctx, out, att, `${lp}.attn.proj`, n, C, C);
+        return { u, out, saved: [] };
+      },
+      backward: noBackward,
+    };
+  }
+
+  /** Cross-attention of the new position over the encoder output's cached keys/values. */
+  private crossStep(lp: string, i: number): Sublayer<A> {
+    const { n, Ts } = this;
+    const C = this.cfg.d_model;
+    const kv = this.caches[i]!.cross;
+    const shape: AttnShape = {
+      B: n,
+      Tq: 1,
+      Tk: Ts,
+      C,
+      NH: this.cfg.n_heads,
+      causal: false,
+      qStride: C,
+      kStride: 2 * C,
+      vStride: 2 * C,
+    };
+    return {
+      forward: (ctx, key, u) => {
+        const { be, ws } = ctx;
+        const q = ws.f(`${key}.q`, n * C);
+        const probs = ws.f(`${key}.probs`, n * shape.NH * Ts);
+        const att = ws.f(`${key}.att`, n * C);
+        const out = ws.f(`${key}.out`, n * C);
+        linearForward(ctx, q, u, `${lp}.xattn.q`, n, C, C);
+        be.attentionForward(att, probs, q, kv, kv.subarray(C) as A, this.crossMask, shape);
+        linearForward(ctx, out, att, `${lp}.xattn.proj`, n, C, C);
+        return { u, out, saved: [] };
+      },
+      backward: noBackward,
+    };
+  }
+}
+
+/** out[v] = log softmax(x[off .. off + V))[v], in double. */
+export function logSoftmaxRow(x: ArrayLike<number>, off: number, V: number, out: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) if (x[off + v]! > max) max = x[off + v]!;
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp(x[off + v]! - max);
+  const lse = max + Math.log(sum);
+  for (let v = 0; v < V; v++) out[v] = x[off + v]! - lse;
+  return out;
+}
+
+export interface Decoded {
+  /** the output tokens, without the start and end tokens */
+  tokens: Int32Array;
+  /** log-probability of each output token, then of the end token when it was produced */
+  logprobs: Float64Array;
+  /** whether decoding stopped at the end token (false: cut at the length limit) */
+  ended: boolean;
+}
+
+/**
+ * Greedy decoding with the key/value cache: the same tokens as Transformer.greedyDecode (each row's
+ * most likely next token until the end token or maxLen tokens, capped at max_len), plus the
+ * log-probabilities. Rows that produced the end token leave the batch.
+ */
+export function greedyDecodeCached<A extends FloatArray>(
+  model: Transformer<A>,
+  src: Int32Array,
+  srcMask: Uint8Array,
+  B: number,
+  Ts: number,
+  maxLen: number,
+  bos: number,
+  eos: number,
+): Decoded[] {
+  const L = Math.max(0, Math.min(maxLen, model.cfg.max_len));
+  const dec = new CachedDecoder(model, srcMask, src, B, Ts, L);
+  const V = model.cfg.vocab;
+  const out: number[][] = Array.from({ length: B }, () => []);
+  const lps: number[][] = Array.from({ length: B }, () => []);
+  const ended = new Array<boolean>(B).fill(false);
+  const lp = new Float64Array(V);
+  let tokens = new Int32Array(B).fill(bos);
+  for (let t = 0; t < L && dec.n > 0; t++) {
+    const logits = dec.step(tokens);
+    const keep: number[] = [];
+    const next: number[] = [];
+    for (let j = 0; j < dec.n; j++) {
+      const r = dec.src[j]!;
+      const best = argmaxRow(logits, j * V, V);
+      lps[r]!.push(logSoftmaxRow(logits, j * V, V, lp)[best]!);
+      if (best === eos) ended[r] = true;
+      else {
+        out[r]!.push(best);
+        keep.push(j);
+        next.push(best);
+      }
+    }
+    if (keep.length < dec.n) dec.reorder(Int32Array.from(keep));
+    tokens = Int32Array.from(next);
+  }
+  return out.map((y, r) => ({
+    tokens: Int32Array.from(y),
+    logprobs: Float64Array.from(lps[r]!),
+    ended: ended[r]!,
+  }));
+}
+
+/**
+ * Teacher-forced log-probabilities of each row's output under the model (one uncached forward):
+ * one per token, then one for the end token when `ended[r]`. Row r translates source r.
+ */
+export function sequenceLogprobs<A extends FloatArray>(
+  model: Transformer<A>,
+  src: Int32Array,
+  srcMask: Uint8Array,
+  B: number,
+  Ts: number,
+  outs: readonly Int32Array[],
+  ended: readonly boolean[],
+  bos: number,
+  eos: number,
+): Float64Array[] {
+  const seqs = outs.map((y, r) => (ended[r] ? [...y, eos] : [...y]));
+  const Tt = Math.max(1, ...seqs.map((s) => s.length));
+  const tgtIn = new Int32Array(B * Tt).fill(bos);
+  const tgtOut = new Int32Array(B * Tt).fill(-1);
+  seqs.forEach((s, r) => {
+    s.forEach((tk, k) => {
+      tgtOut[r * Tt + k] = tk;
+      if (k + 1 < Tt) tgtIn[r * Tt + k + 1] = tk;
+    });
+  });
+  const batch = { B, Ts, Tt, src, srcMask, tgtIn, tgtOut };
+  const tape = model.forwardSeq2Seq(batch, { train: false, grad: false, rowLosses: true });
+  const out = seqs.map((s) => new Float64Array(s.length));
+  const { idx, losses } = tape.head;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j]!;
+    out[Math.floor(i / Tt)]![i % Tt] = -losses![j]!;
+  }
+  return out;
+}
