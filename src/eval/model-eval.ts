@@ -102,9 +102,15 @@ const denseScoresMemo = new WeakMap<Transformer<Float32Array>, WeakMap<TrainData
 
 function denseScores(model: Transformer<Float32Array>, data: TrainData): ModelScores {
   let byData = denseScoresMemo.get(model);
-  if (!byData) denseScoresMemo.set(model, (byData = new WeakMap()));
+  if (!byData) {
+    byData = new WeakMap();
+    denseScoresMemo.set(model, byData);
+  }
   let s = byData.get(data);
-  if (!s) byData.set(data, (s = scores(model, null, data)));
+  if (!s) {
+    s = scores(model, null, data);
+    byData.set(data, s);
+  }
   return s;
 }
 

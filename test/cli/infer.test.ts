@@ -67,7 +67,7 @@ test('--input: JSONL per text for the dense run and the int8 model, the same top
       .split('\n')
       .map((l) => JSON.parse(l) as FillMaskResult);
     assert.equal(rows.length, 3, 'one line per non-empty text');
-    rows.forEach((x, i) => check(x, i === 2 ? 2 : 1, 4));
+    for (const [i, x] of rows.entries()) check(x, i === 2 ? 2 : 1, 4);
     return rows;
   });
   const top1 = (rows: FillMaskResult[]) => rows.flatMap((x) => x.masks.map((c) => c[0]!.id));
