@@ -15,7 +15,7 @@ import type { Executor } from './executor.ts';
 import { LocalExecutor } from './executor.ts';
 import { lawLoss, optimalN } from './lawfit.ts';
 import { headsFor, type SizePoint, type StudyPreset, sizeId } from './presets.ts';
-import { runJobs } from './run.ts';
+import { epochWarning, runJobs } from './run.ts';
 import { type PlannedRun, runStatus, type SweepOptions, trainingConfig, trainingJobs } from './sweep.ts';
 import type { Comparison, StudyResults } from './types.ts';
 
@@ -35,6 +35,7 @@ export interface CheckResults {
     predicted_loss_measured_tokens: number;
     measured_loss: number;
     measured_ppl: number;
+    epochs: number;
   }>;
   predicted_best: string;
   measured_best: string;
@@ -141,6 +142,7 @@ export async function runCheckArm(o: {
     predicted_loss_measured_tokens: lawLoss(law, size.non_embedding_params, run.tokens),
     measured_loss: run.final_loss,
     measured_ppl: run.final_ppl,
+    epochs: run.epochs,
   }));
   const predictedBest = rows.reduce((a, b) => (b.predicted_loss < a.predicted_loss ? b : a)).size_id;
   const measuredBest = rows.reduce((a, b) => (b.measured_loss < a.measured_loss ? b : a)).size_id;
@@ -161,6 +163,7 @@ export async function runCheckArm(o: {
         `${r.size_id} predicted ${Math.exp(r.predicted_loss).toFixed(1)} vs measured ${r.measured_ppl.toFixed(1)}`,
     )
     .join('; ');
+  const repeated = epochWarning(runs);
   return {
     from: o.from,
     budget_s: budgetS,
@@ -169,6 +172,6 @@ export async function runCheckArm(o: {
     predicted_best: predictedBest,
     measured_best: measuredBest,
     comparisons,
-    summary: `Predicted optimum ${predictedBest}, measured ${measuredBest}${predictedBest === measuredBest ? '' : tiedWithPredicted ? ' (the predicted one is tied with it within the noise)' : ''}. Perplexities: ${err}.`,
+    summary: `Predicted optimum ${predictedBest}, measured ${measuredBest}${predictedBest === measuredBest ? '' : tiedWithPredicted ? ' (the predicted one is tied with it within the noise)' : ''}. Perplexities: ${err}.${repeated ? ` Warning: ${repeated}.` : ''}`,
   };
 }

@@ -79,6 +79,13 @@ export async function runJobs(
   }
 }
 
+/** The warning for runs that saw their training split more than once (null when none did). */
+export function epochWarning(runs: ReadonlyArray<{ id: string; epochs: number }>): string | null {
+  const over = runs.filter((r) => r.epochs > 1);
+  if (!over.length) return null;
+  return `more than one epoch of the training split: ${over.map((r) => `${r.id} ${r.epochs.toFixed(2)}`).join(', ')} — the paper's regime is training without repetition; use a larger corpus (e.g. --data prose-en-large) or a shorter budget`;
+}
+
 /** Warnings the report shows first: thin evaluation, repeated data, models near the unigram baseline. */
 function warningsOf(
   runs: TrainedRun[],
@@ -90,11 +97,8 @@ function warningsOf(
     out.push(
       `the validation split holds only ${w.tokens} predicted tokens (the preset asks for ${w.target_tokens}): perplexities carry larger errors; use a larger corpus`,
     );
-  const over = runs.filter((r) => r.epochs > 1);
-  if (over.length)
-    out.push(
-      `more than one epoch of the training split: ${over.map((r) => `${r.id} ${r.epochs.toFixed(2)}`).join(', ')} — the paper's regime is training without repetition; use a larger corpus (e.g. --data prose-en-large) or a shorter budget`,
-    );
+  const epochs = epochWarning(runs);
+  if (epochs) out.push(epochs);
   const near = runs.filter((r) => nearUnigram(r.final_ppl, unigramPpl));
   if (near.length)
     out.push(
