@@ -21,5 +21,5 @@ test('epochWarning names every run past one epoch, with its epochs, and is null 
     w?.startsWith('more than one epoch of the training split: d32-L4-s1 6.25, d96-L4-s1 1.97 —'),
     w ?? 'null',
   );
-  assert.ok(!w.includes('d64-L4'));
+  assert.ok(w !== null && !w.includes('d64-L4'));
 });
