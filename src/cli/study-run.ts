@@ -5,6 +5,8 @@ import type { StudyPreset } from '../study/presets.ts';
 import type { StudyResults, Verdict } from '../study/types.ts';
 
 export interface StudyCommand {
+  /** mlm (default): the encoder study; mt: the translation arm (src/study/mt/) */
+  task?: 'mlm' | 'mt';
   preset: StudyPreset['name'];
   data: string | undefined;
   budgetS: number | undefined;
@@ -24,7 +26,7 @@ export interface StudyCommand {
 }
 
 /** auto: bf16 where oneDNN multiplies bf16 natively on this CPU (docs/recipe.md: same loss per step), else fp32. */
-async function choosePrecision(
+export async function choosePrecision(
   p: StudyCommand['precision'],
   backend: string,
 ): Promise<{ precision: 'fp32' | 'bf16'; why: string }> {
@@ -66,6 +68,7 @@ function printResults(r: StudyResults, html: string, json: boolean, out: string)
 }
 
 export async function runStudyCommand(c: StudyCommand): Promise<void> {
+  if (c.task === 'mt') return (await import('./study-mt.ts')).runMtStudyCommand(c);
   const [{ PRESETS }, { checkStudyData }, { createBackend }, { runStudy }] = await Promise.all([
     import('../study/presets.ts'),
     import('../study/inputs.ts'),

@@ -20,6 +20,12 @@ export function registerStudy(program: Command): void {
       arg.oneOf('--preset', PRESET_NAMES),
       'default',
     )
+    .option(
+      '--task <name>',
+      'mlm (masked-language-model encoders, default) | mt (encoder-decoder translation, BLEU; presets quick and default)',
+      arg.oneOf('--task', ['mlm', 'mt'] as const),
+      'mlm',
+    )
     .option('--data <name|path>', 'text data: a recipe (tlc data list) or your files (default: the preset’s)')
     .option(
       '--budget <seconds>',
@@ -55,6 +61,7 @@ export function registerStudy(program: Command): void {
     .action(async (o) => {
       const { runStudyCommand } = await import('./study-run.ts');
       await runStudyCommand({
+        task: o.task as 'mlm' | 'mt',
         preset: o.preset as StudyPreset['name'],
         data: o.data,
         budgetS: o.budget,
@@ -69,7 +76,8 @@ export function registerStudy(program: Command): void {
         queue: o.queue,
         steps: o.steps,
         deterministic: o.deterministic === true,
-        outDirFor: (preset: string, data: string) => path.join('studies', `${preset}-${path.basename(data)}`),
+        outDirFor: (preset: string, data: string) =>
+          path.join('studies', `${o.task === 'mt' ? 'mt-' : ''}${preset}-${path.basename(data)}`),
       });
     });
 }

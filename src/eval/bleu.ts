@@ -90,16 +90,60 @@ export function corpusBleu(
   o: BleuOptions = {},
 ): BleuResult {
   checkRefs(hyps, refs, 'corpusBleu');
+  const counts = new Array<number>(MAX_ORDER).fill(0);
+  const totals = new Array<number>(MAX_ORDER).fill(0);
+  let sysLen = 0;
+  let refLen = 0;
+  for (const st of bleuSentenceStats(hyps, refs, o)) {
+    sysLen += st.sysLen;
+    refLen += st.refLen;
+    for (let n = 0; n < MAX_ORDER; n++) {
+      counts[n]! += st.counts[n] ?? 0;
+      totals[n]! += st.totals[n] ?? 0;
+    }
+  }
+  const r = bleuFromStats(counts, totals, sysLen, refLen, o.smooth ?? 'exp', o.smoothValue);
+  const lc = o.lowercase ? 'lc' : 'mixed';
+  const smooth = o.smooth ?? 'exp';
+  const tok = o.tokenize ?? '13a';
+  return {
+    ...r,
+    counts,
+    totals,
+    sysLen,
+    refLen,
+    signature: `nrefs:${refs.length}|case:${lc}|eff:no|tok:${tok}|smooth:${smooth}|version:sacrebleu-2-compatible`,
+  };
+}
+
+/** One segment's BLEU sufficient statistics: corpus BLEU is computed from their sums. */
+export interface BleuStats {
+  /** clipped n-gram matches, orders 1..4 */
+  counts: number[];
+  /** hypothesis n-grams, orders 1..4 */
+  totals: number[];
+  sysLen: number;
+  /** the closest reference length (ties: the shorter) */
+  refLen: number;
+}
+
+/**
+ * Per-segment statistics as sacreBLEU's `BLEU._extract_corpus_statistics` keeps them (one row per
+ * segment); summing rows and calling bleuFromStats is corpus BLEU. Resampling rows (a bootstrap)
+ * and summing again is how a resampled corpus BLEU is computed.
+ */
+export function bleuSentenceStats(
+  hyps: readonly string[],
+  refs: readonly (readonly string[])[],
+  o: BleuOptions = {},
+): BleuStats[] {
+  checkRefs(hyps, refs, 'bleuSentenceStats');
   const tok = o.tokenize ?? '13a';
   const prep = (s: string) => {
     const t = o.lowercase ? s.toLowerCase() : s;
     return splitWs(tok === '13a' ? tokenize13a(t) : t.trim());
   };
-  const counts = new Array<number>(MAX_ORDER).fill(0);
-  const totals = new Array<number>(MAX_ORDER).fill(0);
-  let sysLen = 0;
-  let refLen = 0;
-  hyps.forEach((h, i) => {
+  return hyps.map((h, i) => {
     const hw = prep(h);
     const maxRef = new Map<string, number>();
     let closest = -1;
@@ -111,25 +155,15 @@ export function corpusBleu(
       if (closest < 0 || d < dc || (d === dc && rw.length < closest)) closest = rw.length;
       for (const [k, c] of ngramCounts(rw, MAX_ORDER)) if (c > (maxRef.get(k) ?? 0)) maxRef.set(k, c);
     }
-    sysLen += hw.length;
-    refLen += closest;
+    const counts = new Array<number>(MAX_ORDER).fill(0);
+    const totals = new Array<number>(MAX_ORDER).fill(0);
     for (const [k, c] of ngramCounts(hw, MAX_ORDER)) {
       const n = Number(k.slice(0, k.indexOf(' ')));
       counts[n - 1]! += Math.min(c, maxRef.get(k) ?? 0);
     }
-    for (let n = 1; n <= MAX_ORDER; n++) totals[n - 1]! += Math.max(0, hw.length - n + 1);
+    for (let n = 1; n <= MAX_ORDER; n++) totals[n - 1] = Math.max(0, hw.length - n + 1);
+    return { counts, totals, sysLen: hw.length, refLen: closest };
   });
-  const r = bleuFromStats(counts, totals, sysLen, refLen, o.smooth ?? 'exp', o.smoothValue);
-  const lc = o.lowercase ? 'lc' : 'mixed';
-  const smooth = o.smooth ?? 'exp';
-  return {
-    ...r,
-    counts,
-    totals,
-    sysLen,
-    refLen,
-    signature: `nrefs:${refs.length}|case:${lc}|eff:no|tok:${tok}|smooth:${smooth}|version:sacrebleu-2-compatible`,
-  };
 }
 
 /** BLEU from summed statistics: sacreBLEU's `compute_bleu` without effective order. */

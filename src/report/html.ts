@@ -28,7 +28,8 @@ export interface ReportOutput {
   warnings: string[];
 }
 
-const CSS = `
+/** The report pages' stylesheet (the translation arm's page uses it too). */
+export const CSS = `
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; color: #222; max-width: 1060px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
 nav a { margin-right: 1em; } .meta { color: #555; }
@@ -108,7 +109,8 @@ function summarySection(r: StudyResults): string {
   return `<p>${esc(what)}</p>\n<p class="headline">${esc(headline(r))}</p>\n${seedNote}`;
 }
 
-async function figureSection(
+/** One figure rendered to SVG and PNG beside the page, as an HTML figure with its caption. */
+export async function figureSection(
   f: Figure,
   outDir: string,
   files: string[],

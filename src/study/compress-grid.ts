@@ -31,7 +31,9 @@ export const GRID_PROTOCOL = {
     'exact size of the container file (safetensors: packed k-bit codes, fp32 scales, bit masks, fp32 kept values, header)',
 };
 
-export function gridSettings(p: StudyPreset): GridSetting[] {
+export function gridSettings(
+  p: Pick<StudyPreset, 'quantBits' | 'gptqBits' | 'sparsities' | 'gradual'>,
+): GridSetting[] {
   const none = { quant: null, prune: null, method: 'rtn' as const, embeddings: false };
   const out: GridSetting[] = [];
   for (const b of p.quantBits)

@@ -137,7 +137,9 @@ export const PRESETS: Record<Exclude<StudyPreset['name'], 'check'>, StudyPreset>
 };
 
 /** The distinct sizes of a preset: depth sweep at the centre width, width sweep at the centre depth. */
-export function sizeGrid(p: StudyPreset): Array<SizePoint & { sweeps: Array<'depth' | 'width'> }> {
+export function sizeGrid(
+  p: Pick<StudyPreset, 'centre' | 'depths' | 'widths' | 'extra'>,
+): Array<SizePoint & { sweeps: Array<'depth' | 'width'> }> {
   const out = new Map<string, SizePoint & { sweeps: Array<'depth' | 'width'> }>();
   const add = (s: SizePoint, sweep: 'depth' | 'width' | null) => {
     const k = sizeId(s);
