@@ -125,6 +125,7 @@ test('tlc study --task mt --preset quick: report, figures and verdicts computed 
 test('tlc study --task mt refuses presets and options it does not have, and data without pairs', () => {
   const cases: Array<[string[], RegExp]> = [
     [['--preset', 'full'], /presets quick and default, found --preset full/],
+    [['--preset', 'quick', '--task', 'xyz'], /--task/],
     [['--preset', 'quick', '--batch-sweep'], /does not take --batch-sweep/],
     [['--preset', 'quick', '--data', 'prose-en-small'], /pairs|translation/i],
   ];
