@@ -155,6 +155,73 @@ void kbitRow(const KbitArgs& a, int64_t n0, int64_t o, int64_t gpc, const double
   }
 }
 
+#if TLC_KBIT_SIMD
+// Other widths (3, 5, 6, 7 bits) when every row starts on a byte (In * bits % 8 == 0): whole chunks
+// of 16 codes then start on a byte too (16 * bits bits), so one permute table serves every chunk and
+// the load is a fixed 2 * bits bytes; two accumulators hide the FMA latency.
+template <int BITS, int NB>
+void alignedRow(const KbitArgs& a, int64_t n0, int64_t o, int64_t gpc, const double* xs) {
+  const Unpack& u = unpackFor(BITS);
+  const __m512i idx = u.idx[0], sh = u.sh[0], mask = u.mask;
+  constexpr __mmask16 bm = static_cast<__mmask16>((1u << (2 * BITS)) - 1u);
+  const uint8_t* row = a.codes + o * a.In * BITS / 8;
+  double zterm[NB] = {};
+  __m512 tot[NB];
+  for (int n = 0; n < NB; n++) tot[n] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < gpc; g++) {
+    const int64_t c0 = g * a.G, c1 = std::min(a.In, c0 + a.G);
+    const int64_t s = scaleIdx(a, o, g);
+    __m512 acc0[NB], acc1[NB];
+    for (int n = 0; n < NB; n++) acc0[n] = acc1[n] = _mm512_setzero_ps();
+    int64_t c = c0;
+    for (; c + 32 <= c1; c += 32) {
+      const uint8_t* p = row + c * BITS / 8;
+      const __m512 w0 = _mm512_cvtepi32_ps(_mm512_and_si512(
+          _mm512_srlv_epi32(_mm512_permutexvar_epi8(idx, _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(bm, p))), sh), mask));
+      const __m512 w1 = _mm512_cvtepi32_ps(_mm512_and_si512(
+          _mm512_srlv_epi32(_mm512_permutexvar_epi8(idx, _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(bm, p + 2 * BITS))), sh),
+          mask));
+      for (int n = 0; n < NB; n++) {
+        const float* x = a.inp + (n0 + n) * a.In + c;
+        acc0[n] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x), acc0[n]);
+        acc1[n] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), acc1[n]);
+      }
+    }
+    for (; c < c1; c += 16) {
+      const int lanes = static_cast<int>(std::min<int64_t>(16, c1 - c));
+      const __m512 w = unpack16(u, a.codes, BITS, o * a.In + c, lanes);
+      for (int n = 0; n < NB; n++)
+        acc0[n] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(firstLanes(lanes), a.inp + (n0 + n) * a.In + c), acc0[n]);
+    }
+    const float scale = a.scales[s];
+    const __m512 sv = _mm512_set1_ps(scale);
+    for (int n = 0; n < NB; n++) {
+      tot[n] = _mm512_fmadd_ps(sv, _mm512_add_ps(acc0[n], acc1[n]), tot[n]);
+      zterm[n] += static_cast<double>(scale) * zeroOf(a, s) * xs[(n0 + n) * gpc + g];
+    }
+  }
+  for (int n = 0; n < NB; n++)
+    a.out[(n0 + n) * a.Out + o] =
+        static_cast<float>(_mm512_reduce_add_ps(tot[n]) - zterm[n] + (a.bias ? a.bias[o] : 0.0f));
+}
+
+template <int BITS>
+void alignedRows(const KbitArgs& a, int64_t n0, int64_t nb, int64_t gpc, const double* xs) {
+#pragma omp parallel for schedule(static) if (a.Out * a.In > kParMin)
+  for (int64_t o = 0; o < a.Out; o++) {
+    if (nb == 4) alignedRow<BITS, 4>(a, n0, o, gpc, xs);
+    else if (nb == 3) alignedRow<BITS, 3>(a, n0, o, gpc, xs);
+    else if (nb == 2) alignedRow<BITS, 2>(a, n0, o, gpc, xs);
+    else alignedRow<BITS, 1>(a, n0, o, gpc, xs);
+  }
+}
+
+// Whether alignedRows serves this call (its widths, rows starting on a byte).
+bool alignedFriendly(const KbitArgs& a) {
+  return (a.bits == 3 || a.bits == 5 || a.bits == 6 || a.bits == 7) && (a.In * a.bits) % 8 == 0 && a.G % 16 == 0;
+}
+#endif
+
 // Few rows: each output row's codes are unpacked once per block of up to 4 input rows.
 void kbitDirect(const KbitArgs& a) {
   const int64_t gpc = (a.In + a.G - 1) / a.G;
@@ -163,6 +230,15 @@ void kbitDirect(const KbitArgs& a) {
   const double* xp = xs.data();
   for (int64_t n0 = 0; n0 < a.N; n0 += 4) {
     const int64_t nb = std::min<int64_t>(4, a.N - n0);
+#if TLC_KBIT_SIMD
+    if (alignedFriendly(a)) {
+      if (a.bits == 3) alignedRows<3>(a, n0, nb, gpc, xp);
+      else if (a.bits == 5) alignedRows<5>(a, n0, nb, gpc, xp);
+      else if (a.bits == 6) alignedRows<6>(a, n0, nb, gpc, xp);
+      else alignedRows<7>(a, n0, nb, gpc, xp);
+      continue;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (a.Out * a.In > kParMin)
     for (int64_t o = 0; o < a.Out; o++) {
       if (nb == 4) kbitRow<4>(a, n0, o, gpc, xp);
@@ -172,6 +248,106 @@ void kbitDirect(const KbitArgs& a) {
     }
   }
 }
+
+#if TLC_KBIT_SIMD
+// Fast path for bits that divide 32 (2, 4, 8) on rows of whole 64-byte blocks: a block of codes is
+// one 512-bit load whose 16 32-bit lanes each hold P = 32/bits consecutive codes; shifting all lanes
+// by j*bits gives codes {l*P + j}, multiplied with the input permuted once per call to match
+// (xp[block][j][l] = x[block][l*P + j]). Each lane lies in one scale group, so scales and zero
+// points apply as vectors per block, with the zero term from per-lane input sums (xsl).
+bool laneFriendly(const KbitArgs& a) {
+  if (a.bits != 2 && a.bits != 4 && a.bits != 8) return false;
+  const int64_t P = 32 / a.bits, BS = 16 * P;
+  return a.In % BS == 0 && (a.gpr == 0 || a.G % BS == 0 || BS % a.G == 0) && a.G % P == 0;
+}
+
+// xp and xsl of one input row (see above).
+void permuteRow(const float* x, int64_t In, int bits, float* xp, float* xsl) {
+  const int64_t P = 32 / bits, BS = 16 * P;
+  for (int64_t b = 0; b < In / BS; b++)
+    for (int64_t l = 0; l < 16; l++) {
+      float s = 0;
+      for (int64_t j = 0; j < P; j++) {
+        const float v = x[b * BS + l * P + j];
+        xp[b * BS + j * 16 + l] = v;
+        s += v;
+      }
+      xsl[b * 16 + l] = s;
+    }
+}
+
+template <int BITS, int NB>
+void laneRow(const KbitArgs& a, int64_t n0, int64_t o, const float* xp, const float* xsl) {
+  constexpr int P = 32 / BITS, BS = 16 * P;
+  const int64_t nblk = a.In / BS;
+  const uint8_t* codes = a.codes + o * a.In * BITS / 8;
+  const __m512i mask = _mm512_set1_epi32((1 << BITS) - 1);
+  // lane l's group within its block, and how many groups a block spans
+  alignas(64) int32_t lg[16];
+  for (int l = 0; l < 16; l++) lg[l] = a.G < BS ? static_cast<int32_t>(l * P / a.G) : 0;
+  const __m512i laneGroup = _mm512_load_si512(lg);
+  const __mmask16 gm = firstLanes(a.G < BS ? BS / a.G : 1);
+  __m512 scalev = _mm512_set1_ps(a.scales[0]), zerov = _mm512_set1_ps(zeroOf(a, 0));
+  __m512 tot[NB];
+  for (int n = 0; n < NB; n++) tot[n] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nblk; b++) {
+    const __m512i v = _mm512_loadu_si512(codes + b * 64);
+    __m512 acc0[NB], acc1[NB];
+    for (int n = 0; n < NB; n++) acc0[n] = acc1[n] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int j = 0; j < P; j += 2) {
+      const __m512 c0 = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v, j * BITS), mask));
+      const __m512 c1 = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v, (j + 1) * BITS), mask));
+      for (int n = 0; n < NB; n++) {
+        const float* x = xp + (n0 + n) * a.In + b * BS + j * 16;
+        acc0[n] = _mm512_fmadd_ps(c0, _mm512_loadu_ps(x), acc0[n]);
+        acc1[n] = _mm512_fmadd_ps(c1, _mm512_loadu_ps(x + 16), acc1[n]);
+      }
+    }
+    if (a.gpr != 0) {
+      const int64_t s0 = o * a.gpr + b * BS / a.G;
+      scalev = _mm512_permutexvar_ps(laneGroup, _mm512_maskz_loadu_ps(gm, a.scales + s0));
+      if (a.zeros)
+        zerov = _mm512_cvtepi32_ps(
+            _mm512_permutexvar_epi32(laneGroup, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(gm, a.zeros + s0))));
+    }
+    for (int n = 0; n < NB; n++) {
+      const __m512 t = _mm512_fnmadd_ps(zerov, _mm512_loadu_ps(xsl + (n0 + n) * (a.In / P) + b * 16),
+                                        _mm512_add_ps(acc0[n], acc1[n]));
+      tot[n] = _mm512_fmadd_ps(scalev, t, tot[n]);
+    }
+  }
+  for (int n = 0; n < NB; n++)
+    a.out[(n0 + n) * a.Out + o] = _mm512_reduce_add_ps(tot[n]) + (a.bias ? a.bias[o] : 0.0f);
+}
+
+template <int BITS>
+void laneRows(const KbitArgs& a, int64_t n0, int64_t nb, const float* xp, const float* xsl) {
+#pragma omp parallel for schedule(static) if (a.Out * a.In > kParMin)
+  for (int64_t o = 0; o < a.Out; o++) {
+    if (nb == 4) laneRow<BITS, 4>(a, n0, o, xp, xsl);
+    else if (nb == 3) laneRow<BITS, 3>(a, n0, o, xp, xsl);
+    else if (nb == 2) laneRow<BITS, 2>(a, n0, o, xp, xsl);
+    else laneRow<BITS, 1>(a, n0, o, xp, xsl);
+  }
+}
+
+void kbitLanes(const KbitArgs& a) {
+  const int64_t P = 32 / a.bits;
+  thread_local std::vector<float> xpBuf, xslBuf;
+  xpBuf.resize(static_cast<size_t>(a.N * a.In));
+  xslBuf.resize(static_cast<size_t>(a.N * a.In / P));
+  float* xp = xpBuf.data();  // this thread's buffers: the pool threads must not name their own
+  float* xsl = xslBuf.data();
+  for (int64_t n = 0; n < a.N; n++) permuteRow(a.inp + n * a.In, a.In, a.bits, xp + n * a.In, xsl + n * (a.In / P));
+  for (int64_t n0 = 0; n0 < a.N; n0 += 4) {
+    const int64_t nb = std::min<int64_t>(4, a.N - n0);
+    if (a.bits == 4) laneRows<4>(a, n0, nb, xp, xsl);
+    else if (a.bits == 2) laneRows<2>(a, n0, nb, xp, xsl);
+    else laneRows<8>(a, n0, nb, xp, xsl);
+  }
+}
+#endif
 
 // Rows [o0, o1) of the weight dequantized into w ((o1 - o0), In).
 void dequantRows(const KbitArgs& a, int64_t o0, int64_t o1, float* w) {
@@ -232,6 +408,12 @@ Napi::Value LinearKbitForward(const Napi::CallbackInfo& info) {
   }
   KbitArgs a{out.p, inp.p, codes.p, codes.n, scales.p, zeros.p, bias.p, N, In, Out, static_cast<int>(bits), G, gpr};
   if (N < kGemmRows) {
+#if TLC_KBIT_SIMD
+    if (laneFriendly(a)) {
+      kbitLanes(a);
+      return info.Env().Undefined();
+    }
+#endif
     kbitDirect(a);
     return info.Env().Undefined();
   }

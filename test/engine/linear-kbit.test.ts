@@ -60,13 +60,16 @@ function absScale(
 
 describe('linearKbitForward', () => {
   // odd widths (bit offsets of rows not byte-aligned, short last groups), 1..4 rows (direct path),
-  // 5 and 17+ rows (a second block, and the dequantized-tile sgemm path)
+  // widths of whole 64-byte blocks (the lane path of 2/4/8 bits), 5 and 17+ rows (a second block of
+  // rows, and the dequantized-tile sgemm path)
   const shapes = [
     [1, 13, 5],
     [1, 200, 33],
     [3, 129, 7],
     [4, 64, 64],
     [5, 77, 19],
+    [2, 256, 24], // whole 64-byte blocks per row: the lane path for 2, 4 and 8 bits
+    [5, 512, 9],
     [17, 150, 40],
     [70, 256, 96],
   ];
