@@ -51,14 +51,19 @@ export function liveUnits(
 /** Rows `keep` (in order) of a (rows, cols) matrix. */
 function takeRows(w: Float32Array, cols: number, keep: readonly number[]): Float32Array {
   const out = new Float32Array(keep.length * cols);
-  keep.forEach((r, i) => out.set(w.subarray(r * cols, (r + 1) * cols), i * cols));
+  keep.forEach((r, i) => {
+    out.set(w.subarray(r * cols, (r + 1) * cols), i * cols);
+  });
   return out;
 }
 
 /** Columns `keep` (in order) of a (rows, cols) matrix. */
 function takeCols(w: Float32Array, rows: number, cols: number, keep: readonly number[]): Float32Array {
   const out = new Float32Array(rows * keep.length);
-  for (let r = 0; r < rows; r++) keep.forEach((c, i) => (out[r * keep.length + i] = w[r * cols + c]!));
+  for (let r = 0; r < rows; r++)
+    keep.forEach((c, i) => {
+      out[r * keep.length + i] = w[r * cols + c]!;
+    });
   return out;
 }
 
