@@ -98,6 +98,22 @@ describe('linearKbitForward', () => {
     }
   });
 
+  test('many rows over a wide input: several dequantized tiles through sgemm, each with its bias slice', () => {
+    const rng = new Rng(24);
+    const [N, In, Out] = [20, 4100, 40]; // tiles of 16 output rows: 16 + 16 + 8
+    const x = randn(rng, N * In);
+    const wf = randn(rng, Out * In, 0.05);
+    const b = randn(rng, Out);
+    for (const name of ['q4_g32_sym', 'q3_g128_asym', 'q8_ch_sym']) {
+      const f = getFormat(name);
+      const q = f.quantize(wf, Out, In);
+      const w = kbitFromQuant(q);
+      const want = run(ts, x, w, b, [N, In, Out]);
+      const scale = absScale(x, f.dequantize(q), b, N, In, Out);
+      assertNear(`${N}x${In}x${Out} ${name}`, run(native(), x, w, b, [N, In, Out]), want, scale);
+    }
+  });
+
   test('the ts twin equals the dequantized weight times the input (the tlc eval path)', () => {
     const rng = new Rng(22);
     const [N, In, Out] = [3, 100, 9];
