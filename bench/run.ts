@@ -33,6 +33,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './linear-sparse.ts',
     what: 'the CSR sparse linear vs the fp32 linear over sparsities 50..99%: where sparse overtakes dense',
   },
+  'linear-structured': {
+    file: './linear-structured.ts',
+    what: 'encoder forward tokens/s with 50% heads + 50% FFN neurons cut out vs full width (d512 L4)',
+  },
   'onnx-int8': {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
