@@ -39,7 +39,6 @@ for (const s of model.layout.specs) {
   cut.set(s.name, { kind: 'dense', values: Float32Array.from(v) });
 }
 const C = cfg.d_model;
-const hd = C / cfg.n_heads;
 for (const lp of stackPrefixes(cfg).enc) {
   const proj = cut.get(`${lp}.attn.proj.weight`)!;
   const mproj = cut.get(`${lp}.mlp.proj.weight`)!;

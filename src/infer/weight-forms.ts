@@ -19,10 +19,11 @@ export type WeightForm =
 
 /**
  * Default least sparsity at which a pruned fp32 weight runs on the CSR kernel (below it, dense fp32):
- * where CSR overtook the fp32 linear in bench/linear-sparse.ts here (see docs/inference.md), and
- * well above 1/3, below which CSR (6 bytes per kept weight) would hold more than fp32 (4 per weight).
+ * where CSR overtook the fp32 linear on the 1024x4096 layer at 1 and 128 rows in
+ * bench/linear-sparse.ts here (docs/inference.md), and well above 1/3, below which CSR (6 bytes per
+ * kept weight) would hold more than fp32 (4 per weight).
  */
-export const DEFAULT_SPARSE_MIN = 0.8;
+export const DEFAULT_SPARSE_MIN = 0.85;
 
 export interface FormOptions {
   outlierThreshold: number;
