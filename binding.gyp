@@ -13,7 +13,9 @@
         "src/native/loss.cc",
         "src/native/probe.cc",
         "src/native/linear.cc",
-        "src/native/linear_int8.cc"
+        "src/native/linear_int8.cc",
+        "src/native/linear_kbit.cc",
+        "src/native/linear_sparse.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

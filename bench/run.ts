@@ -25,6 +25,18 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './linear-int8.ts',
     what: 'the int8 inference linear vs the fp32 linear on the d256/d512 layers, 128 rows and 1 row',
   },
+  'linear-kbit': {
+    file: './linear-kbit.ts',
+    what: 'the weight-only k-bit linear (4/3/8 bits) vs the fp32 linear at 1024x4096 .. 4096x4096, 1/4/64 rows',
+  },
+  'linear-sparse': {
+    file: './linear-sparse.ts',
+    what: 'the CSR sparse linear vs the fp32 linear over sparsities 50..99%: where sparse overtakes dense',
+  },
+  'linear-structured': {
+    file: './linear-structured.ts',
+    what: 'encoder forward tokens/s with 50% heads + 50% FFN neurons cut out vs full width (d512 L4)',
+  },
   'onnx-int8': {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',

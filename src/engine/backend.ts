@@ -78,6 +78,40 @@ export interface Int8Weights {
   rowSums: Int32Array;
 }
 
+/**
+ * A linear layer's weight held k-bit for inference (weight-only quantization), exactly as the
+ * container stores it (compress/quant/formats.ts): codes packed LSB-first into one bitstream over
+ * the row-major (Out, In) elements (element i in bits [i*bits, i*bits + bits)), and
+ * W[o, c] = (code - zero) * scale with scale index s = o * groupsPerRow + floor(c / groupSize)
+ * (groupsPerRow 0: one scale for the whole tensor). zero = zeros[s] (asymmetric) or 2^(bits-1)
+ * (symmetric, zeros null). Built by `kbitWeights` (engine/kbit.ts).
+ */
+export interface KbitWeights {
+  bits: number;
+  /** columns per scale group: 32/64/128, or In for per-channel and per-tensor scales */
+  groupSize: number;
+  /** ceil(In / groupSize), or 0 for a single per-tensor scale */
+  groupsPerRow: number;
+  /** ceil(Out * In * bits / 8) bytes */
+  codes: Uint8Array;
+  scales: Float32Array;
+  zeros: Uint8Array | null;
+}
+
+/**
+ * A linear layer's weight (Out, In) in CSR form for unstructured-sparse inference: row o's kept
+ * weights are values[rowPtr[o] .. rowPtr[o+1]) at columns colIdx[...] (In <= 65536). Built by
+ * `csrWeights` (engine/sparse.ts), which checks the structure.
+ */
+export interface CsrWeights {
+  /** (Out + 1), rowPtr[0] = 0, non-decreasing */
+  rowPtr: Int32Array;
+  /** (nnz) column of each kept weight, ascending within a row */
+  colIdx: Uint16Array;
+  /** (nnz) */
+  values: Float32Array;
+}
+
 export interface Backend<A extends FloatArray = Float32Array> {
   readonly name: string;
   /** how linearForward/linearBackward multiply (every other kernel is fp32 or wider) */
@@ -142,6 +176,22 @@ export interface Backend<A extends FloatArray = Float32Array> {
     In: number,
     Out: number,
     outlierThreshold: number,
+  ): void;
+  /**
+   * A weight-only k-bit linear layer for inference: out (N, Out) = inp W^T + (bias ?? 0) with
+   * W[o, c] = (code - zero) * scale as KbitWeights describes (inputs and output fp32; the weight is
+   * never dequantized whole: native unpacks codes in registers, or tiles of rows for many inputs).
+   */
+  linearKbitForward(out: A, inp: A, w: KbitWeights, bias: A | null, N: number, In: number, Out: number): void;
+  /** An unstructured-sparse linear layer: out (N, Out) = inp W^T + (bias ?? 0), W in CSR form. */
+  linearSparseForward(
+    out: A,
+    inp: A,
+    w: CsrWeights,
+    bias: A | null,
+    N: number,
+    In: number,
+    Out: number,
   ): void;
   /**
    * Backward of linearForward: dinp (N, In) = dout W (overwrites; += if accumulate; skipped if

@@ -11,7 +11,9 @@ import type {
   AttnShape,
   Backend,
   CrossEntropyOptions,
+  CsrWeights,
   Int8Weights,
+  KbitWeights,
   LinearPrecision,
 } from './backend.ts';
 import { InputError, SetupError } from './errors.ts';
@@ -23,7 +25,7 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 
 const BUILD_HINT = 'run: bash scripts/bootstrap.sh  (or npm run build:native)';
 /** Must equal kApiVersion in src/native/addon.cc (bumped when an argument list changes). */
-const API_VERSION = 5;
+const API_VERSION = 6;
 
 type F32 = Float32Array;
 type B = Backend<F32>;
@@ -98,6 +100,31 @@ interface Addon extends DirectKernels {
     In: number,
     Out: number,
     outlierThreshold: number,
+  ): void;
+  linearKbitForward(
+    out: F32,
+    inp: F32,
+    codes: Uint8Array,
+    scales: F32,
+    zeros: Uint8Array | null,
+    bias: F32 | null,
+    N: number,
+    In: number,
+    Out: number,
+    bits: number,
+    groupSize: number,
+    groupsPerRow: number,
+  ): void;
+  linearSparseForward(
+    out: F32,
+    inp: F32,
+    rowPtr: Int32Array,
+    colIdx: Uint16Array,
+    values: F32,
+    bias: F32 | null,
+    N: number,
+    In: number,
+    Out: number,
   ): void;
   /** oneDNN's implementation of the u8s8s32 matmul on this CPU (e.g. 'brg:avx512_core_vnni') */
   int8MatmulImpl(): string;
@@ -279,6 +306,8 @@ export function loadNativeBackend(opts?: {
   const ce = guarded('crossEntropy', addon.crossEntropy);
   const adamw = guarded('adamw', addon.adamw);
   const int8 = guarded('linearInt8Forward', addon.linearInt8Forward);
+  const kbit = guarded('linearKbitForward', addon.linearKbitForward);
+  const sparse = guarded('linearSparseForward', addon.linearSparseForward);
   return {
     name: linearPrecision === 'bf16' ? 'native-bf16' : 'native',
     linearPrecision,
@@ -291,6 +320,10 @@ export function loadNativeBackend(opts?: {
     ...direct,
     linearInt8Forward: (out, inp, w: Int8Weights, bias, N, In, Out, thr) =>
       int8(out, inp, w.q, w.scales, w.rowSums, bias, N, In, Out, thr),
+    linearKbitForward: (out, inp, w: KbitWeights, bias, N, In, Out) =>
+      kbit(out, inp, w.codes, w.scales, w.zeros, bias, N, In, Out, w.bits, w.groupSize, w.groupsPerRow),
+    linearSparseForward: (out, inp, w: CsrWeights, bias, N, In, Out) =>
+      sparse(out, inp, w.rowPtr, w.colIdx, w.values, bias, N, In, Out),
     attentionForward: (out, probs, q, k, v, keyMask, s) =>
       attnF(out, probs, q, k, v, keyMask, ...shapeArgs(s)),
     attentionBackward: (dq, dk, dv, dout, q, k, v, probs, s) =>

@@ -8,6 +8,7 @@ import * as dense from './ts/dense.ts';
 import * as layers from './ts/layers.ts';
 import { linearBackward, linearBackwardBf16, linearForward, linearForwardBf16 } from './ts/linear.ts';
 import { linearInt8Forward } from './ts/linear-int8.ts';
+import { linearKbitForward, linearSparseForward } from './ts/linear-kbit.ts';
 import { adamw, crossEntropy } from './ts/loss.ts';
 
 export type TsPrecision = 'f32' | 'f64';
@@ -75,6 +76,8 @@ function makeBackend<A extends FloatArray>(
     linearForward: bf16 ? linearForwardBf16 : linearForward,
     linearBackward: bf16 ? linearBackwardBf16 : linearBackward,
     linearInt8Forward,
+    linearKbitForward,
+    linearSparseForward,
     addBias: dense.addBias,
     biasBackward: dense.biasBackward,
     embeddingForward: dense.embeddingForward,

@@ -50,5 +50,10 @@ export function loadInferModel(
       'train with --config tiny-encoder (or another encoder config)',
     );
   const dense = run.model.layout.total * 4;
-  return { kind: 'dense', model: denseMlm(run.model), tokenizer, bytes: { int8: 0, fp32: dense, dense } };
+  return {
+    kind: 'dense',
+    model: denseMlm(run.model),
+    tokenizer,
+    bytes: { int8: 0, kbit: 0, sparse: 0, fp32: dense, held: dense, dense },
+  };
 }

@@ -1,21 +1,31 @@
-// The int8 inference runtime: loads a compressed container keeping its q8_ch_sym linear weights as
-// Int8Array + per-row scales (no fp32 copy of them is ever made) and every other tensor in a compact
-// fp32 buffer, and runs the encoder's masked-LM forward with the int8 kernel at every linear layer.
-// It does not train, and runs encoders only; other formats' tensors are dequantized to fp32.
+// The compressed-model runtime: loads a container keeping each linear weight in its stored form
+// (int8 codes for q8_ch_sym, packed k-bit codes for the other quantized formats, CSR for pruned fp32
+// weights at least `sparseMin` sparse; see weight-forms.ts), cuts pruned heads and FFN neurons out
+// of fp32 layers (structured.ts: physically smaller layers), and keeps every other tensor in one
+// compact fp32 buffer. The encoder's masked-LM forward runs each linear layer on its form's kernel
+// (Ctx.linear). It does not train, and runs encoders only.
 
 import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
-import { int8WeightBytes } from '../engine/int8.ts';
 import type { Scorer } from '../eval/metrics.ts';
 import type { LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { type HeadTape, lmHeadForward } from '../model/heads.ts';
-import type { Ctx } from '../model/layers.ts';
+import type { Ctx, LinearImpl } from '../model/layers.ts';
 import { buildLayout, type Layout, type ParamSpec, ParamViews, stackPrefixes } from '../model/params.ts';
 import { type StackSpec, stackForward } from '../model/stack.ts';
 import { Workspace } from '../model/workspace.ts';
-import { INT8_FORMAT, int8FromQuant } from './int8-weights.ts';
+import { encoderForward, type LayerWidth } from './encoder.ts';
+import { cutLayer, cutSpec, liveUnits } from './structured.ts';
+import {
+  DEFAULT_SPARSE_MIN,
+  type FormOptions,
+  formBytes,
+  formOf,
+  linearImpl,
+  type WeightForm,
+} from './weight-forms.ts';
 
 /**
  * Default outlier threshold (LLM.int8()'s 6.0): input channels with |x| above it in any row of a
@@ -26,38 +36,64 @@ export const DEFAULT_OUTLIER_THRESHOLD = 6;
 export interface WeightBytes {
   /** int8 codes, scales and row sums of the int8 linear layers */
   int8: number;
-  /** the fp32 tensors kept (embeddings, norms, biases, weights not stored as int8) */
+  /** packed codes, scales and zero points of the k-bit linear layers */
+  kbit: number;
+  /** row pointers, indices and values of the CSR linear layers */
+  sparse: number;
+  /** the fp32 tensors kept (embeddings, norms, biases, weights in none of the forms above, cut layers) */
   fp32: number;
-  /** the same model held all in fp32 (the dequantize-to-fp32 path) */
+  /** all of the above: the weight bytes held */
+  held: number;
+  /** the same model held all in fp32 at full width (the dequantize-to-fp32 path) */
   dense: number;
 }
 
-/** An encoder MLM whose quantized linear layers run int8 x int8. */
-export class Int8Model {
+export interface RuntimeOptions {
+  outlierThreshold?: number;
+  /** least sparsity at which a pruned fp32 weight runs on the CSR kernel (default DEFAULT_SPARSE_MIN) */
+  sparseMin?: number;
+}
+
+/** An encoder MLM whose linear layers run on the kernels of their stored forms. */
+export class CompressedModel {
   readonly ws: Workspace<Float32Array>;
   private readonly p: ParamViews<Float32Array>;
   private readonly spec: StackSpec;
+  private readonly impls: ReadonlyMap<string, LinearImpl<Float32Array>>;
 
   constructor(
     readonly be: Backend<Float32Array>,
     readonly cfg: ModelConfig,
     /** the model's full layout (for accounting) */
     readonly full: Layout,
-    /** layout of the fp32 tensors kept, over `params` */
+    /** layout of the fp32 tensors kept, over `params` (cut layers with their cut shapes) */
     readonly kept: Layout,
     readonly params: Float32Array,
-    /** int8 linear layers by prefix (e.g. 'layers.0.attn.qkv') */
-    readonly int8: ReadonlyMap<string, Int8Weights>,
+    /** compressed linear layers by prefix (e.g. 'layers.0.attn.qkv') */
+    readonly forms: ReadonlyMap<string, WeightForm>,
+    /** heads and FFN width per encoder layer (cut layers narrower than the config) */
+    readonly widths: readonly LayerWidth[],
     readonly outlierThreshold: number,
   ) {
     if (cfg.family !== 'encoder')
       throw new InputError(
-        `the int8 runtime runs encoder (masked-LM) models, this one is ${cfg.family}`,
+        `the compressed runtime runs encoder (masked-LM) models, this one is ${cfg.family}`,
         'evaluate decoder and encoder-decoder models with tlc eval',
       );
     this.ws = new Workspace(be);
     this.p = new ParamViews(kept, params);
     this.spec = { key: 'enc', pfx: '', layers: stackPrefixes(cfg).enc, causal: false };
+    this.impls = new Map([...forms].map(([k, f]) => [k, linearImpl(be, f, { outlierThreshold })]));
+  }
+
+  /** The int8 layers by prefix (the int8 runtime's view). */
+  get int8(): ReadonlyMap<string, Int8Weights> {
+    return new Map([...this.forms].flatMap(([k, f]) => (f.kind === 'int8' ? [[k, f.w] as const] : [])));
+  }
+
+  /** Whether some layer runs narrower than the config (cut heads or neurons). */
+  get cut(): boolean {
+    return this.widths.some((w) => w.heads < this.cfg.n_heads || w.ff < this.cfg.d_ff);
   }
 
   /** Logits at the positions of `b` whose target is not -1 (eval mode; the loss uses those targets). */
@@ -65,12 +101,14 @@ export class Int8Model {
     const { B, T, tokens } = b;
     if (tokens.length !== B * T || T > this.cfg.max_len)
       throw new InputError(
-        `int8 forward: expected ${B}x${T} tokens with T <= max_len ${this.cfg.max_len}, found ${tokens.length} tokens`,
+        `compressed forward: expected ${B}x${T} tokens with T <= max_len ${this.cfg.max_len}, found ${tokens.length} tokens`,
         'shorten the sequences',
       );
     for (const t of tokens)
       if (t < 0 || t >= this.cfg.vocab)
-        throw new InputError(`int8 forward: token id ${t} is outside the vocabulary [0, ${this.cfg.vocab})`);
+        throw new InputError(
+          `compressed forward: token id ${t} is outside the vocabulary [0, ${this.cfg.vocab})`,
+        );
     const none = new ParamViews({ specs: [], byName: new Map(), total: 0 }, new Float32Array(0));
     const ctx: Ctx<Float32Array> = {
       be: this.be,
@@ -80,31 +118,40 @@ export class Int8Model {
       dropout: 0,
       seed: 0,
       site: 0,
-      int8: { weights: this.int8, outlierThreshold: this.outlierThreshold },
+      linear: this.impls,
     };
-    const st = stackForward(ctx, this.cfg, this.spec, tokens, B, T, b.keyMask, null);
-    return lmHeadForward(ctx, st.out, b.targets, this.cfg.d_model, this.cfg.vocab, true, false);
+    const out = this.cut
+      ? encoderForward(ctx, this.cfg, this.widths, tokens, B, T, b.keyMask)
+      : stackForward(ctx, this.cfg, this.spec, tokens, B, T, b.keyMask, null).out;
+    return lmHeadForward(ctx, out, b.targets, this.cfg.d_model, this.cfg.vocab, true, false);
   }
 
-  /** Weight bytes held, against the same model in fp32. */
+  /** Weight bytes held, by form, against the same model in fp32. */
   weightBytes(): WeightBytes {
-    let int8 = 0;
-    for (const w of this.int8.values()) int8 += int8WeightBytes(w);
-    return { int8, fp32: this.params.byteLength, dense: this.full.total * 4 };
+    const by = { int8: 0, kbit: 0, csr: 0 };
+    for (const f of this.forms.values()) by[f.kind] += formBytes(f);
+    const fp32 = this.params.byteLength;
+    const held = by.int8 + by.kbit + by.csr + fp32;
+    return { int8: by.int8, kbit: by.kbit, sparse: by.csr, fp32, held, dense: this.full.total * 4 };
   }
 }
 
+/** The int8 runtime's model: the same class (kept name for existing callers). */
+export { CompressedModel as Int8Model };
+
 /** The model as a Scorer (perplexity, KL and top-1 agreement in eval/metrics.ts). */
-export function int8Scorer(m: Int8Model): Scorer {
+export function compressedScorer(m: CompressedModel): Scorer {
   return {
     score(x) {
       if (x.kind !== 'lm')
-        throw new InputError(`the int8 runtime scores LM batches, found a ${x.kind} batch`);
+        throw new InputError(`the compressed runtime scores LM batches, found a ${x.kind} batch`);
       const h = m.forwardLm(x.b);
       return { V: h.V, logits: h.logits, idx: h.idx, targets: h.targets };
     },
   };
 }
+/** Kept name for existing callers. */
+export const int8Scorer = compressedScorer;
 
 /** A layout of `specs` alone, each aligned to 16 floats as buildLayout does. */
 function compactLayout(specs: readonly ParamSpec[]): Layout {
@@ -118,39 +165,64 @@ function compactLayout(specs: readonly ParamSpec[]): Layout {
   return { specs: out, byName: new Map(out.map((s) => [s.name, s])), total };
 }
 
-/** Whether a stored tensor runs on the int8 kernel as stored. */
-function isInt8(s: ParamSpec, t: StoredTensor): t is Extract<StoredTensor, { kind: 'quant' }> {
-  return s.linear && t.kind === 'quant' && t.q.format === INT8_FORMAT;
+/** Builds a CompressedModel from a container's stored tensors (see readStoredContainer). */
+export function compressedModelFrom(
+  be: Backend<Float32Array>,
+  cfg: ModelConfig,
+  layout: Layout,
+  stored: ReadonlyMap<string, StoredTensor>,
+  o: RuntimeOptions = {},
+): CompressedModel {
+  const opts: FormOptions = {
+    outlierThreshold: o.outlierThreshold ?? DEFAULT_OUTLIER_THRESHOLD,
+    sparseMin: o.sparseMin ?? DEFAULT_SPARSE_MIN,
+  };
+  for (const s of layout.specs)
+    if (!stored.get(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
+  const live = liveUnits(cfg, layout, stored);
+  const cut = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const [lp, u] of live) for (const [n, t] of cutLayer(cfg, layout, stored, lp, u)) cut.set(n, t);
+  const widths = stackPrefixes(cfg).enc.map((lp) => {
+    const u = live.get(lp);
+    return { heads: u ? u.heads.length : cfg.n_heads, ff: u ? u.neurons.length : cfg.d_ff };
+  });
+  const forms = new Map<string, WeightForm>();
+  const keptSpecs: ParamSpec[] = [];
+  for (const s of layout.specs) {
+    const c = cut.get(s.name);
+    if (c) {
+      keptSpecs.push(cutSpec(s, c.shape));
+      continue;
+    }
+    const f = s.linear ? formOf(s.name, s.shape[0]!, s.shape[1]!, stored.get(s.name)!, opts) : null;
+    if (f) forms.set(s.name.replace(/\.weight$/, ''), f);
+    else keptSpecs.push(s);
+  }
+  const kept = compactLayout(keptSpecs);
+  const params = be.alloc(kept.total);
+  for (const s of kept.specs)
+    params.set(cut.get(s.name)?.values ?? materialize(stored.get(s.name)!, s.size), s.offset);
+  return new CompressedModel(be, cfg, layout, kept, params, forms, widths, opts.outlierThreshold);
 }
 
-/** Builds an Int8Model from a container's stored tensors (see readStoredContainer). */
+/** Loads a compressed container (model.safetensors of tlc compress) keeping its weights as stored. */
+export function loadCompressedModel(
+  file: string,
+  be: Backend<Float32Array>,
+  o: RuntimeOptions = {},
+): CompressedModel {
+  const c = readStoredContainer(file, buildLayout);
+  return compressedModelFrom(be, c.model, c.layout, c.stored, o);
+}
+
+/** Kept names for existing callers (the int8 runtime is now this runtime). */
+export const loadInt8Model = loadCompressedModel;
 export function int8ModelFrom(
   be: Backend<Float32Array>,
   cfg: ModelConfig,
   layout: Layout,
   stored: ReadonlyMap<string, StoredTensor>,
   outlierThreshold = DEFAULT_OUTLIER_THRESHOLD,
-): Int8Model {
-  const int8 = new Map<string, Int8Weights>();
-  const keptSpecs: ParamSpec[] = [];
-  for (const s of layout.specs) {
-    const t = stored.get(s.name);
-    if (!t) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
-    if (isInt8(s, t)) int8.set(s.name.replace(/\.weight$/, ''), int8FromQuant(s.name, t.q, t.mask));
-    else keptSpecs.push(s);
-  }
-  const kept = compactLayout(keptSpecs);
-  const params = be.alloc(kept.total);
-  for (const s of kept.specs) params.set(materialize(stored.get(s.name)!, s.size), s.offset);
-  return new Int8Model(be, cfg, layout, kept, params, int8, outlierThreshold);
-}
-
-/** Loads a compressed container (model.safetensors of tlc compress) for int8 inference. */
-export function loadInt8Model(
-  file: string,
-  be: Backend<Float32Array>,
-  o: { outlierThreshold?: number } = {},
-): Int8Model {
-  const c = readStoredContainer(file, buildLayout);
-  return int8ModelFrom(be, c.model, c.layout, c.stored, o.outlierThreshold);
+): CompressedModel {
+  return compressedModelFrom(be, cfg, layout, stored, { outlierThreshold });
 }

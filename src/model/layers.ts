@@ -18,11 +18,24 @@ export interface Ctx<A extends FloatArray> {
   /** next dropout site number (advanced by forward) */
   site: number;
   /**
-   * Inference with int8 weights: linear layers whose prefix is in `weights` run on
-   * linearInt8Forward (their fp32 weight need not exist in `p`); forward only.
+   * Inference with compressed weights: the linear layers whose prefix is in this map run its
+   * implementation (int8, k-bit, sparse ... kernels; their fp32 weight need not exist in `p`),
+   * the others the fp32 linear; forward only.
    */
+  linear?: ReadonlyMap<string, LinearImpl<A>>;
+  /** @deprecated the int8 runtime's earlier hook, kept for existing callers: use `linear` */
   int8?: { weights: ReadonlyMap<string, Int8Weights>; outlierThreshold: number };
 }
+
+/** A linear layer's forward with its weight held in some compressed form: out (N, Out) = inp W^T + bias. */
+export type LinearImpl<A extends FloatArray> = (
+  out: A,
+  inp: A,
+  bias: A | null,
+  N: number,
+  In: number,
+  Out: number,
+) => void;
 
 /**
  * Workspace prefix of backward scratch: buffers a sublayer's backward fills and reads within one
@@ -42,8 +55,10 @@ export function linearForward<A extends FloatArray>(
   Out: number,
 ): void {
   const bias = ctx.p.get(`${prefix}.bias`);
+  const impl = ctx.linear?.get(prefix);
   const q = ctx.int8?.weights.get(prefix);
-  if (q) ctx.be.linearInt8Forward(out, inp, q, bias, N, In, Out, ctx.int8!.outlierThreshold);
+  if (impl) impl(out, inp, bias, N, In, Out);
+  else if (q) ctx.be.linearInt8Forward(out, inp, q, bias, N, In, Out, ctx.int8!.outlierThreshold);
   else ctx.be.linearForward(out, inp, ctx.p.get(`${prefix}.weight`), bias, N, In, Out);
 }
 

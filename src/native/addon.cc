@@ -6,7 +6,7 @@ namespace tlc {
 namespace {
 
 // Bumped whenever a function's argument list changes, so a stale build is caught by the loader.
-constexpr int kApiVersion = 5;
+constexpr int kApiVersion = 6;
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int64_t n = dimArg(info, 0, "n");
@@ -44,6 +44,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerProbe(env, exports);
   registerLinear(env, exports);
   registerLinearInt8(env, exports);
+  registerLinearKbit(env, exports);
+  registerLinearSparse(env, exports);
   return exports;
 }
 
