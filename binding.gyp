@@ -13,7 +13,8 @@
         "src/native/loss.cc",
         "src/native/probe.cc",
         "src/native/linear.cc",
-        "src/native/linear_int8.cc"
+        "src/native/linear_int8.cc",
+        "src/native/decode.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -44,6 +44,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerProbe(env, exports);
   registerLinear(env, exports);
   registerLinearInt8(env, exports);
+  registerDecode(env, exports);
   return exports;
 }
 
