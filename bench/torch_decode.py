@@ -311,7 +311,7 @@ def run_mode(m, mode, batches, meta):
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--input', required=True, help="the batches JSON bench/decode.ts wrote")
+    p.add_argument('--input', help='the batches JSON bench/decode.ts wrote')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--modes', default='', help='comma list of mode names (default: all in the input)')
     p.add_argument('--probe-blas', action='store_true', help='print the BLAS this process loaded and exit')
@@ -321,6 +321,8 @@ def main(argv):
         torch.zeros(2, 2) @ torch.zeros(2, 2)
         print(json.dumps({'blas': blas_identity()}), flush=True)
         return
+    if not a.input:
+        p.error('--input is required (the batches JSON bench/decode.ts wrote)')
     with open(a.input) as f:
         meta = json.load(f)
     cfg = meta['config']
