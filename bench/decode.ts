@@ -436,7 +436,7 @@ function main(): void {
       config: cfg,
       params: modelStats(cfg, 32).params,
       train_seconds: o.trainSeconds,
-      train_result: { steps: result['steps'], wall_s: result['wall_s'], final: result['final'] },
+      train_result: { spent: result['spent'], final_valid: result['final_valid'] },
     },
     protocol:
       `each variant runs ${o.rounds}x in its own process, variants alternating (the order rotates each round); ` +

@@ -111,7 +111,9 @@ Napi::Value AttendOne(const Napi::CallbackInfo& info) {
   }
   if (mask.p) need(info, mask, mul(info, nb, s.Tk), "attendOne keyMask");
   const int64_t tasks = s.n * s.NH;
-#pragma omp parallel if (tasks * s.Tk * s.hs > kParMin)
+  // a decoding step's attention is a few microseconds of work: fork only when there is much more
+  // (waking the second thread costs more than the work itself on a busy machine)
+#pragma omp parallel if (tasks * s.Tk * s.hs > 16 * kParMin)
   {
     float* p = threadScratch(0, static_cast<size_t>(s.Tk));
     float* acc = threadScratch(1, static_cast<size_t>(s.hs));
