@@ -15,7 +15,8 @@
         "src/native/linear.cc",
         "src/native/linear_int8.cc",
         "src/native/linear_kbit.cc",
-        "src/native/linear_sparse.cc"
+        "src/native/linear_sparse.cc",
+        "src/native/decode.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -41,6 +41,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
   },
+  decode: {
+    file: './decode.ts',
+    what: 'translation tokens/s and latency (greedy, beam 4; cached vs uncached), tlc vs PyTorch side by side',
+  },
   queue: {
     file: './queue.ts',
     what: 'no-op jobs/s on BullMQ/Redis; with --study, 1 vs 2 workers (bench/queue.ts)',

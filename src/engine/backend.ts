@@ -11,6 +11,8 @@
 //   tables) and into input gradients marked "accumulates" below; the others overwrite.
 // - Shapes in comments use B (batch), T (time), C (channels), NH (heads), V (vocab).
 
+import type { DecodeKernels } from './decode-kernels.ts';
+
 /** The float buffer type a backend computes in: Float32Array (both backends) or Float64Array (ts only). */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -112,7 +114,7 @@ export interface CsrWeights {
   values: Float32Array;
 }
 
-export interface Backend<A extends FloatArray = Float32Array> {
+export interface Backend<A extends FloatArray = Float32Array> extends DecodeKernels<A> {
   readonly name: string;
   /** how linearForward/linearBackward multiply (every other kernel is fp32 or wider) */
   readonly linearPrecision: LinearPrecision;

@@ -16,6 +16,7 @@ import type {
   KbitWeights,
   LinearPrecision,
 } from './backend.ts';
+import type { AttendOneShape } from './decode-kernels.ts';
 import { InputError, SetupError } from './errors.ts';
 
 /** Where `npx node-gyp rebuild` puts the addon, relative to the repository root. */
@@ -55,6 +56,8 @@ type DirectKernels = Pick<
   | 'tanhBackward'
   | 'dropoutForward'
   | 'dropoutBackward'
+  | 'copyRows'
+  | 'logSoftmaxTopK'
 >;
 
 const DIRECT: readonly (keyof DirectKernels)[] = [
@@ -80,9 +83,12 @@ const DIRECT: readonly (keyof DirectKernels)[] = [
   'tanhBackward',
   'dropoutForward',
   'dropoutBackward',
+  'copyRows',
+  'logSoftmaxTopK',
 ];
 
 type ShapeArgs = [number, number, number, number, number, boolean, number, number, number];
+type OneArgs = [number, number, number, number, number, number, number, number, number];
 
 /** What the addon exports (argument order as in src/native/*.cc). */
 interface Addon extends DirectKernels {
@@ -148,6 +154,15 @@ interface Addon extends DirectKernels {
     mask: Uint8Array | null,
     ...s: ShapeArgs
   ): void;
+  attendOne(
+    out: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    mask: Uint8Array | null,
+    blocks: Int32Array | null,
+    ...s: OneArgs
+  ): void;
   attentionBackward(
     dq: F32,
     dk: F32,
@@ -210,6 +225,12 @@ export function loadNativeAddon(path: string = NATIVE_ADDON_PATH): Addon {
       BUILD_HINT,
     );
   }
+  if (typeof addon.attendOne !== 'function') {
+    throw new SetupError(
+      `native backend: the addon at ${path} lacks the decoding kernels (attendOne): a stale build`,
+      BUILD_HINT,
+    );
+  }
   return addon;
 }
 
@@ -243,6 +264,10 @@ function checkThreads(n: number): void {
 
 function shapeArgs(s: AttnShape): ShapeArgs {
   return [s.B, s.Tq, s.Tk, s.C, s.NH, s.causal, s.qStride, s.kStride, s.vStride];
+}
+
+function attendOneArgs(s: AttendOneShape): OneArgs {
+  return [s.n, s.Tk, s.C, s.NH, s.qStride, s.kvStride, s.blockStride, s.idxRowStride, s.idxKeyStride];
 }
 
 /** A zero-filled Float32Array of n floats whose first element is 64-byte aligned. */
@@ -303,6 +328,7 @@ export function loadNativeBackend(opts?: {
   }
   const attnF = guarded('attentionForward', addon.attentionForward);
   const attnB = guarded('attentionBackward', addon.attentionBackward);
+  const one = guarded('attendOne', addon.attendOne);
   const ce = guarded('crossEntropy', addon.crossEntropy);
   const adamw = guarded('adamw', addon.adamw);
   const int8 = guarded('linearInt8Forward', addon.linearInt8Forward);
@@ -328,6 +354,8 @@ export function loadNativeBackend(opts?: {
       attnF(out, probs, q, k, v, keyMask, ...shapeArgs(s)),
     attentionBackward: (dq, dk, dv, dout, q, k, v, probs, s) =>
       attnB(dq, dk, dv, dout, q, k, v, probs, ...shapeArgs(s)),
+    attendOne: (out, q, k, v, keyMask, blocks, s: AttendOneShape) =>
+      one(out, q, k, v, keyMask, blocks, ...attendOneArgs(s)),
     crossEntropy: (logits, targets, N, V, o: CrossEntropyOptions<F32>) =>
       ce(logits, targets, N, V, o.ignoreIndex, o.labelSmoothing, o.dlogits, o.gradScale, o.losses),
     adamw: (param, grad, m, v, n, h: AdamWParams) =>

@@ -4,6 +4,7 @@
 import type { Backend, FloatArray, LinearPrecision } from './backend.ts';
 import { InputError } from './errors.ts';
 import { attentionBackward, attentionForward } from './ts/attention.ts';
+import * as decode from './ts/decode.ts';
 import * as dense from './ts/dense.ts';
 import * as layers from './ts/layers.ts';
 import { linearBackward, linearBackwardBf16, linearForward, linearForwardBf16 } from './ts/linear.ts';
@@ -94,6 +95,9 @@ function makeBackend<A extends FloatArray>(
     dropoutBackward: layers.dropoutBackward,
     attentionForward,
     attentionBackward,
+    attendOne: decode.attendOne,
+    copyRows: decode.copyRows,
+    logSoftmaxTopK: decode.logSoftmaxTopK,
     crossEntropy,
     adamw,
   };

@@ -6,7 +6,7 @@
 // hypothesis can still beat its best finished one.
 import type { FloatArray } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
-import { CachedDecoder, logSoftmaxRow } from './decode.ts';
+import { CachedDecoder } from './decode.ts';
 import type { Transformer } from './transformer.ts';
 
 export interface BeamOptions {
@@ -43,19 +43,6 @@ interface Candidate {
   logprob: number;
 }
 
-/** The k largest entries of lp (V), largest first; ties go to the lower index. */
-function topK(lp: Float64Array, k: number): number[] {
-  const top: number[] = [];
-  for (let v = 0; v < lp.length; v++) {
-    if (top.length < k) top.push(v);
-    else if (lp[v]! > lp[top[k - 1]!]!) top[k - 1] = v;
-    else continue;
-    for (let i = top.length - 1; i > 0 && lp[top[i - 1]!]! < lp[top[i]!]!; i--)
-      [top[i - 1], top[i]] = [top[i]!, top[i - 1]!];
-  }
-  return top;
-}
-
 /** Beam search every source of the batch (B, Ts): each sentence's hypotheses, best first (at most K). */
 export function beamSearch<A extends FloatArray>(
   model: Transformer<A>,
@@ -86,10 +73,13 @@ export function beamSearch<A extends FloatArray>(
   let live: Live[] = Array.from({ length: B }, () => ({ tokens: [], logprob: 0 }));
   if (L === 0) for (let s = 0; s < B; s++) finish(s, live[s]!, false);
   const V = model.cfg.vocab;
-  const lp = new Float64Array(V);
+  const k2 = Math.min(2 * K, V); // candidates per live row
+  const top = new Int32Array(B * K * k2);
+  const topLp = new Float64Array(B * K * k2);
   let tokens = new Int32Array(B).fill(o.bos);
   for (let t = 0; t < L && dec.n > 0; t++) {
     const logits = dec.step(tokens);
+    model.be.logSoftmaxTopK(logits, dec.n, V, k2, top, topLp); // each row's top 2K log-probabilities
     const last = t + 1 === L;
     const parents: number[] = [];
     const next: Live[] = [];
@@ -97,10 +87,9 @@ export function beamSearch<A extends FloatArray>(
     for (let j0 = 0, j = 0; j0 < dec.n; j0 = j) {
       const s = dec.src[j0]!;
       const cands: Candidate[] = [];
-      for (j = j0; j < dec.n && dec.src[j] === s; j++) {
-        logSoftmaxRow(logits, j * V, V, lp);
-        for (const v of topK(lp, 2 * K)) cands.push({ j, v, logprob: live[j]!.logprob + lp[v]! });
-      }
+      for (j = j0; j < dec.n && dec.src[j] === s; j++)
+        for (let i = j * k2; i < (j + 1) * k2; i++)
+          cands.push({ j, v: top[i]!, logprob: live[j]!.logprob + topLp[i]! });
       cands.sort((a, b) => b.logprob - a.logprob || a.j - b.j || a.v - b.v);
       const kept: Candidate[] = [];
       for (const c of cands) {

@@ -4,24 +4,29 @@
 // decoder on ONE new position per live row. Rows can be dropped or reordered between steps (beam
 // search, finished sentences). Greedy decoding and teacher-forced rescoring live here too; beam
 // search is in beam.ts. Eval mode only: no dropout, no backward.
-import { argmaxRow } from '../engine/argmax.ts';
-import type { AttnShape, FloatArray } from '../engine/backend.ts';
+import type { FloatArray } from '../engine/backend.ts';
+import type { AttendOneShape } from '../engine/decode-kernels.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ModelConfig } from './config.ts';
 import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from './layers.ts';
 import { stackPrefixes } from './params.ts';
 import type { Transformer } from './transformer.ts';
 
-/** Per decoder layer: self-attention cache (rows, Tcap, 2C) (key | value) and cross keys/values (rows, Ts, 2C). */
+/**
+ * Per decoder layer: the self-attention cache (rows, Tcap, 2C) (key | value) and the cross
+ * keys/values (B, Ts, 2C) of each source, computed once (a row reads its source's block).
+ */
 interface LayerCache<A extends FloatArray> {
   self: A;
-  /** the spare buffer a reorder gathers into */
-  selfSpare: A;
-  /** cross keys/values of each source row (B, Ts, 2C), computed once */
-  crossBase: A;
-  /** crossBase gathered to the live rows (rows, Ts, 2C) */
   cross: A;
 }
+
+/**
+ * The decoder that holds each model's cache buffers. They live in the model's workspace and are
+ * reused by the next decoder (fresh buffers of tens of MB per batch cost more in first-touch page
+ * faults than a step's work), so one decoder per model is live at a time: a newer one takes over.
+ */
+const owners = new WeakMap<object, object>();
 
 /** Decoding from a forward pass never needs gradients: a sublayer's backward is a programming error. */
 function noBackward(): never {
@@ -40,10 +45,12 @@ export class CachedDecoder<A extends FloatArray> {
   private readonly ctx: Ctx<A>;
   private readonly layers: string[];
   private readonly caches: LayerCache<A>[];
-  /** (n, Tcap) 1 = a filled cache position */
-  private selfMask: Uint8Array;
-  /** (n, Ts) the source mask of each live row */
-  private crossMask: Uint8Array;
+  /**
+   * (rows, Tcap): the cache row holding position j of live row r. Step t writes every row's
+   * key/value to its own cache row at position t; a reorder moves these indices, never the keys.
+   */
+  private slots: Int32Array;
+  private slotsSpare: Int32Array;
 
   /**
    * Encode a source batch (B, Ts) and prepare a cache for `maxRows` live rows (B times the beam)
@@ -66,48 +73,33 @@ export class CachedDecoder<A extends FloatArray> {
     this.Tcap = Math.max(1, Math.min(Tcap, cfg.max_len));
     const C = cfg.d_model;
     const R = Math.max(B, maxRows);
-    this.caches = this.layers.map((lp) => {
-      const crossBase = be.alloc(B * Ts * 2 * C);
-      linearForward(this.ctx, crossBase, enc, `${lp}.xattn.kv`, B * Ts, C, 2 * C);
-      const cross = be.alloc(R * Ts * 2 * C);
-      be.copy(cross, crossBase, B * Ts * 2 * C);
-      return {
-        self: be.alloc(R * this.Tcap * 2 * C),
-        selfSpare: be.alloc(R * this.Tcap * 2 * C),
-        crossBase,
-        cross,
-      };
+    const { ws } = model;
+    owners.set(ws, this);
+    this.caches = this.layers.map((lp, i) => {
+      const cross = ws.f(`inc.cache.L${i}.cross`, B * Ts * 2 * C);
+      linearForward(this.ctx, cross, enc, `${lp}.xattn.kv`, B * Ts, C, 2 * C);
+      return { self: ws.f(`inc.cache.L${i}.self`, R * this.Tcap * 2 * C), cross };
     });
+    this.slots = new Int32Array(R * this.Tcap);
+    this.slotsSpare = new Int32Array(R * this.Tcap);
     this.n = B;
     this.src = Int32Array.from({ length: B }, (_, r) => r);
-    this.selfMask = new Uint8Array(B * this.Tcap);
-    this.crossMask = srcMask.slice();
   }
 
   /**
    * Keep the live rows `rows` (indices into the current rows, repeats allowed), in that order:
-   * their caches, sources and masks move along.
+   * their cached prefixes (through the slot table) and sources move along.
    */
   reorder(rows: Int32Array): void {
-    const { be } = this.ctx;
-    const C = this.cfg.d_model;
-    const { Tcap, Ts } = this;
+    const { Tcap, t } = this;
     const m = rows.length;
     for (const r of rows) if (r < 0 || r >= this.n) throw new Error(`reorder: row ${r} of ${this.n}`);
+    this.checkOwner();
     const src = Int32Array.from(rows, (r) => this.src[r]!);
-    for (const c of m > 0 ? this.caches : []) {
-      be.gatherRows(c.selfSpare, c.self, rows, m, Tcap * 2 * C); // (m, Tcap, 2C)
-      be.gatherRows(c.cross, c.crossBase, src, m, Ts * 2 * C); // (m, Ts, 2C)
-      [c.self, c.selfSpare] = [c.selfSpare, c.self];
-    }
-    const selfMask = new Uint8Array(m * Tcap);
-    const crossMask = new Uint8Array(m * Ts);
     rows.forEach((r, i) => {
-      selfMask.set(this.selfMask.subarray(r * Tcap, (r + 1) * Tcap), i * Tcap);
-      crossMask.set(this.srcMask.subarray(src[i]! * Ts, (src[i]! + 1) * Ts), i * Ts);
+      this.slotsSpare.set(this.slots.subarray(r * Tcap, r * Tcap + t), i * Tcap);
     });
-    this.selfMask = selfMask;
-    this.crossMask = crossMask;
+    [this.slots, this.slotsSpare] = [this.slotsSpare, this.slots];
     this.src = src;
     this.n = m;
   }
@@ -126,9 +118,10 @@ export class CachedDecoder<A extends FloatArray> {
     for (const tk of tokens)
       if (tk < 0 || tk >= cfg.vocab)
         throw new InputError(`cached decoding: token id ${tk} is outside [0, ${cfg.vocab})`);
+    this.checkOwner();
     const C = cfg.d_model;
     const pre = cfg.norm === 'pre';
-    for (let r = 0; r < n; r++) this.selfMask[r * Tcap + t] = 1;
+    for (let r = 0; r < n; r++) this.slots[r * Tcap + t] = r;
     const emb = ws.f('inc.emb', n * C); // (n, 1, C): position t of each row
     be.embeddingForward(
       emb,
@@ -156,35 +149,38 @@ export class CachedDecoder<A extends FloatArray> {
     return logits;
   }
 
+  private checkOwner(): void {
+    if (owners.get(this.ctx.ws) !== this)
+      throw new Error('cached decoding: a newer CachedDecoder on the same model took over this one’s cache');
+  }
+
   /** Self-attention of the new position over the cached prefix (its own key/value appended first). */
   private selfStep(lp: string, i: number): Sublayer<A> {
     const { n, t, Tcap } = this;
     const C = this.cfg.d_model;
     const cache = this.caches[i]!;
-    const shape: AttnShape = {
-      B: n,
-      Tq: 1,
-      Tk: Tcap,
+    const shape: AttendOneShape = {
+      n,
+      Tk: t + 1,
       C,
       NH: this.cfg.n_heads,
-      causal: false,
       qStride: 3 * C,
-      kStride: 2 * C,
-      vStride: 2 * C,
+      kvStride: 2 * C,
+      blockStride: Tcap * 2 * C,
+      idxRowStride: Tcap,
+      idxKeyStride: 1,
     };
     return {
       forward: (ctx, key, u) => {
         const { be, ws } = ctx;
         const qkv = ws.f(`${key}.qkv`, n * 3 * C); // (n, 3C)
-        const probs = ws.f(`${key}.probs`, n * shape.NH * Tcap);
         const att = ws.f(`${key}.att`, n * C);
         const out = ws.f(`${key}.out`, n * C);
         linearForward(ctx, qkv, u, `${lp}.attn.qkv`, n, C, 3 * C);
-        for (let r = 0; r < n; r++) {
-          const dst = cache.self.subarray((r * Tcap + t) * 2 * C) as A;
-          be.copy(dst, qkv.subarray(r * 3 * C + C) as A, 2 * C); // key and value of row r, position t
-        }
-        be.attentionForward(att, probs, qkv, cache.self, cache.self.subarray(C) as A, this.selfMask, shape);
+        // each row's key and value go to position t of its own cache row
+        const at = cache.self.subarray(t * 2 * C) as A;
+        be.copyRows(at, Tcap * 2 * C, qkv.subarray(C) as A, 3 * C, null, n, 2 * C);
+        be.attendOne(att, qkv, cache.self, cache.self.subarray(C) as A, null, this.slots, shape);
         linearForward(ctx, out, att, `${lp}.attn.proj`, n, C, C);
         return { u, out, saved: [] };
       },
@@ -192,48 +188,36 @@ export class CachedDecoder<A extends FloatArray> {
     };
   }
 
-  /** Cross-attention of the new position over the encoder output's cached keys/values. */
+  /** Cross-attention of the new position over its source's cached encoder keys/values. */
   private crossStep(lp: string, i: number): Sublayer<A> {
     const { n, Ts } = this;
     const C = this.cfg.d_model;
     const kv = this.caches[i]!.cross;
-    const shape: AttnShape = {
-      B: n,
-      Tq: 1,
+    const shape: AttendOneShape = {
+      n,
       Tk: Ts,
       C,
       NH: this.cfg.n_heads,
-      causal: false,
       qStride: C,
-      kStride: 2 * C,
-      vStride: 2 * C,
+      kvStride: 2 * C,
+      blockStride: Ts * 2 * C,
+      idxRowStride: 1,
+      idxKeyStride: 0,
     };
     return {
       forward: (ctx, key, u) => {
         const { be, ws } = ctx;
         const q = ws.f(`${key}.q`, n * C);
-        const probs = ws.f(`${key}.probs`, n * shape.NH * Ts);
         const att = ws.f(`${key}.att`, n * C);
         const out = ws.f(`${key}.out`, n * C);
         linearForward(ctx, q, u, `${lp}.xattn.q`, n, C, C);
-        be.attentionForward(att, probs, q, kv, kv.subarray(C) as A, this.crossMask, shape);
+        be.attendOne(att, q, kv, kv.subarray(C) as A, this.srcMask, this.src, shape);
         linearForward(ctx, out, att, `${lp}.xattn.proj`, n, C, C);
         return { u, out, saved: [] };
       },
       backward: noBackward,
     };
   }
-}
-
-/** out[v] = log softmax(x[off .. off + V))[v], in double. */
-export function logSoftmaxRow(x: ArrayLike<number>, off: number, V: number, out: Float64Array): Float64Array {
-  let max = -Infinity;
-  for (let v = 0; v < V; v++) if (x[off + v]! > max) max = x[off + v]!;
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(x[off + v]! - max);
-  const lse = max + Math.log(sum);
-  for (let v = 0; v < V; v++) out[v] = x[off + v]! - lse;
-  return out;
 }
 
 export interface Decoded {
@@ -266,21 +250,22 @@ export function greedyDecodeCached<A extends FloatArray>(
   const out: number[][] = Array.from({ length: B }, () => []);
   const lps: number[][] = Array.from({ length: B }, () => []);
   const ended = new Array<boolean>(B).fill(false);
-  const lp = new Float64Array(V);
+  const best = new Int32Array(B);
+  const lp = new Float64Array(B);
   let tokens = new Int32Array(B).fill(bos);
   for (let t = 0; t < L && dec.n > 0; t++) {
     const logits = dec.step(tokens);
+    model.be.logSoftmaxTopK(logits, dec.n, V, 1, best, lp); // each row's argmax and its log-probability
     const keep: number[] = [];
     const next: number[] = [];
     for (let j = 0; j < dec.n; j++) {
       const r = dec.src[j]!;
-      const best = argmaxRow(logits, j * V, V);
-      lps[r]!.push(logSoftmaxRow(logits, j * V, V, lp)[best]!);
-      if (best === eos) ended[r] = true;
+      lps[r]!.push(lp[j]!);
+      if (best[j] === eos) ended[r] = true;
       else {
-        out[r]!.push(best);
+        out[r]!.push(best[j]!);
         keep.push(j);
-        next.push(best);
+        next.push(best[j]!);
       }
     }
     if (keep.length < dec.n) dec.reorder(Int32Array.from(keep));

@@ -46,6 +46,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerLinearInt8(env, exports);
   registerLinearKbit(env, exports);
   registerLinearSparse(env, exports);
+  registerDecode(env, exports);
   return exports;
 }
 

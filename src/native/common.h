@@ -180,6 +180,7 @@ void registerLinear(Napi::Env env, Napi::Object exports);
 void registerLinearInt8(Napi::Env env, Napi::Object exports);
 void registerLinearKbit(Napi::Env env, Napi::Object exports);
 void registerLinearSparse(Napi::Env env, Napi::Object exports);
+void registerDecode(Napi::Env env, Napi::Object exports);
 // db[c] += sum over rows n of dout[n, c] for c in [c0, c1), in double, rows in order (linear.cc).
 void colSumAdd(float* db, const float* dout, int64_t N, int64_t C, int64_t c0, int64_t c1);
 // Called when the thread count changes: cached GEMM primitives were planned for the old count.

@@ -45,11 +45,15 @@ describe('linear (ts, float64)', () => {
   }
 });
 
-/** Odd shapes (tails everywhere), a 1-row case, and the shapes of one layer of the reference model. */
+/**
+ * Odd shapes (tails everywhere), a 1-row case, few rows and many outputs (the forward splits W's
+ * columns between 2 threads), and the shapes of one layer of the reference model.
+ */
 const CASES: LinearCase[] = [
   { N: 7, In: 5, Out: 3 },
   { N: 1, In: 9, Out: 17 },
   { N: 33, In: 20, Out: 60 },
+  { N: 24, In: 40, Out: 397 },
   { N: 256, In: 64, Out: 192 },
   { N: 300, In: 256, Out: 1024 },
 ];

@@ -158,3 +158,15 @@ test('cached greedy decoding equals the uncached one on a briefly trained model 
     });
   }
 });
+
+test('a newer decoder on the same model takes over the cache buffers: the older one refuses to step', () => {
+  const cfg = tinyConfig('encdec', { n_dec_layers: 2, max_len: 12 });
+  const m = new Transformer(createTsBackend('f64'), cfg, 5);
+  const b = seq2seqBatch(cfg.vocab, 2, 5, 4, 9);
+  const old = new CachedDecoder(m, b.srcMask, b.src, 2, 5, 6);
+  old.step(new Int32Array(2).fill(BOS));
+  const fresh = new CachedDecoder(m, b.srcMask, b.src, 2, 5, 6);
+  assert.throws(() => old.step(Int32Array.from([3, 4])), /newer CachedDecoder on the same model took over/);
+  assert.throws(() => old.reorder(Int32Array.from([0])), /took over/);
+  fresh.step(new Int32Array(2).fill(BOS)); // the newer one decodes
+});
