@@ -1,16 +1,18 @@
 // The int8 inference runtime: loads a compressed container keeping its q8_ch_sym linear weights as
 // Int8Array + per-row scales (no fp32 copy of them is ever made) and every other tensor in a compact
-// fp32 buffer, and runs the encoder's masked-LM forward with the int8 kernel at every linear layer.
-// It does not train, and runs encoders only; other formats' tensors are dequantized to fp32.
+// fp32 buffer, and runs the encoder's masked-LM or classification forward, or the decoder's causal-LM
+// forward (and, through inferCtx, cached generation: model/decode-causal.ts), with the int8 kernel at
+// every linear layer. It does not train, and runs no encoder-decoder; other formats' tensors are
+// dequantized to fp32.
 
 import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import { int8WeightBytes } from '../engine/int8.ts';
 import type { Scorer } from '../eval/metrics.ts';
-import type { LmBatch } from '../model/batch.ts';
+import type { ClassBatch, LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type HeadTape, lmHeadForward } from '../model/heads.ts';
+import { clsHeadForward, type HeadTape, lmHeadForward } from '../model/heads.ts';
 import type { Ctx } from '../model/layers.ts';
 import { buildLayout, type Layout, type ParamSpec, ParamViews, stackPrefixes } from '../model/params.ts';
 import { type StackSpec, stackForward } from '../model/stack.ts';
@@ -32,7 +34,7 @@ export interface WeightBytes {
   dense: number;
 }
 
-/** An encoder MLM whose quantized linear layers run int8 x int8. */
+/** An encoder (MLM, classifier) or a decoder whose quantized linear layers run int8 x int8. */
 export class Int8Model {
   readonly ws: Workspace<Float32Array>;
   private readonly p: ParamViews<Float32Array>;
@@ -50,29 +52,24 @@ export class Int8Model {
     readonly int8: ReadonlyMap<string, Int8Weights>,
     readonly outlierThreshold: number,
   ) {
-    if (cfg.family !== 'encoder')
+    if (cfg.family === 'encdec')
       throw new InputError(
-        `the int8 runtime runs encoder (masked-LM) models, this one is ${cfg.family}`,
-        'evaluate decoder and encoder-decoder models with tlc eval',
+        'the int8 runtime runs encoder and decoder models, this one is encdec',
+        'translate with tlc translate, evaluate with tlc eval (weights dequantized)',
       );
     this.ws = new Workspace(be);
     this.p = new ParamViews(kept, params);
-    this.spec = { key: 'enc', pfx: '', layers: stackPrefixes(cfg).enc, causal: false };
+    const dec = cfg.family === 'decoder';
+    const layers = stackPrefixes(cfg);
+    this.spec = dec
+      ? { key: 'dec', pfx: '', layers: layers.dec, causal: true }
+      : { key: 'enc', pfx: '', layers: layers.enc, causal: false };
   }
 
-  /** Logits at the positions of `b` whose target is not -1 (eval mode; the loss uses those targets). */
-  forwardLm(b: LmBatch): HeadTape<Float32Array> {
-    const { B, T, tokens } = b;
-    if (tokens.length !== B * T || T > this.cfg.max_len)
-      throw new InputError(
-        `int8 forward: expected ${B}x${T} tokens with T <= max_len ${this.cfg.max_len}, found ${tokens.length} tokens`,
-        'shorten the sequences',
-      );
-    for (const t of tokens)
-      if (t < 0 || t >= this.cfg.vocab)
-        throw new InputError(`int8 forward: token id ${t} is outside the vocabulary [0, ${this.cfg.vocab})`);
+  /** A forward-only context over the kept tensors, with the int8 linear hook (no gradients exist). */
+  inferCtx(): Ctx<Float32Array> {
     const none = new ParamViews({ specs: [], byName: new Map(), total: 0 }, new Float32Array(0));
-    const ctx: Ctx<Float32Array> = {
+    return {
       be: this.be,
       ws: this.ws,
       p: this.p,
@@ -82,8 +79,40 @@ export class Int8Model {
       site: 0,
       int8: { weights: this.int8, outlierThreshold: this.outlierThreshold },
     };
-    const st = stackForward(ctx, this.cfg, this.spec, tokens, B, T, b.keyMask, null);
-    return lmHeadForward(ctx, st.out, b.targets, this.cfg.d_model, this.cfg.vocab, true, false);
+  }
+
+  /** Class logits (B, n_classes) of a classification batch (encoder with a classification head). */
+  forwardCls(b: ClassBatch): HeadTape<Float32Array> {
+    const K = this.cfg.n_classes;
+    if (this.cfg.family !== 'encoder' || K === 0)
+      throw new InputError(
+        'classification needs a fine-tuned encoder (n_classes > 0), this model has no classification head',
+        'fine-tune a classifier with tlc finetune, then compress that run',
+      );
+    this.checkBatch(b.tokens, b.B, b.T);
+    const ctx = this.inferCtx();
+    const st = stackForward(ctx, this.cfg, this.spec, b.tokens, b.B, b.T, b.keyMask, null);
+    return clsHeadForward(ctx, st.out, b.B, b.T, this.cfg.d_model, K, b.labels, false);
+  }
+
+  /** Logits at the positions of `b` whose target is not -1 (eval mode; the loss uses those targets). */
+  forwardLm(b: LmBatch): HeadTape<Float32Array> {
+    this.checkBatch(b.tokens, b.B, b.T);
+    const ctx = this.inferCtx();
+    const st = stackForward(ctx, this.cfg, this.spec, b.tokens, b.B, b.T, b.keyMask, null);
+    const mlm = this.cfg.family === 'encoder';
+    return lmHeadForward(ctx, st.out, b.targets, this.cfg.d_model, this.cfg.vocab, mlm, false);
+  }
+
+  private checkBatch(tokens: Int32Array, B: number, T: number): void {
+    if (tokens.length !== B * T || T > this.cfg.max_len)
+      throw new InputError(
+        `int8 forward: expected ${B}x${T} tokens with T <= max_len ${this.cfg.max_len}, found ${tokens.length} tokens`,
+        'shorten the sequences',
+      );
+    for (const t of tokens)
+      if (t < 0 || t >= this.cfg.vocab)
+        throw new InputError(`int8 forward: token id ${t} is outside the vocabulary [0, ${this.cfg.vocab})`);
   }
 
   /** Weight bytes held, against the same model in fp32. */
