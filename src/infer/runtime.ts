@@ -5,6 +5,7 @@
 // every linear layer. It does not train, and runs no encoder-decoder; other formats' tensors are
 // dequantized to fp32.
 
+import type { CompressSpec } from '../compress/compress.ts';
 import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
@@ -24,6 +25,18 @@ import { INT8_FORMAT, int8FromQuant } from './int8-weights.ts';
  * call are computed in float. Pre-LN inputs are normalized, so ordinary channels stay below it.
  */
 export const DEFAULT_OUTLIER_THRESHOLD = 6;
+
+/**
+ * The weight forms this runtime runs as stored (not dequantized), with the `tlc compress` flags and
+ * spec that make each: what `npm run bench -- infer` measures. A new kernel form adds a row.
+ */
+export const RUNTIME_FORMS: ReadonlyArray<{ name: string; flags: string[]; spec: CompressSpec }> = [
+  {
+    name: 'int8',
+    flags: ['--quant', 'int8'],
+    spec: { quant: 'int8', method: 'rtn', prune: null, embeddings: false },
+  },
+];
 
 export interface WeightBytes {
   /** int8 codes, scales and row sums of the int8 linear layers */
