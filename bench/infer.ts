@@ -145,7 +145,6 @@ async function child(job: Job): Promise<Record<string, unknown>> {
     forward = async (b, t, ids, mask) => {
       const s = performance.now();
       const targets = new Int32Array(b * t);
-      if (mask) for (let i = 0; i < mask.length; i++) if (!mask[i]) targets[i] = -1;
       const logits = m.forward({ B: b, T: t, tokens: ids, keyMask: mask, targets });
       return { logits, ms: performance.now() - s };
     };
@@ -199,12 +198,8 @@ async function child(job: Job): Promise<Record<string, unknown>> {
   const rows: Float32Array[] = [];
   for (const e of evals) {
     const x = await forward(e.B, e.T, e.tokens, e.keyMask);
-    const perRow = job.engine === 'tlc'; // tlc returns target rows only; the graphs every position
-    let j = 0;
     e.targets.forEach((t, i) => {
-      if (t < 0) return;
-      const at = perRow ? j++ : i;
-      rows.push(x.logits.slice(at * V, (at + 1) * V));
+      if (t >= 0) rows.push(x.logits.slice(i * V, (i + 1) * V)); // both engines return every position
     });
   }
   const all = new Float32Array(rows.length * V);
@@ -419,7 +414,7 @@ async function parent(): Promise<void> {
   const threads = a.threads
     ? a.threads.split(',').map((t) => posInt('threads', t, 1))
     : quick
-      ? [Math.min(2, cores)]
+      ? [1]
       : [...new Set([1, 2, 4, 8, 16, cores].filter((t) => t <= cores))];
   const steps = posInt('steps', a.steps, quick ? 20 : 600);
   const reps = posInt('reps', a.reps, quick ? 1 : 5);

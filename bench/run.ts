@@ -25,6 +25,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './linear-int8.ts',
     what: 'the int8 inference linear vs the fp32 linear on the d256/d512 layers, 128 rows and 1 row',
   },
+  infer: {
+    file: './infer.ts',
+    what: 'whole-model inference: tlc fp32/bf16/int8 vs onnxruntime-node fp32/int8 (latency, throughput, decode, RSS, quality)',
+  },
   'onnx-int8': {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',
