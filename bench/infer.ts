@@ -8,7 +8,8 @@
 // (so its peak RSS is its own), twice: 'serve' (load, batch-1 latency, batch-1 decode tokens/s:
 // its peak RSS is what serving one stream needs) and 'batch' (throughput at batch 32 x 128 tokens,
 // and the logits on fixed evaluation batches, from which the parent computes perplexity, KL and
-// top-1 agreement against tlc fp32). Flags: --quick (a smoke run), --work DIR, --threads 1,2,
+// top-1 agreement against tlc fp32). Flags: --quick (a smoke run: small shapes, 20 training steps,
+// one process per configuration, 1 thread), --work DIR, --threads 1,2,
 // --steps N (training), --large-d/--large-layers/--large-vocab, --seq, --batch, --new, --reps.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -49,7 +50,8 @@ interface Job {
   engine: 'tlc' | 'ort';
   form: string;
   threads: number;
-  mode: 'serve' | 'batch';
+  /** serve: batch-1 figures and peak RSS; batch: throughput and the evaluation logits; both (--quick) */
+  mode: 'serve' | 'batch' | 'both';
   shape: { T: number; B: number; prompt: number; newTokens: number; reps: number };
   logitsFile: string;
 }
@@ -181,7 +183,7 @@ async function child(job: Job): Promise<Record<string, unknown>> {
     }
     return median(ms);
   };
-  if (job.mode === 'serve') {
+  if (job.mode !== 'batch') {
     out['latency_b1_ms'] = await time(1);
     if (decode) {
       await decode(); // warm-up
@@ -191,7 +193,7 @@ async function child(job: Job): Promise<Record<string, unknown>> {
     }
     out['peak_rss_mb'] = process.resourceUsage().maxRSS / 1024;
     out['rss_mb'] = process.memoryUsage().rss / 2 ** 20;
-    return out;
+    if (job.mode === 'serve') return out;
   }
   out['throughput_tokens_per_s'] = (B * T) / ((await time(B)) / 1000);
   // logits at the target positions of the evaluation batches, in order (n, V)
@@ -474,6 +476,10 @@ async function parent(): Promise<void> {
           shape,
           logitsFile: path.join(work, `logits-${id}.f32`),
         });
+        if (quick) {
+          const both = runChild(job('both')); // one process: a smoke run, its RSS not the serving one
+          return { threads: t, serve: both, batch: both };
+        }
         return { threads: t, serve: runChild(job('serve')), batch: runChild(job('batch')) };
       });
       const best = (pick: (x: (typeof per)[number]) => number | undefined, lower: boolean) => {
