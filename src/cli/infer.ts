@@ -56,13 +56,17 @@ function modeOf(o: InferFlags): { mode?: InferMode; text?: string } {
 }
 
 /** The texts and how to name each in messages. */
-function textsOf(o: InferFlags, text: string | undefined): { texts: string[]; where: (i: number) => string } {
+function textsOf(
+  o: InferFlags,
+  text: string | undefined,
+  mode: InferMode | undefined,
+): { texts: string[]; where: (i: number) => string } {
   if ((text === undefined) === (o.input === undefined))
     throw new InputError(
       `tlc infer expects exactly one of a TEXT (after --fill-mask, --generate or --classify) or --input FILE, found ${text === undefined ? 'neither' : 'both'}`,
       'e.g. tlc infer RUN --fill-mask "the <mask> sat on the mat", or --generate "Call me" for a decoder',
     );
-  if (text !== undefined) return { texts: [text], where: () => 'the text' };
+  if (text !== undefined) return { texts: [text], where: () => `--${mode}` };
   const lines = fs.readFileSync(o.input!, 'utf8').split(/\r?\n/);
   const at: number[] = [];
   lines.forEach((l, i) => {
@@ -118,7 +122,7 @@ function genSummary(r: GenerateResult): string {
 
 async function run(model: string, o: InferFlags): Promise<void> {
   const asked = modeOf(o);
-  const { texts, where } = textsOf(o, asked.text);
+  const { texts, where } = textsOf(o, asked.text, asked.mode);
   const [{ createBackend }, load, { fillMask }, { generateTexts }, { classify }] = await Promise.all([
     import('../engine/select.ts'),
     import('../infer/load.ts'),
