@@ -37,6 +37,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: './linear-structured.ts',
     what: 'encoder forward tokens/s with 50% heads + 50% FFN neurons cut out vs full width (d512 L4)',
   },
+  infer: {
+    file: './infer.ts',
+    what: 'whole-model inference: tlc fp32/bf16/int8 vs onnxruntime-node fp32/int8 (latency, throughput, decode, RSS, quality)',
+  },
   'onnx-int8': {
     file: './onnx-int8.ts',
     what: 'onnxruntime-node: the three int8 spellings of an export vs fp32',

@@ -2,16 +2,19 @@
 // (int8 codes for q8_ch_sym, packed k-bit codes for the other quantized formats, CSR for pruned fp32
 // weights at least `sparseMin` sparse; see weight-forms.ts), cuts pruned heads and FFN neurons out
 // of fp32 layers (structured.ts: physically smaller layers), and keeps every other tensor in one
-// compact fp32 buffer. The encoder's masked-LM forward runs each linear layer on its form's kernel
-// (Ctx.linear). It does not train, and runs encoders only.
+// compact fp32 buffer. The encoder's masked-LM or classification forward and the decoder's causal-LM
+// forward (and, through inferCtx, cached generation: model/decode-causal.ts) run each linear layer on
+// its form's kernel (Ctx.linear). It does not train, and runs no encoder-decoder. Heads and neurons
+// are cut out of encoders only (a pruned decoder runs its zeros at full width).
 
+import type { CompressSpec } from '../compress/compress.ts';
 import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { Scorer } from '../eval/metrics.ts';
-import type { LmBatch } from '../model/batch.ts';
+import type { ClassBatch, LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type HeadTape, lmHeadForward } from '../model/heads.ts';
+import { clsHeadForward, type HeadTape, lmHeadForward } from '../model/heads.ts';
 import type { Ctx, LinearImpl } from '../model/layers.ts';
 import { buildLayout, type Layout, type ParamSpec, ParamViews, stackPrefixes } from '../model/params.ts';
 import { type StackSpec, stackForward } from '../model/stack.ts';
@@ -32,6 +35,28 @@ import {
  * call are computed in float. Pre-LN inputs are normalized, so ordinary channels stay below it.
  */
 export const DEFAULT_OUTLIER_THRESHOLD = 6;
+
+/**
+ * The weight forms this runtime runs as stored (not dequantized), with the `tlc compress` flags and
+ * spec that make each: what `npm run bench -- infer` measures. A new kernel form adds a row.
+ */
+export const RUNTIME_FORMS: ReadonlyArray<{ name: string; flags: string[]; spec: CompressSpec }> = [
+  {
+    name: 'int8',
+    flags: ['--quant', 'int8'],
+    spec: { quant: 'int8', method: 'rtn', prune: null, embeddings: false },
+  },
+  {
+    name: 'int4-g32',
+    flags: ['--quant', 'int4:group32:sym'],
+    spec: { quant: 'int4:group32:sym', method: 'rtn', prune: null, embeddings: false },
+  },
+  {
+    name: 'sparse90',
+    flags: ['--prune', '90%'],
+    spec: { quant: null, method: 'rtn', prune: '90%', embeddings: false },
+  },
+];
 
 export interface WeightBytes {
   /** int8 codes, scales and row sums of the int8 linear layers */
@@ -54,7 +79,7 @@ export interface RuntimeOptions {
   sparseMin?: number;
 }
 
-/** An encoder MLM whose linear layers run on the kernels of their stored forms. */
+/** An encoder (MLM, classifier) or a decoder whose linear layers run on the kernels of their stored forms. */
 export class CompressedModel {
   readonly ws: Workspace<Float32Array>;
   private readonly p: ParamViews<Float32Array>;
@@ -75,14 +100,18 @@ export class CompressedModel {
     readonly widths: readonly LayerWidth[],
     readonly outlierThreshold: number,
   ) {
-    if (cfg.family !== 'encoder')
+    if (cfg.family === 'encdec')
       throw new InputError(
-        `the compressed runtime runs encoder (masked-LM) models, this one is ${cfg.family}`,
-        'evaluate decoder and encoder-decoder models with tlc eval',
+        'the compressed runtime runs encoder and decoder models, this one is encdec',
+        'translate with tlc translate, evaluate with tlc eval (weights dequantized)',
       );
     this.ws = new Workspace(be);
     this.p = new ParamViews(kept, params);
-    this.spec = { key: 'enc', pfx: '', layers: stackPrefixes(cfg).enc, causal: false };
+    const layers = stackPrefixes(cfg);
+    this.spec =
+      cfg.family === 'decoder'
+        ? { key: 'dec', pfx: '', layers: layers.dec, causal: true }
+        : { key: 'enc', pfx: '', layers: layers.enc, causal: false };
     this.impls = new Map([...forms].map(([k, f]) => [k, linearImpl(be, f, { outlierThreshold })]));
   }
 
@@ -96,9 +125,50 @@ export class CompressedModel {
     return this.widths.some((w) => w.heads < this.cfg.n_heads || w.ff < this.cfg.d_ff);
   }
 
+  /** A forward-only context over the kept tensors, each linear layer on its form's kernel. */
+  inferCtx(): Ctx<Float32Array> {
+    const none = new ParamViews({ specs: [], byName: new Map(), total: 0 }, new Float32Array(0));
+    return {
+      be: this.be,
+      ws: this.ws,
+      p: this.p,
+      g: none, // forward only: no gradient is ever touched
+      dropout: 0,
+      seed: 0,
+      site: 0,
+      linear: this.impls,
+    };
+  }
+
+  /** Class logits (B, n_classes) of a classification batch (encoder with a classification head). */
+  forwardCls(b: ClassBatch): HeadTape<Float32Array> {
+    const K = this.cfg.n_classes;
+    if (this.cfg.family !== 'encoder' || K === 0)
+      throw new InputError(
+        'classification needs a fine-tuned encoder (n_classes > 0), this model has no classification head',
+        'fine-tune a classifier with tlc finetune, then compress that run',
+      );
+    this.checkBatch(b.tokens, b.B, b.T);
+    const ctx = this.inferCtx();
+    const out = this.cut
+      ? encoderForward(ctx, this.cfg, this.widths, b.tokens, b.B, b.T, b.keyMask)
+      : stackForward(ctx, this.cfg, this.spec, b.tokens, b.B, b.T, b.keyMask, null).out;
+    return clsHeadForward(ctx, out, b.B, b.T, this.cfg.d_model, K, b.labels, false);
+  }
+
   /** Logits at the positions of `b` whose target is not -1 (eval mode; the loss uses those targets). */
   forwardLm(b: LmBatch): HeadTape<Float32Array> {
     const { B, T, tokens } = b;
+    this.checkBatch(tokens, B, T);
+    const ctx = this.inferCtx();
+    const out = this.cut
+      ? encoderForward(ctx, this.cfg, this.widths, tokens, B, T, b.keyMask)
+      : stackForward(ctx, this.cfg, this.spec, tokens, B, T, b.keyMask, null).out;
+    const mlm = this.cfg.family === 'encoder';
+    return lmHeadForward(ctx, out, b.targets, this.cfg.d_model, this.cfg.vocab, mlm, false);
+  }
+
+  private checkBatch(tokens: Int32Array, B: number, T: number): void {
     if (tokens.length !== B * T || T > this.cfg.max_len)
       throw new InputError(
         `compressed forward: expected ${B}x${T} tokens with T <= max_len ${this.cfg.max_len}, found ${tokens.length} tokens`,
@@ -109,21 +179,6 @@ export class CompressedModel {
         throw new InputError(
           `compressed forward: token id ${t} is outside the vocabulary [0, ${this.cfg.vocab})`,
         );
-    const none = new ParamViews({ specs: [], byName: new Map(), total: 0 }, new Float32Array(0));
-    const ctx: Ctx<Float32Array> = {
-      be: this.be,
-      ws: this.ws,
-      p: this.p,
-      g: none, // forward only: no gradient is ever touched
-      dropout: 0,
-      seed: 0,
-      site: 0,
-      linear: this.impls,
-    };
-    const out = this.cut
-      ? encoderForward(ctx, this.cfg, this.widths, tokens, B, T, b.keyMask)
-      : stackForward(ctx, this.cfg, this.spec, tokens, B, T, b.keyMask, null).out;
-    return lmHeadForward(ctx, out, b.targets, this.cfg.d_model, this.cfg.vocab, true, false);
   }
 
   /** Weight bytes held, by form, against the same model in fp32. */
@@ -179,7 +234,9 @@ export function compressedModelFrom(
   };
   for (const s of layout.specs)
     if (!stored.get(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
-  const live = liveUnits(cfg, layout, stored);
+  // heads and neurons are cut out of encoders only (encoderForward); a decoder keeps full width
+  const live: ReturnType<typeof liveUnits> =
+    cfg.family === 'encoder' ? liveUnits(cfg, layout, stored) : new Map();
   const cut = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const [lp, u] of live) for (const [n, t] of cutLayer(cfg, layout, stored, lp, u)) cut.set(n, t);
   const widths = stackPrefixes(cfg).enc.map((lp) => {

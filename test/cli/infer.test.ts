@@ -88,7 +88,7 @@ test('mistakes are one-line errors (exit 2): no <mask>, both inputs, not a model
     [['infer', q8, '--fill-mask', 'no marker here'], /--fill-mask: expected at least one <mask>/],
     [
       ['infer', q8, '--fill-mask', 'a <mask>', '--input', path.join(tmp, 'texts.txt')],
-      /exactly one of --fill-mask TEXT or --input FILE, found both/,
+      /exactly one of a TEXT \(after --fill-mask, --generate or --classify\) or --input FILE, found both/,
     ],
     [['infer', q8], /exactly one of .* found neither/],
     [
