@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { InputError } from '../engine/errors.ts';
 import { modelStats, resolveModelConfig } from '../model/config.ts';
 import { readJson } from '../train/rundir.ts';
@@ -107,7 +108,7 @@ export async function runCheckArm(o: {
     const cfg = trainingConfig(sweep, s, 1) as Record<string, Record<string, unknown>>;
     cfg['checkpoint'] = { ...cfg['checkpoint'], snapshot_at_eval: false };
     const status = runStatus(runDir);
-    if (status === 'new') fs.writeFileSync(configFile, YAML.stringify(cfg));
+    if (status === 'new') writeFileAtomic(configFile, YAML.stringify(cfg));
     return {
       id,
       sizeId: sizeId(s),
