@@ -4,13 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../engine/errors.ts';
 import { createBackend } from '../engine/select.ts';
+import { TLC_VERSION } from '../engine/version.ts';
 import { type ModelConfig, resolveModelConfig } from '../model/config.ts';
 import { loadLatestCheckpoint } from './checkpoint.ts';
 import { parseConfig, type TrainConfig, trainConfigSchema } from './config.ts';
 import { prepareTrainData } from './data.ts';
 import { acquireRunLock, type RunLock } from './lock.ts';
 import type { Progress } from './progress.ts';
-import { gitHash, newRunId, readJson, runStatus, TLC_VERSION, WINDOWS_FILE, writeJson } from './rundir.ts';
+import { gitHash, newRunId, readJson, runStatus, WINDOWS_FILE, writeJson } from './rundir.ts';
 import type { TrainData, WindowMeta } from './task.ts';
 import { type TrainResult, train } from './trainer.ts';
 
