@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { InputError, TlcError } from '../engine/errors.ts';
+import { machineInfo } from '../engine/machine.ts';
 import { TLC_VERSION } from '../engine/version.ts';
-import { machineInfo } from '../train/bench.ts';
 import type { SavedRunConfig } from '../train/run.ts';
 import { gitHash, readJson } from '../train/rundir.ts';
 import { claim1, claim1a } from './claims/claim1.ts';
