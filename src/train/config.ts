@@ -16,7 +16,11 @@ const modelSection = z
     n_heads: z.number().int().min(1),
     /** default 4 x d_model, the usual Transformer ratio */
     d_ff: z.number().int().min(1).optional(),
-    /** default: data.seq_len (seq2seq rows are cut to it, <s> and </s> included: no +1 needed) */
+    /**
+     * position-table rows; default data.seq_len, the longest row any task feeds the model: LM
+     * batches are seq_len positions (causal targets are the next tokens, not an extra position),
+     * seq2seq and classification rows are cut to seq_len with <s> and </s> counted, so no +1
+     */
     max_len: z.number().int().min(1).optional(),
     /** the paper trains large models briefly on lots of data, where dropout only slows learning */
     dropout: z.number().min(0).max(0.9).default(0),
