@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { machineInfo } from '../src/train/bench.ts';
+import { machineInfo } from '../src/engine/machine.ts';
 import { startRedis } from '../test/study/redis-server.ts';
 
 const arg = (name: string, dflt: string) => {

@@ -1,15 +1,7 @@
 // `tlc study-job KIND …` (hidden): one queue job, run by `tlc worker` in a child process. The worker
 // passes only validated fields; this command checks them again against the same schema and root.
 import type { Command } from 'commander';
-import { InputError } from '../engine/errors.ts';
-
-/** A strictly positive integer flag, or an InputError naming it. */
-export function intFlag(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new InputError(`${name}: expected a positive integer, found '${v}'`);
-  return Number(v);
-}
+import { arg } from './flags.ts';
 
 export function registerStudyJob(program: Command): void {
   program
@@ -21,8 +13,12 @@ export function registerStudyJob(program: Command): void {
     .option('--preset <name>', 'compress: the study preset (its grid)')
     .option('--arm <arm>', 'compress: pretrain | finetune', 'pretrain')
     .option('--data <name|path>', 'finetune: classification data')
-    .option('--budget <seconds>', 'finetune: training seconds')
-    .option('--threads <n>', 'threads (a training config that sets its own keeps them)')
+    .option('--budget <seconds>', 'finetune: training seconds', arg.num('--budget', { gt: 0, example: '60' }))
+    .option(
+      '--threads <n>',
+      'threads (a training config that sets its own keeps them)',
+      arg.int('--threads', { min: 1 }),
+    )
     .action(async (kind: string, o) => {
       const [{ validateJob }, { exitWhenOrphaned, runJob }] = await Promise.all([
         import('../study/job-kinds.ts'),
@@ -31,7 +27,7 @@ export function registerStudyJob(program: Command): void {
       exitWhenOrphaned();
       const payload: Record<string, unknown> = { v: 1, kind, study: o.study, run: o.run };
       if (kind === 'compress') Object.assign(payload, { preset: o.preset, arm: o.arm });
-      if (kind === 'finetune') Object.assign(payload, { data: o.data, budget_s: Number(o.budget) });
-      runJob(validateJob(payload, o.root), { threads: intFlag('--threads', o.threads) });
+      if (kind === 'finetune') Object.assign(payload, { data: o.data, budget_s: o.budget });
+      runJob(validateJob(payload, o.root), { threads: o.threads });
     });
 }

@@ -2,7 +2,7 @@
 // a child process, writing run directories under a shared folder. Logic in study/worker.ts.
 import * as path from 'node:path';
 import { type Command, Option } from 'commander';
-import { intFlag } from './study-job.ts';
+import { arg } from './flags.ts';
 
 export function registerWorker(program: Command): void {
   program
@@ -11,11 +11,23 @@ export function registerWorker(program: Command): void {
       'run study jobs from a Redis queue (tlc study --queue) on this machine, one child process each',
     )
     .requiredOption('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT, or env:NAME to read the URL from $NAME')
-    .option('--concurrency <n>', 'jobs at a time', '1')
-    .option('--threads <n>', 'threads per job (default: the cores divided by --concurrency)')
+    .option('--concurrency <n>', 'jobs at a time', arg.int('--concurrency', { min: 1 }), 1)
+    .option(
+      '--threads <n>',
+      'threads per job (default: the cores divided by --concurrency)',
+      arg.int('--threads', { min: 1 }),
+    )
     .option('--root <dir>', 'shared folder the study folders lie in (jobs elsewhere are refused)', '.')
-    .option('--idle-exit <seconds>', 'exit once the queue has had no work this long (batch jobs)')
-    .addOption(new Option('--lock-ms <ms>', 'job lock duration in Redis (tests)').hideHelp())
+    .option(
+      '--idle-exit <seconds>',
+      'exit once the queue has had no work this long (batch jobs)',
+      arg.int('--idle-exit', { min: 1, example: '60' }),
+    )
+    .addOption(
+      new Option('--lock-ms <ms>', 'job lock duration in Redis (tests)')
+        .argParser(arg.int('--lock-ms', { min: 1, example: '30000' }))
+        .hideHelp(),
+    )
     .addOption(new Option('--queue-name <name>', 'BullMQ queue name').hideHelp())
     .action(async (o) => {
       const [{ parseQueueUrl }, { startWorker }] = await Promise.all([
@@ -25,10 +37,10 @@ export function registerWorker(program: Command): void {
       const w = await startWorker({
         url: parseQueueUrl(o.queue),
         root: path.resolve(o.root),
-        concurrency: intFlag('--concurrency', o.concurrency)!,
-        threads: intFlag('--threads', o.threads),
-        idleExitS: intFlag('--idle-exit', o.idleExit),
-        lockMs: intFlag('--lock-ms', o.lockMs),
+        concurrency: o.concurrency,
+        threads: o.threads,
+        idleExitS: o.idleExit,
+        lockMs: o.lockMs,
         queueName: o.queueName,
       });
       let signals = 0;

@@ -134,6 +134,9 @@ export interface LoadedContainer {
   bytes: number;
 }
 
+/** The container file of a compressed model folder (tlc compress writes it, with config.json and tokenizer.json). */
+export const CONTAINER_FILE = 'model.safetensors';
+
 /** The file beside a container that records its sha256 (written by the compression job). */
 export const RESULT_FILE = 'result.json';
 const RECREATE = 'recreate it with tlc compress (the same flags), or restore a good copy';

@@ -16,7 +16,17 @@ export interface AdamWConfig {
   weightDecay: number;
 }
 
-export const defaultAdamW: AdamWConfig = { beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: 0.01 };
+/**
+ * The one AdamW default (the training config's optim section and the study's protocol quote it):
+ * RoBERTa's betas and eps (beta2 0.98 is steadier than 0.999 with large batches and short warm-up),
+ * decoupled weight decay 0.01 as BERT and RoBERTa.
+ */
+export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze({
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-6,
+  weightDecay: 0.01,
+});
 
 /** Merge adjacent ranges with the same decay flag so the kernel runs on few, long slices. */
 export function mergeRanges(ranges: DecayRange[]): DecayRange[] {
@@ -40,7 +50,7 @@ export class AdamW<A extends FloatArray> {
     private readonly be: Backend<A>,
     readonly n: number,
     ranges: DecayRange[],
-    readonly cfg: AdamWConfig = defaultAdamW,
+    readonly cfg: AdamWConfig = ADAMW_DEFAULTS,
   ) {
     this.m = be.alloc(n);
     this.v = be.alloc(n);

@@ -1,18 +1,17 @@
-// Compress a trained run into a container and evaluate it with the protocol; evaluate any model
+// The compression job with its scores (compressRun: compress/run.ts writes the compressed model,
+// this scores it against the dense one with the protocol), and the evaluation of any model
 // directory (a training run or a compressed model). Results carry their protocol with them.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { act8Backend } from '../compress/act8.ts';
-import { type CompressSpec, compressModel } from '../compress/compress.ts';
-import { readContainer, writeContainer } from '../compress/container.ts';
-import { sha256File } from '../data/fetch/cache.ts';
+import type { CompressSpec } from '../compress/compress.ts';
+import { CONTAINER_FILE, readContainer } from '../compress/container.ts';
+import { compressedModel, denseContainerBytes, writeCompressedDir } from '../compress/run.ts';
 import { Tokenizer } from '../data/tokenizer/index.ts';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { buildLayout } from '../model/params.ts';
-import { Transformer } from '../model/transformer.ts';
+import type { Transformer } from '../model/transformer.ts';
 import { type LoadedRun, loadTrainedRun, readRunConfig, runData } from '../train/load.ts';
 import { writeJson } from '../train/rundir.ts';
 import type { AnyBatch, TrainData } from '../train/task.ts';
@@ -28,7 +27,7 @@ import {
 } from './metrics.ts';
 import { type TranslationScores, translationScores } from './translate.ts';
 
-export const CONTAINER_FILE = 'model.safetensors';
+/** Re-exported for the runtime's loader (src/infer/load.ts); defined in compress/container.ts. */
 
 export interface ModelScores {
   loss: number;
@@ -146,42 +145,6 @@ function translate(model: Transformer<Float32Array>, data: TrainData): Translati
   return translationScores(model, batches, Tokenizer.load(data.tokenizerFile));
 }
 
-/** A model holding compressed weights, optionally computing with 8-bit per-token activations. */
-function compressedModel(
-  be: Backend<Float32Array>,
-  cfg: ModelConfig,
-  params: Float32Array,
-  act8: boolean,
-): Transformer<Float32Array> {
-  let m: Transformer<Float32Array> | null = null;
-  m = new Transformer(act8 ? act8Backend(be, () => m?.params ?? null) : be, cfg, 0);
-  m.params.set(params);
-  return m;
-}
-
-const denseBytesMemo = new WeakMap<LoadedRun, number>();
-
-/** Bytes of the run's model stored dense in the container format (written once per loaded run). */
-function denseContainerBytes(run: LoadedRun): number {
-  const known = denseBytesMemo.get(run);
-  if (known !== undefined) return known;
-  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-dense-')), CONTAINER_FILE);
-  const stored = new Map(
-    run.model.layout.specs.map((s) => [
-      s.name,
-      { kind: 'dense' as const, values: Float32Array.from(run.model.p.get(s.name)) },
-    ]),
-  );
-  const bytes = writeContainer(tmp, run.model.layout, stored, {
-    model: run.saved.model,
-    spec: null,
-    source: '',
-  });
-  fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
-  denseBytesMemo.set(run, bytes);
-  return bytes;
-}
-
 export interface CompressRunOptions {
   /** training batches used as GPTQ calibration data */
   calibBatches: number;
@@ -201,27 +164,19 @@ export function compressRun(
   o: CompressRunOptions,
 ): CompressResult {
   const run = o.loaded ?? loadTrainedRun(runDir, be, o.log);
-  const calib =
-    spec.method === 'gptq' && spec.quant
-      ? Array.from({ length: o.calibBatches }, () => run.data.next())
-      : null;
-  const c = compressModel(run.model, spec, calib);
   const ref = o.reference ?? run;
-  fs.mkdirSync(outDir, { recursive: true });
-  const bytes = writeContainer(path.join(outDir, CONTAINER_FILE), run.model.layout, c.stored, {
-    model: run.saved.model,
-    spec,
-    source: path.resolve(ref.dir),
+  const source = path.resolve(ref.dir);
+  const { c, bytes, sha256 } = writeCompressedDir(run, runDir, spec, outDir, {
+    calibBatches: o.calibBatches,
+    source,
   });
-  fs.copyFileSync(path.join(runDir, 'config.json'), path.join(outDir, 'config.json'));
-  fs.copyFileSync(path.join(runDir, 'tokenizer.json'), path.join(outDir, 'tokenizer.json'));
   const comp = compressedModel(be, run.saved.model, c.params, spec.act8 === true);
   const result: CompressResult = {
-    source: path.resolve(ref.dir),
+    source,
     step: run.step,
     spec,
     bytes,
-    sha256: sha256File(path.join(outDir, CONTAINER_FILE)),
+    sha256,
     dense_bytes: denseContainerBytes(run),
     nonzero: c.nonzero,
     total: c.total,

@@ -5,11 +5,11 @@
 // one line when a mode does not fit the model's family. What is neither folder is an InputError.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CONTAINER_FILE } from '../compress/container.ts';
 import { loadData } from '../data/load.ts';
 import { Tokenizer } from '../data/tokenizer/index.ts';
 import type { Backend } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
-import { CONTAINER_FILE } from '../eval/model-eval.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { type CausalLm, denseCausalLm } from '../model/decode-causal.ts';
 import { loadRunModel, readRunConfig } from '../train/load.ts';

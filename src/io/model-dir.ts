@@ -4,7 +4,7 @@
 // typed error naming the file: InputError for wrong content, CorruptError for damaged bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readContainer } from '../compress/container.ts';
+import { CONTAINER_FILE, readContainer } from '../compress/container.ts';
 import { Tokenizer } from '../data/tokenizer/index.ts';
 import { InputError } from '../engine/errors.ts';
 import { type ModelConfig, modelConfigSchema } from '../model/config.ts';
@@ -13,9 +13,6 @@ import { loadLatestCheckpoint } from '../train/checkpoint.ts';
 import { parseConfig } from '../train/config.ts';
 import { readRunConfig } from '../train/load.ts';
 import type { SavedRunConfig } from '../train/run.ts';
-
-/** the container file of a compressed model folder (eval/model-eval.ts writes it) */
-const CONTAINER_FILE = 'model.safetensors';
 
 export interface ModelDir {
   dir: string;

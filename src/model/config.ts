@@ -2,42 +2,49 @@
 // schema (validated once, at the edge), and the one function for parameter count and FLOPs.
 import { z } from 'zod';
 
-export const modelConfigSchema = z
-  .object({
-    /** encoder: RoBERTa-style MLM; decoder: GPT-style causal LM; encdec: translation */
-    family: z.enum(['encoder', 'decoder', 'encdec']),
-    /** vocabulary size (shared by source and target in encdec) */
-    vocab: z.number().int().min(8),
-    d_model: z.number().int().min(1),
-    /** encoder layers (encoder, encdec) or decoder layers (decoder) */
-    n_layers: z.number().int().min(1),
-    /** decoder layers of an encdec model; defaults to n_layers */
-    n_dec_layers: z.number().int().min(1).optional(),
-    n_heads: z.number().int().min(1),
-    /** feed-forward width; the usual choice is 4 * d_model */
-    d_ff: z.number().int().min(1),
-    /** longest sequence (learned position embeddings) */
-    max_len: z.number().int().min(1),
-    /** dropout on embeddings and residual branches (no attention-probability dropout) */
-    dropout: z.number().min(0).max(0.9).default(0),
-    /** pre-LN (default: stable at large depth, as the paper) or post-LN (original Transformer/BERT) */
-    norm: z.enum(['pre', 'post']).default('pre'),
-    /** std of the normal init of weights and embeddings; 0.02 as BERT/GPT-2 (N(0,1) stalls training) */
-    init_std: z.number().positive().default(0.02),
-    /**
-     * init of each residual branch's output projection (attn/xattn/mlp .proj): 'normal' as the
-     * rest; 'scaled' divides the std by sqrt(2 x layers) (GPT-2); 'zero' starts every block as the
-     * identity, so a deep stack begins training as a shallow one does
-     */
-    resid_init: z.enum(['normal', 'scaled', 'zero']).default('normal'),
-    /** classes of a classification head on the encoder (0 = none) */
-    n_classes: z.number().int().min(0).default(0),
-  })
-  .strict()
-  .refine((c) => c.d_model % c.n_heads === 0, {
-    message: 'd_model must be divisible by n_heads',
-    path: ['n_heads'],
-  });
+/**
+ * The fields of a model config, one definition for the model, training and the study. The
+ * training config's model section is these minus what the data decides (vocab, n_classes), with
+ * d_ff and max_len optional (train/config.ts); `modelConfigSchema` is the whole, strict record.
+ */
+export const modelFields = z.object({
+  /** encoder: RoBERTa-style MLM; decoder: GPT-style causal LM; encdec: translation */
+  family: z.enum(['encoder', 'decoder', 'encdec']),
+  /** vocabulary size (shared by source and target in encdec) */
+  vocab: z.number().int().min(8),
+  d_model: z.number().int().min(1),
+  /** encoder layers (encoder, encdec) or decoder layers (decoder) */
+  n_layers: z.number().int().min(1),
+  /** decoder layers of an encdec model; defaults to n_layers */
+  n_dec_layers: z.number().int().min(1).optional(),
+  n_heads: z.number().int().min(1),
+  /** feed-forward width; the usual choice is 4 * d_model */
+  d_ff: z.number().int().min(1),
+  /** longest sequence (learned position embeddings) */
+  max_len: z.number().int().min(1),
+  /**
+   * dropout on embeddings and residual branches (no attention-probability dropout); default 0:
+   * the paper trains large models briefly on lots of data, where dropout only slows learning
+   */
+  dropout: z.number().min(0).max(0.9).default(0),
+  /** pre-LN (default: stable at large depth, as the paper) or post-LN (original Transformer/BERT) */
+  norm: z.enum(['pre', 'post']).default('pre'),
+  /** std of the normal init of weights and embeddings; 0.02 as BERT/GPT-2 (N(0,1) stalls training) */
+  init_std: z.number().positive().default(0.02),
+  /**
+   * init of each residual branch's output projection (attn/xattn/mlp .proj): 'normal' as the
+   * rest; 'scaled' divides the std by sqrt(2 x layers) (GPT-2); 'zero' starts every block as the
+   * identity, so a deep stack begins training as a shallow one does
+   */
+  resid_init: z.enum(['normal', 'scaled', 'zero']).default('normal'),
+  /** classes of a classification head on the encoder (0 = none) */
+  n_classes: z.number().int().min(0).default(0),
+});
+
+export const modelConfigSchema = modelFields.strict().refine((c) => c.d_model % c.n_heads === 0, {
+  message: 'd_model must be divisible by n_heads',
+  path: ['n_heads'],
+});
 
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type ModelConfigInput = z.input<typeof modelConfigSchema>;

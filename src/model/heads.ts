@@ -3,6 +3,9 @@
 // classification head on the first token. Loss is the mean cross-entropy over counted rows.
 import type { FloatArray } from '../engine/backend.ts';
 import { type Ctx, type LnCache, layernorm, layernormBack, linearBackward, linearForward } from './layers.ts';
+import { HEAD_NAMES } from './names.ts';
+
+const { tokEmb, lmHead, cls } = HEAD_NAMES;
 
 export interface HeadTape<A extends FloatArray> {
   /** rows of the stack output used (n) */
@@ -97,13 +100,13 @@ export function lmHeadForward<A extends FloatArray>(
   if (transform) {
     dense = ws.f('head.dense', n * C);
     act = ws.f('head.act', n * C);
-    linearForward(ctx, dense, hsel, 'lm_head.dense', n, C, C);
+    linearForward(ctx, dense, hsel, lmHead.dense, n, C, C);
     be.geluForward(act, dense, n * C);
-    ln = layernorm(ctx, 'head.ln', 'lm_head.ln', act, n, C);
+    ln = layernorm(ctx, 'head.ln', lmHead.ln, act, n, C);
     x = ln.out;
   }
   const logits = ws.f('head.logits', n * V); // (n, V)
-  be.linearForward(logits, x, p.get('tok_emb.weight'), transform ? p.get('lm_head.bias') : null, n, C, V); // tied E
+  be.linearForward(logits, x, p.get(tokEmb), transform ? p.get(lmHead.bias) : null, n, C, V); // tied E
   const l = loss(ctx, logits, tg, n, V, grad, smoothing, rowLosses);
   return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
 }
@@ -125,11 +128,11 @@ export function lmHeadBackward<A extends FloatArray>(
   // dx = dl E; dE += dl^T x; dbias += colsum(dl)
   be.linearBackward(
     dx,
-    g.get('tok_emb.weight'),
-    t.ln ? g.get('lm_head.bias') : null,
+    g.get(tokEmb),
+    t.ln ? g.get(lmHead.bias) : null,
     dl,
     x,
-    p.get('tok_emb.weight'),
+    p.get(tokEmb),
     n,
     C,
     V,
@@ -139,10 +142,10 @@ export function lmHeadBackward<A extends FloatArray>(
   if (t.ln) {
     const dact = ws.f('head.dact', n * C);
     be.fill(dact, 0, n * C);
-    layernormBack(ctx, 'lm_head.ln', t.ln, dact, dx, n, C);
+    layernormBack(ctx, lmHead.ln, t.ln, dact, dx, n, C);
     be.geluBackward(dact, t.dense!, dact, n * C);
     dhsel = ws.f('head.dhsel', n * C);
-    linearBackward(ctx, dhsel, dact, t.hsel, 'lm_head.dense', n, C, C, false);
+    linearBackward(ctx, dhsel, dact, t.hsel, lmHead.dense, n, C, C, false);
   }
   be.fill(dh, 0, N * C);
   be.scatterAddRows(dh, dhsel, t.idx, n, C);
@@ -167,10 +170,10 @@ export function clsHeadForward<A extends FloatArray>(
   be.gatherRows(hsel, h, idx, B, C);
   const dense = ws.f('cls.dense', B * C);
   const act = ws.f('cls.act', B * C);
-  linearForward(ctx, dense, hsel, 'cls.dense', B, C, C);
+  linearForward(ctx, dense, hsel, cls.dense, B, C, C);
   be.tanhForward(act, dense, B * C);
   const logits = ws.f('cls.logits', B * K);
-  linearForward(ctx, logits, act, 'cls.out', B, C, K);
+  linearForward(ctx, logits, act, cls.out, B, C, K);
   const l = loss(ctx, logits, labels, B, K, grad, 0, rowLosses);
   return { idx, targets: labels, hsel, dense, act, ln: null, logits, V: K, ...l };
 }
@@ -186,10 +189,10 @@ export function clsHeadBackward<A extends FloatArray>(
   const B = t.idx.length;
   const K = t.V;
   const dact = ws.f('cls.dact', B * C);
-  linearBackward(ctx, dact, t.dlogits!, t.act!, 'cls.out', B, C, K, false);
+  linearBackward(ctx, dact, t.dlogits!, t.act!, cls.out, B, C, K, false);
   be.tanhBackward(dact, t.act!, dact, B * C);
   const dhsel = ws.f('cls.dhsel', B * C);
-  linearBackward(ctx, dhsel, dact, t.hsel, 'cls.dense', B, C, C, false);
+  linearBackward(ctx, dhsel, dact, t.hsel, cls.dense, B, C, C, false);
   be.fill(dh, 0, N * C);
   be.scatterAddRows(dh, dhsel, t.idx, B, C);
 }

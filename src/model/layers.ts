@@ -3,6 +3,18 @@
 // what backward needs; backward accumulates parameter gradients. No I/O, no training policy.
 import type { AttnShape, Backend, FloatArray, Int8Weights } from '../engine/backend.ts';
 import { hash32 } from '../engine/rng.ts';
+import {
+  type CrossAttnNames,
+  crossAttnNames,
+  type LinearNames,
+  linearNames,
+  type MlpNames,
+  mlpNames,
+  type NormNames,
+  normNames,
+  type SelfAttnNames,
+  selfAttnNames,
+} from './names.ts';
 import type { ParamViews } from './params.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -38,6 +50,13 @@ export type LinearImpl<A extends FloatArray> = (
 ) => void;
 
 /**
+ * Tensor names are typed records (names.ts). A plain prefix string ('layers.0.attn.qkv') is still
+ * taken where a caller builds its own names (the cached decoder, the int8 runtime).
+ */
+const asLinear = (n: LinearNames | string): LinearNames => (typeof n === 'string' ? linearNames(n) : n);
+const asNorm = (n: NormNames | string): NormNames => (typeof n === 'string' ? normNames(n) : n);
+
+/**
  * Workspace prefix of backward scratch: buffers a sublayer's backward fills and reads within one
  * call (gradients of its internal activations). One set serves every layer, since the layers'
  * backwards run one after another; only what forward saves for backward is held per layer.
@@ -49,17 +68,18 @@ export function linearForward<A extends FloatArray>(
   ctx: Ctx<A>,
   out: A,
   inp: A,
-  prefix: string,
+  names: LinearNames | string,
   N: number,
   In: number,
   Out: number,
 ): void {
-  const bias = ctx.p.get(`${prefix}.bias`);
-  const impl = ctx.linear?.get(prefix);
-  const q = ctx.int8?.weights.get(prefix);
+  const n = asLinear(names);
+  const bias = ctx.p.get(n.bias);
+  const impl = ctx.linear?.get(n.prefix);
+  const q = ctx.int8?.weights.get(n.prefix);
   if (impl) impl(out, inp, bias, N, In, Out);
   else if (q) ctx.be.linearInt8Forward(out, inp, q, bias, N, In, Out, ctx.int8!.outlierThreshold);
-  else ctx.be.linearForward(out, inp, ctx.p.get(`${prefix}.weight`), bias, N, In, Out);
+  else ctx.be.linearForward(out, inp, ctx.p.get(n.weight), bias, N, In, Out);
 }
 
 /** dinp (N, In) = dout W (overwrite, or += if accumulate); dW += dout^T inp; db += colsum(dout) */
@@ -68,17 +88,17 @@ export function linearBackward<A extends FloatArray>(
   dinp: A | null,
   dout: A,
   inp: A,
-  prefix: string,
+  names: LinearNames,
   N: number,
   In: number,
   Out: number,
   accumulate: boolean,
 ): void {
-  const w = ctx.p.get(`${prefix}.weight`);
+  const w = ctx.p.get(names.weight);
   ctx.be.linearBackward(
     dinp,
-    ctx.g.get(`${prefix}.weight`),
-    ctx.g.get(`${prefix}.bias`),
+    ctx.g.get(names.weight),
+    ctx.g.get(names.bias),
     dout,
     inp,
     w,
@@ -101,19 +121,32 @@ export interface AttnGeom {
 }
 
 // ---- sublayers: each maps u (N, C) to out (N, C) -------------------------------------------
-export interface SubCache<A extends FloatArray> {
+/** What a sublayer's forward keeps for its backward: input, output, and its own activations S. */
+export interface SubCache<A extends FloatArray, S extends readonly A[] = readonly A[]> {
   u: A;
   out: A;
-  saved: A[];
+  saved: S;
 }
 
-/** A sublayer: forward(u) -> out (N, C); backward writes or accumulates dU. */
-export interface Sublayer<A extends FloatArray> {
-  forward(ctx: Ctx<A>, key: string, u: A): SubCache<A>;
-  backward(ctx: Ctx<A>, c: SubCache<A>, dout: A, dU: A, accumulate: boolean): void;
+/**
+ * A sublayer: forward(u) -> out (N, C); backward writes or accumulates dU. S types what forward
+ * saves (e.g. [qkv, probs, att]), so backward reads it back without casts.
+ */
+export interface Sublayer<A extends FloatArray, S extends readonly A[] = readonly A[]> {
+  forward(ctx: Ctx<A>, key: string, u: A): SubCache<A, S>;
+  backward(ctx: Ctx<A>, c: SubCache<A, S>, dout: A, dU: A, accumulate: boolean): void;
 }
 
-export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom): Sublayer<A> {
+/**
+ * Self-attention; its workspace buffers are named after the tensors that fill them, under `key`
+ * (the stacks pass the sublayer's own name, e.g. `layers.0.attn`: `layers.0.attn.qkv` holds the
+ * output of the linear layer `layers.0.attn.qkv`).
+ */
+export function selfAttention<A extends FloatArray>(
+  names: SelfAttnNames | string,
+  g: AttnGeom,
+): Sublayer<A, readonly [qkv: A, probs: A, att: A]> {
+  const n = typeof names === 'string' ? selfAttnNames(names) : names;
   const { B, Tq: T, C } = g;
   const N = B * T;
   const shape: AttnShape = {
@@ -133,18 +166,18 @@ export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom)
       const qkv = ws.f(`${key}.qkv`, N * 3 * C); // (B, T, 3C)
       const probs = ws.f(`${key}.probs`, B * g.NH * T * T); // (B, NH, T, T)
       const att = ws.f(`${key}.att`, N * C); // (B, T, C)
-      const out = ws.f(`${key}.out`, N * C);
-      linearForward(ctx, qkv, u, `${prefix}.qkv`, N, C, 3 * C);
+      const out = ws.f(`${key}.proj`, N * C);
+      linearForward(ctx, qkv, u, n.qkv, N, C, 3 * C);
       be.attentionForward(att, probs, qkv, qkv.subarray(C) as A, qkv.subarray(2 * C) as A, g.keyMask, shape);
-      linearForward(ctx, out, att, `${prefix}.proj`, N, C, C);
+      linearForward(ctx, out, att, n.proj, N, C, C);
       return { u, out, saved: [qkv, probs, att] };
     },
     backward(ctx, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
-      const [qkv, probs, att] = c.saved as [A, A, A];
+      const [qkv, probs, att] = c.saved;
       const datt = ws.f(`${SCRATCH}.self.datt`, N * C);
       const dqkv = ws.f(`${SCRATCH}.self.dqkv`, N * 3 * C);
-      linearBackward(ctx, datt, dout, att, `${prefix}.proj`, N, C, C, false);
+      linearBackward(ctx, datt, dout, att, n.proj, N, C, C, false);
       const q = qkv;
       const k = qkv.subarray(C) as A;
       const v = qkv.subarray(2 * C) as A;
@@ -159,18 +192,19 @@ export function selfAttention<A extends FloatArray>(prefix: string, g: AttnGeom)
         probs,
         shape,
       );
-      linearBackward(ctx, dU, dqkv, c.u, `${prefix}.qkv`, N, C, 3 * C, accumulate);
+      linearBackward(ctx, dU, dqkv, c.u, n.qkv, N, C, 3 * C, accumulate);
     },
   };
 }
 
 /** Cross-attention: queries from u (B, Tq, C), keys/values from enc (B, Tk, C); dEnc accumulates. */
 export function crossAttention<A extends FloatArray>(
-  prefix: string,
+  names: CrossAttnNames | string,
   g: AttnGeom,
   enc: A,
   dEnc: A | null,
-): Sublayer<A> {
+): Sublayer<A, readonly [q: A, kv: A, probs: A, att: A]> {
+  const n = typeof names === 'string' ? crossAttnNames(names) : names;
   const { B, Tq, Tk, C } = g;
   const N = B * Tq;
   const Nk = B * Tk;
@@ -192,46 +226,52 @@ export function crossAttention<A extends FloatArray>(
       const kv = ws.f(`${key}.kv`, Nk * 2 * C);
       const probs = ws.f(`${key}.probs`, B * g.NH * Tq * Tk);
       const att = ws.f(`${key}.att`, N * C);
-      const out = ws.f(`${key}.out`, N * C);
-      linearForward(ctx, q, u, `${prefix}.q`, N, C, C);
-      linearForward(ctx, kv, enc, `${prefix}.kv`, Nk, C, 2 * C);
+      const out = ws.f(`${key}.proj`, N * C);
+      linearForward(ctx, q, u, n.q, N, C, C);
+      linearForward(ctx, kv, enc, n.kv, Nk, C, 2 * C);
       be.attentionForward(att, probs, q, kv, kv.subarray(C) as A, g.keyMask, shape);
-      linearForward(ctx, out, att, `${prefix}.proj`, N, C, C);
+      linearForward(ctx, out, att, n.proj, N, C, C);
       return { u, out, saved: [q, kv, probs, att] };
     },
     backward(ctx, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
-      const [q, kv, probs, att] = c.saved as [A, A, A, A];
+      const [q, kv, probs, att] = c.saved;
       const datt = ws.f(`${SCRATCH}.cross.datt`, N * C);
       const dq = ws.f(`${SCRATCH}.cross.dq`, N * C);
       const dkv = ws.f(`${SCRATCH}.cross.dkv`, Nk * 2 * C);
-      linearBackward(ctx, datt, dout, att, `${prefix}.proj`, N, C, C, false);
+      linearBackward(ctx, datt, dout, att, n.proj, N, C, C, false);
       be.attentionBackward(dq, dkv, dkv.subarray(C) as A, datt, q, kv, kv.subarray(C) as A, probs, shape);
-      linearBackward(ctx, dEnc, dkv, enc, `${prefix}.kv`, Nk, C, 2 * C, true);
-      linearBackward(ctx, dU, dq, c.u, `${prefix}.q`, N, C, C, accumulate);
+      linearBackward(ctx, dEnc, dkv, enc, n.kv, Nk, C, 2 * C, true);
+      linearBackward(ctx, dU, dq, c.u, n.q, N, C, C, accumulate);
     },
   };
 }
 
-export function mlp<A extends FloatArray>(prefix: string, N: number, C: number, F: number): Sublayer<A> {
+export function mlp<A extends FloatArray>(
+  names: MlpNames | string,
+  N: number,
+  C: number,
+  F: number,
+): Sublayer<A, readonly [h: A, gelu: A]> {
+  const n = typeof names === 'string' ? mlpNames(names) : names;
   return {
     forward(ctx, key, u) {
       const { be, ws } = ctx;
-      const h = ws.f(`${key}.h`, N * F); // (N, F) pre-activation
-      const a = ws.f(`${key}.a`, N * F); // gelu(h)
-      const out = ws.f(`${key}.out`, N * C);
-      linearForward(ctx, h, u, `${prefix}.fc`, N, C, F);
+      const h = ws.f(`${key}.fc`, N * F); // (N, F) pre-activation
+      const a = ws.f(`${key}.gelu`, N * F); // gelu(h)
+      const out = ws.f(`${key}.proj`, N * C);
+      linearForward(ctx, h, u, n.fc, N, C, F);
       be.geluForward(a, h, N * F);
-      linearForward(ctx, out, a, `${prefix}.proj`, N, F, C);
+      linearForward(ctx, out, a, n.proj, N, F, C);
       return { u, out, saved: [h, a] };
     },
     backward(ctx, c, dout, dU, accumulate) {
       const { be, ws } = ctx;
-      const [h, a] = c.saved as [A, A];
+      const [h, a] = c.saved;
       const da = ws.f(`${SCRATCH}.mlp.da`, N * F);
-      linearBackward(ctx, da, dout, a, `${prefix}.proj`, N, F, C, false);
+      linearBackward(ctx, da, dout, a, n.proj, N, F, C, false);
       be.geluBackward(da, h, da, N * F);
-      linearBackward(ctx, dU, da, c.u, `${prefix}.fc`, N, C, F, accumulate);
+      linearBackward(ctx, dU, da, c.u, n.fc, N, C, F, accumulate);
     },
   };
 }
@@ -279,31 +319,23 @@ export interface LnCache<A extends FloatArray> {
 export function layernorm<A extends FloatArray>(
   ctx: Ctx<A>,
   key: string,
-  prefix: string,
+  names: NormNames | string,
   inp: A,
   N: number,
   C: number,
 ): LnCache<A> {
+  const n = asNorm(names);
   const out = ctx.ws.f(`${key}.out`, N * C);
   const mean = ctx.ws.f(`${key}.mean`, N);
   const rstd = ctx.ws.f(`${key}.rstd`, N);
-  ctx.be.layernormForward(
-    out,
-    mean,
-    rstd,
-    inp,
-    ctx.p.get(`${prefix}.weight`),
-    ctx.p.get(`${prefix}.bias`),
-    N,
-    C,
-  );
+  ctx.be.layernormForward(out, mean, rstd, inp, ctx.p.get(n.weight), ctx.p.get(n.bias), N, C);
   return { inp, out, mean, rstd };
 }
 
 /** dinp += LN backward of dout */
 export function layernormBack<A extends FloatArray>(
   ctx: Ctx<A>,
-  prefix: string,
+  names: NormNames,
   c: LnCache<A>,
   dinp: A,
   dout: A,
@@ -312,11 +344,11 @@ export function layernormBack<A extends FloatArray>(
 ): void {
   ctx.be.layernormBackward(
     dinp,
-    ctx.g.get(`${prefix}.weight`),
-    ctx.g.get(`${prefix}.bias`),
+    ctx.g.get(names.weight),
+    ctx.g.get(names.bias),
     dout,
     c.inp,
-    ctx.p.get(`${prefix}.weight`),
+    ctx.p.get(names.weight),
     c.mean,
     c.rstd,
     N,
@@ -336,7 +368,7 @@ export function residualForward<A extends FloatArray>(
   ctx: Ctx<A>,
   key: string,
   pre: boolean,
-  lnPrefix: string,
+  lnNames: NormNames | string,
   sub: Sublayer<A>,
   x: A,
   N: number,
@@ -345,12 +377,12 @@ export function residualForward<A extends FloatArray>(
   const n = N * C;
   const { be, ws } = ctx;
   const branch = (u: A): { sc: SubCache<A>; d: A; drop: DropCache } => {
-    const sc = sub.forward(ctx, `${key}.f`, u);
+    const sc = sub.forward(ctx, key, u); // the sublayer's buffers and the residual's share `key`
     const d = ctx.dropout > 0 ? ws.f(`${key}.d`, n) : sc.out;
     return { sc, d, drop: dropout(ctx, `${key}.drop`, d, sc.out, n) };
   };
   if (pre) {
-    const ln = layernorm(ctx, `${key}.ln`, lnPrefix, x, N, C);
+    const ln = layernorm(ctx, `${key}.ln`, lnNames, x, N, C);
     const { sc, d, drop } = branch(ln.out);
     const y = ws.f(`${key}.y`, n);
     be.add(y, x, d, n);
@@ -359,7 +391,7 @@ export function residualForward<A extends FloatArray>(
   const { sc, d, drop } = branch(x);
   const s = ws.f(`${key}.s`, n);
   be.add(s, x, d, n);
-  const ln = layernorm(ctx, `${key}.ln`, lnPrefix, s, N, C);
+  const ln = layernorm(ctx, `${key}.ln`, lnNames, s, N, C);
   return { ln, sub: sc, drop, y: ln.out };
 }
 
@@ -371,7 +403,7 @@ export function residualForward<A extends FloatArray>(
 export function residualBackward<A extends FloatArray>(
   ctx: Ctx<A>,
   pre: boolean,
-  lnPrefix: string,
+  lnNames: NormNames,
   sub: Sublayer<A>,
   c: ResCache<A>,
   dy: A,
@@ -391,12 +423,12 @@ export function residualBackward<A extends FloatArray>(
     }
     const dln = ws.f(`${SCRATCH}.res.dln`, n);
     sub.backward(ctx, c.sub, dsub, dln, false);
-    layernormBack(ctx, lnPrefix, c.ln, dy, dln, N, C);
+    layernormBack(ctx, lnNames, c.ln, dy, dln, N, C);
     return dy;
   }
   // y = LN(x + drop(f(x))): dx = ds + f'(drop'(ds)) with ds = LN'(dy)
   be.fill(dx, 0, n);
-  layernormBack(ctx, lnPrefix, c.ln, dx, dy, N, C);
+  layernormBack(ctx, lnNames, c.ln, dx, dy, N, C);
   const dsub = ws.f(`${SCRATCH}.res.dsub`, n);
   dropoutBack(ctx, c.drop, dsub, dx, n);
   sub.backward(ctx, c.sub, dsub, dx, true);

@@ -1,8 +1,17 @@
-// The flat parameter layout: every tensor of a model is a named slice of one buffer, so the
-// optimizer, checkpoints, pruning masks and quantizers work on flat slices. Also the seeded init.
+// The flat parameter layout: every tensor of a model is a named slice of one buffer (names from
+// names.ts), so the optimizer, checkpoints, pruning masks and quantizers work on flat slices.
+// Also the seeded init.
 import type { Backend, FloatArray } from '../engine/backend.ts';
 import { Rng } from '../engine/rng.ts';
 import { decoderLayers, encoderLayers, type ModelConfig } from './config.ts';
+import {
+  type BlockNames,
+  HEAD_NAMES,
+  type LinearNames,
+  type NormNames,
+  type StackNames,
+  stackNames,
+} from './names.ts';
 
 export type Init = 'normal' | 'zeros' | 'ones';
 
@@ -42,27 +51,27 @@ class LayoutBuilder {
     });
     this.total += size;
   }
-  linear(prefix: string, out: number, inp: number): void {
-    this.add(`${prefix}.weight`, [out, inp], 'normal', { linear: true });
-    this.add(`${prefix}.bias`, [out], 'zeros');
+  linear(n: LinearNames, out: number, inp: number): void {
+    this.add(n.weight, [out, inp], 'normal', { linear: true });
+    this.add(n.bias, [out], 'zeros');
   }
-  norm(prefix: string, C: number): void {
-    this.add(`${prefix}.weight`, [C], 'ones');
-    this.add(`${prefix}.bias`, [C], 'zeros');
+  norm(n: NormNames, C: number): void {
+    this.add(n.weight, [C], 'ones');
+    this.add(n.bias, [C], 'zeros');
   }
-  block(prefix: string, C: number, F: number, cross: boolean): void {
-    this.norm(`${prefix}.ln1`, C);
-    this.linear(`${prefix}.attn.qkv`, 3 * C, C);
-    this.linear(`${prefix}.attn.proj`, C, C);
+  block(n: BlockNames, C: number, F: number, cross: boolean): void {
+    this.norm(n.ln1, C);
+    this.linear(n.attn.qkv, 3 * C, C);
+    this.linear(n.attn.proj, C, C);
     if (cross) {
-      this.norm(`${prefix}.lnx`, C);
-      this.linear(`${prefix}.xattn.q`, C, C);
-      this.linear(`${prefix}.xattn.kv`, 2 * C, C);
-      this.linear(`${prefix}.xattn.proj`, C, C);
+      this.norm(n.lnx, C);
+      this.linear(n.xattn.q, C, C);
+      this.linear(n.xattn.kv, 2 * C, C);
+      this.linear(n.xattn.proj, C, C);
     }
-    this.norm(`${prefix}.ln2`, C);
-    this.linear(`${prefix}.mlp.fc`, F, C);
-    this.linear(`${prefix}.mlp.proj`, C, F);
+    this.norm(n.ln2, C);
+    this.linear(n.mlp.fc, F, C);
+    this.linear(n.mlp.proj, C, F);
   }
 }
 
@@ -76,26 +85,36 @@ export function stackPrefixes(c: ModelConfig): { enc: string[]; dec: string[] } 
   };
 }
 
+/** The names of a config's stacks: the encoder's (none in a decoder) and the decoder's (none in an encoder). */
+export function modelStacks(c: ModelConfig): { enc: StackNames | null; dec: StackNames | null } {
+  const { enc, dec } = stackPrefixes(c);
+  const encdec = c.family === 'encdec';
+  return {
+    enc: c.family === 'decoder' ? null : stackNames(encdec ? 'enc.' : '', enc),
+    dec: c.family === 'encoder' ? null : stackNames(encdec ? 'dec.' : '', dec),
+  };
+}
+
 export function buildLayout(c: ModelConfig): Layout {
   const b = new LayoutBuilder();
   const C = c.d_model;
-  b.add('tok_emb.weight', [c.vocab, C], 'normal');
-  const encdec = c.family === 'encdec';
-  const stacks = encdec ? ['enc', 'dec'] : [''];
-  for (const s of stacks) b.add(s ? `${s}.pos_emb.weight` : 'pos_emb.weight', [c.max_len, C], 'normal');
-  if (c.norm === 'post') for (const s of stacks) b.norm(s ? `${s}.emb_ln` : 'emb_ln', C);
-  const { enc, dec } = stackPrefixes(c);
-  for (const p of enc) b.block(p, C, c.d_ff, false);
-  if (c.family !== 'encoder') for (const p of dec) b.block(p, C, c.d_ff, encdec);
-  if (c.norm === 'pre') for (const s of stacks) b.norm(s ? `${s}.ln_f` : 'ln_f', C);
+  b.add(HEAD_NAMES.tokEmb, [c.vocab, C], 'normal');
+  const { enc, dec } = modelStacks(c);
+  const stacks = [enc, dec].filter((s): s is StackNames => s !== null);
+  for (const s of stacks) b.add(s.posEmb, [c.max_len, C], 'normal');
+  if (c.norm === 'post') for (const s of stacks) b.norm(s.embLn, C);
+  for (const blk of enc?.blocks ?? []) b.block(blk, C, c.d_ff, false);
+  for (const blk of dec?.blocks ?? []) b.block(blk, C, c.d_ff, c.family === 'encdec');
+  if (c.norm === 'pre') for (const s of stacks) b.norm(s.lnF, C);
+  const { lmHead, cls } = HEAD_NAMES;
   if (c.family === 'encoder') {
-    b.linear('lm_head.dense', C, C);
-    b.norm('lm_head.ln', C);
-    b.add('lm_head.bias', [c.vocab], 'zeros');
+    b.linear(lmHead.dense, C, C);
+    b.norm(lmHead.ln, C);
+    b.add(lmHead.bias, [c.vocab], 'zeros');
   }
   if (c.n_classes > 0) {
-    b.linear('cls.dense', C, C);
-    b.linear('cls.out', c.n_classes, C);
+    b.linear(cls.dense, C, C);
+    b.linear(cls.out, c.n_classes, C);
   }
   return { specs: b.specs, byName: new Map(b.specs.map((s) => [s.name, s])), total: b.total };
 }

@@ -19,11 +19,12 @@ import {
   type Sublayer,
   selfAttention,
 } from './layers.ts';
+import { HEAD_NAMES, type NormNames, type StackNames, stackNames } from './names.ts';
 
 export interface StackSpec {
   /** workspace key of this stack: "enc" (encoder, or the source side of encdec) or "dec" (decoder, or the target side) */
   key: string;
-  /** parameter-name prefix of stack-level tensors ("" or "enc." / "dec.") */
+  /** parameter-name prefix of stack-level tensors ("" or "enc." / "dec."; names.ts's stackNames) */
   pfx: string;
   /** layer prefixes, e.g. ["layers.0", ...] */
   layers: string[];
@@ -39,11 +40,13 @@ export interface CrossInput<A extends FloatArray> {
 }
 
 interface BlockTape<A extends FloatArray> {
-  subs: Array<{ key: string; ln: string; sub: Sublayer<A>; cache: ResCache<A> }>;
+  /** each sublayer (attn, xattn, mlp) with its norm and what its forward saved; key names its buffers */
+  subs: Array<{ key: string; ln: NormNames; sub: Sublayer<A>; cache: ResCache<A> }>;
 }
 
 export interface StackTape<A extends FloatArray> {
   spec: StackSpec;
+  names: StackNames;
   B: number;
   T: number;
   tokens: Int32Array;
@@ -69,32 +72,33 @@ export function stackForward<A extends FloatArray>(
   const C = cfg.d_model;
   const N = B * T;
   const pre = cfg.norm === 'pre';
+  const names = stackNames(spec.pfx, spec.layers);
   const emb = ws.f(`${spec.key}.emb`, N * C); // (B, T, C)
-  be.embeddingForward(emb, tokens, p.get('tok_emb.weight'), p.get(`${spec.pfx}pos_emb.weight`), B, T, C);
-  const embLn = pre ? null : layernorm(ctx, `${spec.key}.embln`, `${spec.pfx}emb_ln`, emb, N, C);
+  be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), p.get(names.posEmb), B, T, C);
+  const embLn = pre ? null : layernorm(ctx, names.embLn.prefix, names.embLn, emb, N, C);
   const x0 = embLn ? embLn.out : emb;
   let x = ctx.dropout > 0 ? ws.f(`${spec.key}.x0`, N * C) : x0;
   const drop = dropout(ctx, `${spec.key}.x0`, x, x0, N * C);
   const geom: AttnGeom = { B, Tq: T, Tk: T, C, NH: cfg.n_heads, causal: spec.causal, keyMask };
   const blocks: BlockTape<A>[] = [];
-  spec.layers.forEach((lp, i) => {
-    const key = `${spec.key}.L${i}`;
+  for (const blk of names.blocks) {
     const subs: BlockTape<A>['subs'] = [];
-    const run = (name: string, ln: string, sub: Sublayer<A>): void => {
-      const cache = residualForward(ctx, `${key}.${name}`, pre, `${lp}.${ln}`, sub, x, N, C);
-      subs.push({ key: `${key}.${name}`, ln: `${lp}.${ln}`, sub, cache });
+    // a sublayer's buffers are named after it: `layers.0.attn.qkv` holds that linear layer's output
+    const run = (key: string, ln: NormNames, sub: Sublayer<A>): void => {
+      const cache = residualForward(ctx, key, pre, ln, sub, x, N, C);
+      subs.push({ key, ln, sub, cache });
       x = cache.y;
     };
-    run('attn', 'ln1', selfAttention<A>(`${lp}.attn`, geom));
+    run(blk.attn.prefix, blk.ln1, selfAttention<A>(blk.attn, geom));
     if (cross) {
       const g: AttnGeom = { B, Tq: T, Tk: cross.Tk, C, NH: cfg.n_heads, causal: false, keyMask: cross.mask };
-      run('xattn', 'lnx', crossAttention<A>(`${lp}.xattn`, g, cross.enc, cross.dEnc));
+      run(blk.xattn.prefix, blk.lnx, crossAttention<A>(blk.xattn, g, cross.enc, cross.dEnc));
     }
-    run('mlp', 'ln2', mlp<A>(`${lp}.mlp`, N, C, cfg.d_ff));
+    run(blk.mlp.prefix, blk.ln2, mlp<A>(blk.mlp, N, C, cfg.d_ff));
     blocks.push({ subs });
-  });
-  const lnf = pre ? layernorm(ctx, `${spec.key}.lnf`, `${spec.pfx}ln_f`, x, N, C) : null;
-  return { spec, B, T, tokens, embLn, drop, blocks, lnf, out: lnf ? lnf.out : x };
+  }
+  const lnf = pre ? layernorm(ctx, names.lnF.prefix, names.lnF, x, N, C) : null;
+  return { spec, names, B, T, tokens, embLn, drop, blocks, lnf, out: lnf ? lnf.out : x };
 }
 
 /** Backpropagate dout (B, T, C) through the stack; parameter gradients accumulate. */
@@ -116,7 +120,7 @@ export function stackBackward<A extends FloatArray>(
   if (t.lnf) {
     dy = bufs[0];
     be.fill(dy, 0, n);
-    layernormBack(ctx, `${t.spec.pfx}ln_f`, t.lnf, dy, dout, N, C);
+    layernormBack(ctx, t.names.lnF, t.lnf, dy, dout, N, C);
   } else if (pre) {
     dy = bufs[0]; // pre-LN blocks add into dy in place: never into the caller's dout
     be.copy(dy, dout, n);
@@ -138,15 +142,7 @@ export function stackBackward<A extends FloatArray>(
   if (t.embLn) {
     demb = other(dx0);
     be.fill(demb, 0, n);
-    layernormBack(ctx, `${t.spec.pfx}emb_ln`, t.embLn, demb, dx0, N, C);
+    layernormBack(ctx, t.names.embLn, t.embLn, demb, dx0, N, C);
   }
-  be.embeddingBackward(
-    g.get('tok_emb.weight'),
-    g.get(`${t.spec.pfx}pos_emb.weight`),
-    demb,
-    t.tokens,
-    t.B,
-    t.T,
-    C,
-  );
+  be.embeddingBackward(g.get(HEAD_NAMES.tokEmb), g.get(t.names.posEmb), demb, t.tokens, t.B, t.T, C);
 }

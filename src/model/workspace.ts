@@ -1,4 +1,4 @@
-// Named scratch buffers reused across steps: a model asks for "L3.attn.qkv" of n floats and gets
+// Named scratch buffers reused across steps: a model asks for "layers.3.attn.qkv" of n floats and gets
 // the same memory every step (grown when a batch needs more). No math here.
 import type { Backend, FloatArray } from '../engine/backend.ts';
 

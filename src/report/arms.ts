@@ -59,8 +59,8 @@ export async function writeBatchReport(r: BatchResults, outDir: string): Promise
     },
   };
   const { svg } = await specToSvg(spec);
-  fs.writeFileSync(path.join(outDir, 'fig-batch-arm.svg'), svg);
-  fs.writeFileSync(path.join(outDir, 'fig-batch-arm.png'), svgToPng(svg));
+  writeFileAtomic(path.join(outDir, 'fig-batch-arm.svg'), svg);
+  writeFileAtomic(path.join(outDir, 'fig-batch-arm.png'), svgToPng(svg));
   const table = rowsTable(
     ['run', 'batch', 'steps', 'tokens', 'tokens/s', 'final ppl'],
     r.runs.map((x) => [

@@ -123,8 +123,8 @@ export async function figureSection(
   warnings.push(...w.map((x) => `${f.id}: ${x}`));
   const svgPath = path.join(outDir, `${f.id}.svg`);
   const pngPath = path.join(outDir, `${f.id}.png`);
-  fs.writeFileSync(svgPath, svg);
-  fs.writeFileSync(pngPath, svgToPng(svg));
+  writeFileAtomic(svgPath, svg);
+  writeFileAtomic(pngPath, svgToPng(svg));
   files.push(svgPath, pngPath);
   const links = `<a href="${esc(`${f.id}.svg`)}">SVG</a> · <a href="${esc(`${f.id}.png`)}">PNG</a>`;
   return `<figure id="${esc(f.id)}">${head}\n${prefixSvgIds(svg, f.id)}\n<figcaption>${esc(f.caption)} (${links})</figcaption></figure>`;

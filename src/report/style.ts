@@ -46,15 +46,6 @@ export function fmtParams(n: number): string {
   return String(n);
 }
 
-/** Bytes as people say them: 812 kB, 3.41 MB (decimal units, as on the axis). */
-export function fmtBytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  if (n >= 1e9) return `${(n / 1e9).toPrecision(3)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toPrecision(3)} MB`;
-  if (n >= 1e3) return `${(n / 1e3).toPrecision(3)} kB`;
-  return `${n} B`;
-}
-
 /** Seconds, compact: 45 s, 12.5 s, 1.2 s. */
 export function fmtSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { readRun } from './collect.ts';
 import { Evidence } from './evidence.ts';
 import type { Executor } from './executor.ts';
@@ -60,7 +61,7 @@ export async function runBatchArm(
       const configFile = path.join(o.outDir, 'configs', `${id}.yaml`);
       const runDir = path.join(o.outDir, 'runs', id);
       const status = runStatus(runDir);
-      if (status === 'new') fs.writeFileSync(configFile, YAML.stringify(cfg));
+      if (status === 'new') writeFileAtomic(configFile, YAML.stringify(cfg));
       plan.push({
         id,
         sizeId: sizeId(s),

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { InputError } from '../engine/errors.ts';
 import { modelStats, resolveModelConfig } from '../model/config.ts';
 import { readJson } from '../train/rundir.ts';
@@ -17,7 +18,7 @@ import { lawLoss, optimalN } from './lawfit.ts';
 import { headsFor, type SizePoint, type StudyPreset, sizeId } from './presets.ts';
 import { epochWarning, runJobs } from './run.ts';
 import { type PlannedRun, runStatus, type SweepOptions, trainingConfig, trainingJobs } from './sweep.ts';
-import type { Comparison, StudyResults } from './types.ts';
+import type { Comparison, ScalingFit, StudyResults } from './types.ts';
 
 /** The check trains for this many times the default study's budget (the issue asks for 4–8×). */
 export const CHECK_FACTOR = 5;
@@ -71,7 +72,7 @@ export function bracket(nOpt: number, depth: number, vocab: number, seq: number)
   return ds.sort((a, b) => a - b).map((d) => ({ d_model: d, n_layers: depth }));
 }
 
-export async function runCheckArm(o: {
+export interface CheckOptions {
   from: string;
   preset: StudyPreset;
   outDir: string;
@@ -81,8 +82,11 @@ export async function runCheckArm(o: {
   fmaFlops: number;
   executor?: Executor;
   log: (m: string) => void;
-}): Promise<CheckResults> {
-  const file = path.join(o.from, 'report', 'results.json');
+}
+
+/** The finished default study's results, with its scaling fit (the check has nothing to test without). */
+function readBaseStudy(from: string): { base: StudyResults; scaling: ScalingFit } {
+  const file = path.join(from, 'report', 'results.json');
   if (!fs.existsSync(file))
     throw new InputError(
       `the check preset tests a finished default study, and ${file} does not exist`,
@@ -94,20 +98,20 @@ export async function runCheckArm(o: {
       `${file} has no scaling fit (too few sizes or annealed points)`,
       'run the default preset',
     );
-  const budgetS = CHECK_FACTOR * base.budget_s;
-  const { law, throughput } = base.scaling;
-  const nOpt = optimalN(law, throughput, budgetS);
-  const sizes = bracket(nOpt, o.preset.centre.n_layers, o.preset.data.vocab_size, o.preset.data.seq_len);
-  const sweep: SweepOptions = { ...o, preset: { ...o.preset, annealAt: [] }, data: base.data.name, budgetS };
-  fs.mkdirSync(path.join(o.outDir, 'configs'), { recursive: true });
-  const plan: PlannedRun[] = sizes.map((s) => {
+  return { base, scaling: base.scaling };
+}
+
+/** One seed-1 run per size, its config written once (a resumed check reuses it). */
+function planCheckRuns(sizes: SizePoint[], sweep: SweepOptions, outDir: string): PlannedRun[] {
+  fs.mkdirSync(path.join(outDir, 'configs'), { recursive: true });
+  return sizes.map((s) => {
     const id = `${sizeId(s)}-s1`;
-    const runDir = path.join(o.outDir, 'runs', id);
-    const configFile = path.join(o.outDir, 'configs', `${id}.yaml`);
+    const runDir = path.join(outDir, 'runs', id);
+    const configFile = path.join(outDir, 'configs', `${id}.yaml`);
     const cfg = trainingConfig(sweep, s, 1) as Record<string, Record<string, unknown>>;
     cfg['checkpoint'] = { ...cfg['checkpoint'], snapshot_at_eval: false };
     const status = runStatus(runDir);
-    if (status === 'new') fs.writeFileSync(configFile, YAML.stringify(cfg));
+    if (status === 'new') writeFileAtomic(configFile, YAML.stringify(cfg));
     return {
       id,
       sizeId: sizeId(s),
@@ -122,14 +126,16 @@ export async function runCheckArm(o: {
       cooldowns: [],
     };
   });
-  o.log(
-    `[check] the default study's fit predicts N_opt ≈ ${(nOpt / 1e6).toFixed(2)} M non-embedding parameters at ${budgetS} s; training ${plan.map((p) => p.sizeId).join(', ')}`,
-  );
-  await runJobs(o.executor ?? new LocalExecutor(), trainingJobs(plan, budgetS), 'check', o.log);
-  const read = plan.map((r) => readRun(r, budgetS, o.fmaFlops));
-  const runs = read.map((x) => x.run);
-  const ev = new Evidence(runs);
-  const rows = read.map(({ run, size }) => ({
+}
+
+/** Each size's predicted loss (at its predicted and at its measured tokens) beside the measured one. */
+function checkRows(
+  read: ReturnType<typeof readRun>[],
+  scaling: ScalingFit,
+  budgetS: number,
+): CheckResults['sizes'] {
+  const { law, throughput } = scaling;
+  return read.map(({ run, size }) => ({
     size_id: size.id,
     non_embedding_params: size.non_embedding_params,
     tokens_per_s: run.tokens_per_s,
@@ -144,6 +150,23 @@ export async function runCheckArm(o: {
     measured_ppl: run.final_ppl,
     epochs: run.epochs,
   }));
+}
+
+export async function runCheckArm(o: CheckOptions): Promise<CheckResults> {
+  const { base, scaling } = readBaseStudy(o.from);
+  const budgetS = CHECK_FACTOR * base.budget_s;
+  const nOpt = optimalN(scaling.law, scaling.throughput, budgetS);
+  const sizes = bracket(nOpt, o.preset.centre.n_layers, o.preset.data.vocab_size, o.preset.data.seq_len);
+  const sweep: SweepOptions = { ...o, preset: { ...o.preset, annealAt: [] }, data: base.data.name, budgetS };
+  const plan = planCheckRuns(sizes, sweep, o.outDir);
+  o.log(
+    `[check] the default study's fit predicts N_opt ≈ ${(nOpt / 1e6).toFixed(2)} M non-embedding parameters at ${budgetS} s; training ${plan.map((p) => p.sizeId).join(', ')}`,
+  );
+  await runJobs(o.executor ?? new LocalExecutor(), trainingJobs(plan, budgetS), 'check', o.log);
+  const read = plan.map((r) => readRun(r, budgetS, o.fmaFlops));
+  const runs = read.map((x) => x.run);
+  const ev = new Evidence(runs);
+  const rows = checkRows(read, scaling, budgetS);
   const predictedBest = rows.reduce((a, b) => (b.predicted_loss < a.predicted_loss ? b : a)).size_id;
   const measuredBest = rows.reduce((a, b) => (b.measured_loss < a.measured_loss ? b : a)).size_id;
   const comparisons: Comparison[] = runs

@@ -107,8 +107,3 @@ export function score(c: Comparison): -1 | 0 | 1 {
   if (c.outcome === 'tie') return 0;
   return c.outcome === c.claim_favours ? 1 : -1;
 }
-
-/** "+1.2 ± 0.4 %" style: a loss difference in nats per token shown as a perplexity ratio. */
-export function fmtDiff(p: { diff: number; se: number }): string {
-  return `${p.diff >= 0 ? '+' : '−'}${(100 * Math.abs(p.diff)).toFixed(2)} ± ${(100 * p.se).toFixed(2)}%`;
-}

@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TlcError } from '../engine/errors.ts';
 import type { JobSpec } from './job-kinds.ts';
 
 export interface Job {
@@ -99,5 +98,3 @@ export class LocalExecutor implements Executor {
     });
   }
 }
-
-export class JobError extends TlcError {}

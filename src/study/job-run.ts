@@ -11,7 +11,7 @@ import { createBackend } from '../engine/select.ts';
 import { configsDir, parseConfig, type TrainConfig, trainConfigSchema } from '../train/config.ts';
 import { acquireRunLock } from '../train/lock.ts';
 import { RunExistsError, resumeRun, type SavedRunConfig, startRun } from '../train/run.ts';
-import { readJson } from '../train/rundir.ts';
+import { readJson, runStatus } from '../train/rundir.ts';
 import { compressGrid } from './compress-grid.ts';
 import { RUN_ID_RE, type ValidJob } from './job-kinds.ts';
 import { PRESETS, type StudyPreset } from './presets.ts';
@@ -26,21 +26,14 @@ setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process
   new Worker(code, { eval: true, workerData: { parent: process.ppid, every: everyMs } }).unref();
 }
 
-function isDone(runDir: string): boolean {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8')).status === 'done';
-  } catch {
-    return false;
-  }
-}
-
 /** Start a run, or resume it where a run directory already holds one (a killed worker's job). */
 function startOrResume(runDir: string, start: () => void, log: (m: string) => void): void {
-  if (isDone(runDir)) {
+  const status = runStatus(runDir);
+  if (status === 'done') {
     log(`run ${runDir} already finished`);
     return;
   }
-  if (fs.existsSync(path.join(runDir, 'config.json'))) {
+  if (status === 'interrupted') {
     resumeRun(runDir);
     return;
   }
@@ -73,7 +66,7 @@ function compressJob(
 ): void {
   const p = v.payload;
   const trained = v.reads!;
-  if (!isDone(trained))
+  if (runStatus(trained) !== 'done')
     throw new InputError(`run ${trained} has not finished training`, 'compression jobs follow training jobs');
   const m = RUN_ID_RE.exec(p.run)!;
   const saved = readJson<SavedRunConfig>(path.join(trained, 'config.json'), 'run config');
@@ -105,7 +98,7 @@ export function runJob(v: ValidJob, o: { threads?: number; log?: (m: string) => 
     startOrResume(v.writes, () => startRun({ cfg, runDir: v.writes }), log);
   } else if (p.kind === 'cooldown') {
     // the submitting side made the branch's run directory; a cool-down only ever resumes
-    if (!isDone(v.writes)) resumeRun(v.writes);
+    if (runStatus(v.writes) !== 'done') resumeRun(v.writes);
   } else if (p.kind === 'finetune') {
     const cfg = finetuneConfig(p.data, p.budget_s, o.threads);
     startOrResume(v.writes, () => startRun({ cfg, runDir: v.writes, from: v.reads! }), log);

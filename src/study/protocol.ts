@@ -1,5 +1,6 @@
 // The study's protocol in words: every choice that shapes its numbers, written once here and
 // quoted by every report (results.json "protocol"). docs/study.md explains the same rules.
+import { ADAMW_DEFAULTS } from '../engine/optim.ts';
 import { TIE_SE } from '../eval/paired.ts';
 import { GRID_PROTOCOL } from './compress-grid.ts';
 import type { StudyPreset } from './presets.ts';
@@ -24,7 +25,7 @@ export function studyProtocol(o: ProtocolInputs): Record<string, string> {
       'RoBERTa-style pre-LN encoder, MLM (15% of tokens; 80/10/10), tied output embedding, logits only at masked positions',
     budget: `${o.budgetS} s of training wall-clock per size and seed (evaluation and checkpointing excluded), on ${o.threads} threads, ${o.precision === 'bf16' ? 'bf16 mixed precision (bf16 GEMMs in the linear layers, fp32 weights, optimizer and norms)' : 'fp32'} (${o.precisionWhy})`,
     sizes: `depth sweep ${p.depths.join('/')} layers at d${p.centre.d_model}; width sweep ${p.widths.join('/')} at ${p.centre.n_layers} layers; heads of size 32; FFN 4·d`,
-    optimizer: `AdamW (0.9, 0.98, eps 1e-6, wd 0.01), clip 1.0, batch ${p.data.batch_size}×${p.data.seq_len}; peak LR ${r.lr} at the centre size, × (d${p.centre.d_model}/d)^${r.widthExp} × (L${p.centre.n_layers}/L)^${r.depthExp}; residual-branch output init ${r.resid_init}; ${r.warmupSteps} warm-up steps (docs/recipe.md: how the rule was chosen)`,
+    optimizer: `AdamW (${ADAMW_DEFAULTS.beta1}, ${ADAMW_DEFAULTS.beta2}, eps ${ADAMW_DEFAULTS.eps.toExponential()}, wd ${ADAMW_DEFAULTS.weightDecay}), clip 1.0, batch ${p.data.batch_size}×${p.data.seq_len}; peak LR ${r.lr} at the centre size, × (d${p.centre.d_model}/d)^${r.widthExp} × (L${p.centre.n_layers}/L)^${r.depthExp}; residual-branch output init ${r.resid_init}; ${r.warmupSteps} warm-up steps (docs/recipe.md: how the rule was chosen)`,
     schedule: `warmup–stable–decay: constant after warm-up, linear to 0 over the last ${Math.round(100 * r.decayFraction)}% of the budget. Intermediate budgets ${o.annealAt.join(', ')} s are annealed by cool-down branches (the run's state at ${Math.round(100 * (1 - r.decayFraction))}% of that budget, decayed to 0 by it); the frontier, the compute-optimal size and the loss-law fit use annealed points only. The un-annealed curves between them are drawn dashed and marked as such.`,
     evaluation: `validation perplexity on ${o.evalWindows} fixed windows (${o.evalTokens} predicted tokens) spread over the whole validation split: stratified by source (${o.sources.join(', ')}; proportional, at least 16 windows each) and strided within each source, masks fixed by seed; the same windows for every size, seed, checkpoint and compressed model; every ${p.evalEveryS} s of training (at the end of the step that reaches each time); un-annealed curves at a grid time interpolated linearly between the evaluations around it`,
     baseline:

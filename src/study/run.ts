@@ -6,9 +6,10 @@
 import * as path from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { InputError, TlcError } from '../engine/errors.ts';
-import { machineInfo } from '../train/bench.ts';
+import { machineInfo } from '../engine/machine.ts';
+import { TLC_VERSION } from '../engine/version.ts';
 import type { SavedRunConfig } from '../train/run.ts';
-import { gitHash, readJson, TLC_VERSION } from '../train/rundir.ts';
+import { gitHash, readJson } from '../train/rundir.ts';
 import { claim1, claim1a } from './claims/claim1.ts';
 import { claim2 } from './claims/claim2.ts';
 import { claim3 } from './claims/claim3.ts';

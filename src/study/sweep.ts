@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { InputError } from '../engine/errors.ts';
 import { branchTime, prepareBranch } from '../train/branch.ts';
 import { runStatus } from '../train/rundir.ts';
@@ -121,7 +122,7 @@ export function planRuns(o: SweepOptions): PlannedRun[] {
           'use another --out folder, or delete that folder to start over',
         );
       }
-      if (status === 'new') fs.writeFileSync(configFile, text);
+      if (status === 'new') writeFileAtomic(configFile, text);
       const cooldowns = annealBudgets(o).map((t) => {
         const dir = path.join(o.outDir, 'runs', `${id}-c${t}`);
         return {

@@ -121,6 +121,3 @@ export function benchTrain(be: Backend<Float32Array>, o: BenchTrainOptions): Ben
     saved_mb: +(savedBytes / MB).toFixed(1),
   };
 }
-
-/** Moved to engine/machine.ts; re-exported until the study imports it from there. */
-export { machineInfo } from '../engine/machine.ts';

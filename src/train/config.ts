@@ -6,24 +6,21 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../engine/errors.ts';
+import { ADAMW_DEFAULTS } from '../engine/optim.ts';
+import { modelFields } from '../model/config.ts';
 
-const modelSection = z
-  .object({
-    family: z.enum(['encoder', 'decoder', 'encdec']),
-    d_model: z.number().int().min(1),
-    n_layers: z.number().int().min(1),
-    n_dec_layers: z.number().int().min(1).optional(),
-    n_heads: z.number().int().min(1),
+/** The model's own fields (model/config.ts) less those the data sets; d_ff and max_len get defaults. */
+const modelSection = modelFields
+  .omit({ vocab: true, n_classes: true })
+  .extend({
     /** default 4 x d_model, the usual Transformer ratio */
-    d_ff: z.number().int().min(1).optional(),
-    /** default: data.seq_len (seq2seq rows are cut to it, <s> and </s> included: no +1 needed) */
-    max_len: z.number().int().min(1).optional(),
-    /** the paper trains large models briefly on lots of data, where dropout only slows learning */
-    dropout: z.number().min(0).max(0.9).default(0),
-    norm: z.enum(['pre', 'post']).default('pre'),
-    init_std: z.number().positive().default(0.02),
-    /** residual-branch output projections: normal | scaled (GPT-2, 1/sqrt(2L)) | zero (blocks start as identity) */
-    resid_init: z.enum(['normal', 'scaled', 'zero']).default('normal'),
+    d_ff: modelFields.shape.d_ff.optional(),
+    /**
+     * position-table rows; default data.seq_len, the longest row any task feeds the model: LM
+     * batches are seq_len positions (causal targets are the next tokens, not an extra position),
+     * seq2seq and classification rows are cut to seq_len with <s> and </s> counted, so no +1
+     */
+    max_len: modelFields.shape.max_len.optional(),
   })
   .strict();
 
@@ -63,11 +60,11 @@ const optimSection = z
     decay_fraction: z.number().gt(0).max(1).default(0.2),
     /** floor of the decay, as a fraction of lr */
     min_lr_ratio: z.number().min(0).max(1).default(0),
-    /** RoBERTa's Adam betas and eps */
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.98),
-    eps: z.number().positive().default(1e-6),
-    weight_decay: z.number().min(0).default(0.01),
+    /** AdamW's betas, eps and weight decay: ADAMW_DEFAULTS (engine/optim.ts) says why */
+    beta1: z.number().min(0).lt(1).default(ADAMW_DEFAULTS.beta1),
+    beta2: z.number().min(0).lt(1).default(ADAMW_DEFAULTS.beta2),
+    eps: z.number().positive().default(ADAMW_DEFAULTS.eps),
+    weight_decay: z.number().min(0).default(ADAMW_DEFAULTS.weightDecay),
     /** global gradient-norm clip (0 = off) */
     clip: z.number().min(0).default(1.0),
     grad_accum: z.number().int().min(1).default(1),

@@ -4,13 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../engine/errors.ts';
 import { createBackend } from '../engine/select.ts';
+import { TLC_VERSION } from '../engine/version.ts';
 import { type ModelConfig, resolveModelConfig } from '../model/config.ts';
 import { loadLatestCheckpoint } from './checkpoint.ts';
 import { parseConfig, type TrainConfig, trainConfigSchema } from './config.ts';
 import { prepareTrainData } from './data.ts';
 import { acquireRunLock, type RunLock } from './lock.ts';
 import type { Progress } from './progress.ts';
-import { gitHash, newRunId, readJson, runStatus, TLC_VERSION, WINDOWS_FILE, writeJson } from './rundir.ts';
+import { gitHash, newRunId, readJson, runStatus, WINDOWS_FILE, writeJson } from './rundir.ts';
 import type { TrainData, WindowMeta } from './task.ts';
 import { type TrainResult, train } from './trainer.ts';
 
@@ -41,21 +42,14 @@ export function taskOf(cfg: TrainConfig, from?: string): TrainData['kind'] {
   return cfg.model.family === 'encdec' ? 'seq2seq' : 'lm';
 }
 
+/** The model config of a training config: its model section plus what the data decides. */
 export function resolveModel(cfg: TrainConfig, data: TrainData): ModelConfig {
-  const m = cfg.model;
+  const { d_ff, max_len, ...m } = cfg.model;
   return resolveModelConfig({
-    family: m.family,
+    ...m,
     vocab: data.vocabSize,
-    d_model: m.d_model,
-    n_layers: m.n_layers,
-    n_dec_layers: m.n_dec_layers,
-    n_heads: m.n_heads,
-    d_ff: m.d_ff ?? 4 * m.d_model,
-    max_len: m.max_len ?? data.maxLen,
-    dropout: m.dropout,
-    norm: m.norm,
-    init_std: m.init_std,
-    resid_init: m.resid_init,
+    d_ff: d_ff ?? 4 * m.d_model,
+    max_len: max_len ?? data.maxLen,
     n_classes: data.nClasses,
   });
 }
@@ -88,21 +82,11 @@ export function finetuneConfig(cfg: TrainConfig, pre: ModelConfig, from: string)
       `fine-tuning with data.seq_len ${cfg.data.seq_len}, but ${from} was pretrained with ${pre.max_len} positions (model.max_len): its position table has no rows for longer inputs`,
       `fine-tune with --set data.seq_len=${pre.max_len} (or less), or pretrain with a longer seq_len`,
     );
-  const { family, d_model, n_layers, n_dec_layers, n_heads, d_ff, max_len, norm, init_std } = pre;
-  const resid_init = pre.resid_init ?? 'normal';
-  const model = {
-    family,
-    d_model,
-    n_layers,
-    n_dec_layers,
-    n_heads,
-    d_ff,
-    max_len,
-    norm,
-    init_std,
-    resid_init,
-  };
-  return { ...cfg, model: { ...model, dropout: cfg.model.dropout } };
+  // what the fine-tuning data decides (vocab, classes) and its own dropout are not inherited
+  const { vocab: _vocab, n_classes: _classes, dropout: _dropout, ...shape } = pre;
+  // runs saved before resid_init existed were initialised as 'normal'
+  const model = { ...shape, resid_init: pre.resid_init ?? 'normal', dropout: cfg.model.dropout };
+  return { ...cfg, model };
 }
 
 /** startRun on a directory that already holds a run (resume it instead). */

@@ -7,9 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import { InputError } from '../engine/errors.ts';
 
-/** Re-exported from engine/version.ts (its one definition) for the run and study writers. */
-export { TLC_VERSION } from '../engine/version.ts';
-
 /** One line of metrics.jsonl. */
 export interface MetricRecord {
   step: number;

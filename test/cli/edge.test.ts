@@ -65,6 +65,21 @@ test('every numeric flag of every command is parsed strictly and named in the er
     assert.ok(!fs.existsSync(path.join(tmp, s)), `study ${s} started`);
 });
 
+test('the queue commands (tlc worker, the hidden tlc study-job) parse their numeric flags the same way', () => {
+  const queue = ['worker', '--queue', 'redis://127.0.0.1:1'];
+  const job = ['study-job', 'finetune', '--root', tmp, '--study', tmp, '--run', 'd64-L2-s1'];
+  const cases: Array<[string[], string, string]> = [
+    [[...queue, '--concurrency', '0'], '--concurrency', '0'],
+    [[...queue, '--threads', 'abc'], '--threads', 'abc'],
+    [[...queue, '--idle-exit', '5s'], '--idle-exit', '5s'],
+    [[...queue, '--lock-ms', '1.5'], '--lock-ms', '1.5'],
+    [[...job, '--budget', 'abc'], '--budget', 'abc'],
+    [[...job, '--threads', '0'], '--threads', '0'],
+  ];
+  for (const [args, flag, bad] of cases)
+    refused(args, `${flag} expects`, `found '${bad}'`, `hint: e.g. ${flag} `);
+});
+
 test('tlc train --config <folder>: one message naming the folder', () => {
   const d = path.join(tmp, 'configs-here');
   fs.mkdirSync(d);

@@ -42,13 +42,6 @@ export const CHAR_TO_BYTE: Int16Array = (() => {
   return t;
 })();
 
-/** The byte-level string form of raw bytes (as stored in tokenizer.json). */
-export function bytesToTokenString(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += BYTE_TO_CHAR[bytes[i]!]!;
-  return s;
-}
-
 /** Raw bytes of a byte-level token string, or null when it contains a char outside the table. */
 export function tokenStringToBytes(s: string): Uint8Array | null {
   const out = new Uint8Array(s.length);

@@ -3,10 +3,10 @@
 // int8, config.json, tokenizer files). Model files are written atomically (tmp + fsync + rename).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../engine/atomic.ts';
+import { writeAll, writeAtomicWith, writeFileAtomic } from '../../engine/atomic.ts';
 import { InputError } from '../../engine/errors.ts';
+import { TLC_VERSION } from '../../engine/version.ts';
 import type { ModelConfig } from '../../model/config.ts';
-import { TLC_VERSION } from '../../train/rundir.ts';
 import { openModelDir } from '../model-dir.ts';
 import { hfFiles, type TlcSection } from './hf.ts';
 import type { Int8Scheme } from './linear.ts';
@@ -55,22 +55,9 @@ function writeModel(file: string, m: Pb): number {
       'export a smaller model (ONNX external data is not written by tlc)',
     );
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const c of m.chunks()) {
-      let o = 0;
-      while (o < c.length) o += fs.writeSync(fd, c, o, c.length - o);
-    }
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  writeAtomicWith(file, (fd) => {
+    for (const c of m.chunks()) writeAll(fd, c);
+  });
   return m.length;
 }
 

@@ -18,7 +18,6 @@ import {
 export const OPSET = 17;
 /** IR version 8 goes with opset 17 (onnx 1.12 / onnxruntime >= 1.12). */
 export const IR_VERSION = 8;
-export const MS_DOMAIN = 'com.microsoft';
 
 export class GraphBuilder {
   readonly nodes: NodeData[] = [];

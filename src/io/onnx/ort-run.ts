@@ -20,6 +20,7 @@
 //   await s.release()
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import { argmaxRow } from '../../engine/argmax.ts';
 import { InputError } from '../../engine/errors.ts';
 
 export interface OrtOptions {
@@ -70,9 +71,7 @@ function argmaxRows(x: Float32Array, rows: number, V: number, rowStride: number,
   const out = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const o = r * rowStride + offset;
-    let best = 0;
-    for (let v = 1; v < V; v++) if (x[o + v]! > x[o + best]!) best = v;
-    out[r] = best;
+    out[r] = argmaxRow(x, o, V);
   }
   return out;
 }

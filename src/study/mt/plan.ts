@@ -3,9 +3,11 @@
 // finished runs and resumes interrupted ones). The inverse-sqrt schedule does not depend on the
 // budget, so the model at any grid time t is the model a t-second run would have made: no
 // cool-down branches are needed (the MLM arm's wsd schedule needs them).
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { writeFileAtomic } from '../../engine/atomic.ts';
 import { InputError } from '../../engine/errors.ts';
 import { runStatus } from '../../train/rundir.ts';
 import { headsFor, sizeGrid, sizeId } from '../presets.ts';
@@ -80,7 +82,7 @@ export function planMtRuns(o: MtSweepOptions): PlannedRun[] {
           `the study folder ${o.outDir} holds run ${id} made with different settings (preset, data, budget, recipe or precision)`,
           'use another --out folder, or delete that folder to start over',
         );
-      if (status === 'new') fs.writeFileSync(configFile, text);
+      if (status === 'new') writeFileAtomic(configFile, text);
       runs.push({
         id,
         sizeId: sid,
