@@ -15,15 +15,15 @@ import { gitHash, readJson } from '../../train/rundir.ts';
 import { type Executor, LocalExecutor } from '../executor.ts';
 import { timeGrid } from '../fits.ts';
 import { runJobs } from '../run.ts';
-import { trainingJobs } from '../sweep.ts';
+import { type PlannedRun, trainingJobs } from '../sweep.ts';
 import { mtCompressGrid } from './compress.ts';
 import { type Decoding, readJsonOutputs, runBleu, scoreOutputs } from './decode.ts';
 import { bleuFrontier } from './frontier.ts';
 import { planMtRuns } from './plan.ts';
 import type { MtPreset } from './presets.ts';
 import { mtProtocol } from './protocol.ts';
-import { bleuSample } from './sample.ts';
-import type { MtResults, MtRun, MtSize } from './types.ts';
+import { type BleuSample, bleuSample } from './sample.ts';
+import type { MtCompressionPoint, MtResults, MtRun, MtSize } from './types.ts';
 import { mtClaim1, mtClaim2, mtClaim3, widthVsDepth } from './verdicts.ts';
 
 export interface MtStudyOptions {
@@ -52,9 +52,18 @@ export function bleuTimes(times: number[], every: number, budgetS: number): numb
   return [...out, budgetS];
 }
 
-export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const ex = o.executor ?? new LocalExecutor();
+type Log = (m: string) => void;
+
+/** The BLEU sample and the times it is translated at, shared by every run. */
+interface BleuSetup {
+  sample: BleuSample;
+  times: number[];
+  bTimes: number[];
+  beam: Decoding;
+}
+
+/** Check the preset, plan the runs and train those not done yet. */
+async function trainMtRuns(o: MtStudyOptions, ex: Executor, log: Log): Promise<PlannedRun[]> {
   if (o.preset.seeds.length !== 1)
     throw new InputError('the translation study runs one seed per size', 'use a preset with one seed');
   const plan = planMtRuns(o);
@@ -62,7 +71,11 @@ export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
     `[study mt] ${o.preset.name}: ${plan.length} encoder-decoder runs (${plan.filter((r) => r.status === 'done').length} already done) × ${o.budgetS} s on ${o.data}; results in ${o.outDir}`,
   );
   await runJobs(ex, trainingJobs(plan, o.budgetS), 'training', log);
-  const first = plan[0]!;
+  return plan;
+}
+
+/** Draw the fixed BLEU sample with the first run's tokenizer and fix the BLEU grid times. */
+function bleuSetup(o: MtStudyOptions, first: PlannedRun, log: Log): BleuSetup {
   const tok = Tokenizer.load(path.join(first.runDir, 'tokenizer.json'));
   const sample = bleuSample(
     o.outDir,
@@ -79,44 +92,87 @@ export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
   log(
     `[study mt] translating ${sample.pairs.length} validation sentences at ${bTimes.join(', ')} s (greedy) and at the end (beam ${beam.beam})`,
   );
+  return { sample, times, bTimes, beam };
+}
+
+/** One trained run's size and its run record, with the BLEU of its snapshots and final model. */
+function evaluateMtRun(
+  r: PlannedRun,
+  o: MtStudyOptions,
+  b: BleuSetup,
+  log: Log,
+): { size: MtSize; run: MtRun } {
+  const saved = readJson<SavedRunConfig>(path.join(r.runDir, 'config.json'), `config of run ${r.id}`);
+  const res = readJson<ResultFile>(path.join(r.runDir, 'result.json'), `result of run ${r.id}`);
+  const st = modelStats(saved.model, saved.config.data.seq_len);
+  const size: MtSize = {
+    id: r.sizeId,
+    sweeps: r.sweeps,
+    d_model: saved.model.d_model,
+    n_layers: saved.model.n_layers,
+    n_heads: saved.model.n_heads,
+    d_ff: saved.model.d_ff,
+    params: st.params,
+    lr: saved.config.optim.lr,
+    warmup_steps: saved.config.optim.warmup_steps,
+    max_tokens: saved.config.data.max_tokens,
+  };
+  const bl = runBleu(
+    { id: r.id, runDir: r.runDir },
+    b.bTimes,
+    o.budgetS,
+    b.beam,
+    b.sample,
+    o.outDir,
+    o.be,
+    log,
+  );
+  const run: MtRun = {
+    id: r.id,
+    size_id: r.sizeId,
+    seed: r.seed,
+    run_dir: r.runDir,
+    steps: res.spent.step,
+    tokens: res.spent.tokens,
+    wall_s: res.spent.wall_s,
+    tokens_per_s: res.spent.tokens / res.spent.wall_s,
+    steps_per_s: res.spent.step / res.spent.wall_s,
+    curve: bl.curve,
+    final_loss: bl.curve[bl.curve.length - 1]?.loss ?? Number.NaN,
+    bleu: bl.bleu,
+    final: bl.final,
+  };
+  return { size, run };
+}
+
+/** Every run's size and record, in plan order; the sizes sorted by parameter count. */
+function evaluateMtRuns(
+  plan: PlannedRun[],
+  o: MtStudyOptions,
+  b: BleuSetup,
+  log: Log,
+): { sizes: MtSize[]; runs: MtRun[] } {
   const sizes: MtSize[] = [];
   const runs: MtRun[] = [];
   for (const r of plan) {
-    const saved = readJson<SavedRunConfig>(path.join(r.runDir, 'config.json'), `config of run ${r.id}`);
-    const res = readJson<ResultFile>(path.join(r.runDir, 'result.json'), `result of run ${r.id}`);
-    const st = modelStats(saved.model, saved.config.data.seq_len);
-    sizes.push({
-      id: r.sizeId,
-      sweeps: r.sweeps,
-      d_model: saved.model.d_model,
-      n_layers: saved.model.n_layers,
-      n_heads: saved.model.n_heads,
-      d_ff: saved.model.d_ff,
-      params: st.params,
-      lr: saved.config.optim.lr,
-      warmup_steps: saved.config.optim.warmup_steps,
-      max_tokens: saved.config.data.max_tokens,
-    });
-    const b = runBleu({ id: r.id, runDir: r.runDir }, bTimes, o.budgetS, beam, sample, o.outDir, o.be, log);
-    runs.push({
-      id: r.id,
-      size_id: r.sizeId,
-      seed: r.seed,
-      run_dir: r.runDir,
-      steps: res.spent.step,
-      tokens: res.spent.tokens,
-      wall_s: res.spent.wall_s,
-      tokens_per_s: res.spent.tokens / res.spent.wall_s,
-      steps_per_s: res.spent.step / res.spent.wall_s,
-      curve: b.curve,
-      final_loss: b.curve[b.curve.length - 1]?.loss ?? Number.NaN,
-      bleu: b.bleu,
-      final: b.final,
-    });
+    const e = evaluateMtRun(r, o, b, log);
+    sizes.push(e.size);
+    runs.push(e.run);
   }
   sizes.sort((a, b) => a.params - b.params);
+  return { sizes, runs };
+}
+
+/** Compress every run's final model over the grid, in plan order. */
+function compressMtRuns(
+  plan: PlannedRun[],
+  runs: MtRun[],
+  o: MtStudyOptions,
+  sample: BleuSample,
+  log: Log,
+): MtCompressionPoint[] {
   log('[study mt] compressing every final model over the grid');
-  const compression = plan.flatMap((r) => {
+  return plan.flatMap((r) => {
     const run = runs.find((x) => x.id === r.id)!;
     const dense = run.bleu[run.bleu.length - 1]!;
     return mtCompressGrid(
@@ -129,15 +185,30 @@ export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
       log,
     );
   });
+}
+
+/** Per-sentence BLEU statistics of a stored outputs file (relative to outDir), read once each. */
+function memoStats(outDir: string, sample: BleuSample): (file: string) => BleuStats[] {
   const memo = new Map<string, BleuStats[]>();
-  const stats = (file: string) => {
+  return (file: string) => {
     let s = memo.get(file);
     if (!s) {
-      s = scoreOutputs(readJsonOutputs(path.join(o.outDir, file)).hyps, sample).stats;
+      s = scoreOutputs(readJsonOutputs(path.join(outDir, file)).hyps, sample).stats;
       memo.set(file, s);
     }
     return s;
   };
+}
+
+/** The BLEU frontier and the verdicts on the study's claims. */
+function mtFrontierAndVerdicts(
+  o: MtStudyOptions,
+  sizes: MtSize[],
+  runs: MtRun[],
+  b: BleuSetup,
+  compression: MtCompressionPoint[],
+): { frontier: MtResults['frontier']; verdicts: MtResults['verdicts'] } {
+  const stats = memoStats(o.outDir, b.sample);
   const ctx = {
     sizes,
     budgetS: o.budgetS,
@@ -145,7 +216,7 @@ export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
     final: new Map(runs.map((r) => [r.size_id, r.final])),
     stats,
   };
-  const frontier = bleuFrontier(sizes, runs, bTimes, stats);
+  const frontier = bleuFrontier(sizes, runs, b.bTimes, stats);
   const verdicts = [
     mtClaim1(ctx),
     widthVsDepth(ctx),
@@ -153,18 +224,39 @@ export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
     mtClaim3(ctx, compression, 'bytes'),
     mtClaim3(ctx, compression, 'nonzero'),
   ];
-  const savedFirst = readJson<SavedRunConfig>(path.join(first.runDir, 'config.json'), 'run config');
-  const m = machineInfo();
+  return { frontier, verdicts };
+}
+
+/** Warnings on evidence too weak to read: near-zero BLEU at the budget, a short sample. */
+function mtWarnings(runs: MtRun[], sample: BleuSample, preset: MtPreset): string[] {
   const warnings: string[] = [];
   const low = runs.filter((r) => r.final.bleu < 1);
   if (low.length)
     warnings.push(
       `BLEU below 1 at the budget: ${low.map((r) => `${r.size_id} ${r.final.bleu.toFixed(2)}`).join(', ')} — these models translate almost nothing yet; a longer budget is needed for evidence`,
     );
-  if (sample.pairs.length < o.preset.bleuSentences)
+  if (sample.pairs.length < preset.bleuSentences)
     warnings.push(
-      `the BLEU sample holds ${sample.pairs.length} sentences (the preset asks for ${o.preset.bleuSentences}): wider intervals`,
+      `the BLEU sample holds ${sample.pairs.length} sentences (the preset asks for ${preset.bleuSentences}): wider intervals`,
     );
+  return warnings;
+}
+
+/** What the study found: sizes, runs, the compression grid, the frontier and the verdicts. */
+interface MtFindings {
+  sizes: MtSize[];
+  runs: MtRun[];
+  compression: MtCompressionPoint[];
+  frontier: MtResults['frontier'];
+  verdicts: MtResults['verdicts'];
+}
+
+/** The MtResults document: provenance, hardware and protocol around the study's findings. */
+function mtResults(o: MtStudyOptions, first: PlannedRun, b: BleuSetup, f: MtFindings): MtResults {
+  const { sample, times, bTimes } = b;
+  const savedFirst = readJson<SavedRunConfig>(path.join(first.runDir, 'config.json'), 'run config');
+  const m = machineInfo();
+  const warnings = mtWarnings(f.runs, sample, o.preset);
   return {
     task: 'mt',
     tlc_version: TLC_VERSION,
@@ -197,14 +289,26 @@ export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
     }),
     budget_s: o.budgetS,
     seeds: o.preset.seeds,
-    sizes,
-    runs,
+    sizes: f.sizes,
+    runs: f.runs,
     times,
     bleu_times: bTimes,
-    frontier,
-    compute_optimal: frontier[frontier.length - 1]!,
-    compression,
-    verdicts,
+    frontier: f.frontier,
+    compute_optimal: f.frontier[f.frontier.length - 1]!,
+    compression: f.compression,
+    verdicts: f.verdicts,
     warnings,
   };
+}
+
+export async function runMtStudy(o: MtStudyOptions): Promise<MtResults> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const ex = o.executor ?? new LocalExecutor();
+  const plan = await trainMtRuns(o, ex, log);
+  const first = plan[0]!;
+  const b = bleuSetup(o, first, log);
+  const { sizes, runs } = evaluateMtRuns(plan, o, b, log);
+  const compression = compressMtRuns(plan, runs, o, b.sample, log);
+  const { frontier, verdicts } = mtFrontierAndVerdicts(o, sizes, runs, b, compression);
+  return mtResults(o, first, b, { sizes, runs, compression, frontier, verdicts });
 }
