@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { int8Weights } from '../src/engine/int8.ts';
 import { loadNativeBackend } from '../src/engine/native-backend.ts';
 import { Rng } from '../src/engine/rng.ts';
+import { medianMs } from './timing.ts';
 
 const { values } = parseArgs({
   options: { reps: { type: 'string', default: '50' }, threads: { type: 'string', default: '2' } },
@@ -19,17 +20,7 @@ if (!Number.isInteger(reps) || reps < 3)
 const be = loadNativeBackend({ threads });
 const rng = new Rng(1);
 
-function median(f: () => void): number {
-  for (let i = 0; i < 3; i++) f();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    f();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((x, y) => x - y);
-  return ms[Math.floor(ms.length / 2)]!;
-}
+const median = (f: () => void): number => medianMs(f, reps);
 
 function layers(d: number, ff: number): Array<[string, number, number]> {
   return [

@@ -9,6 +9,7 @@ import type { KbitWeights } from '../src/engine/backend.ts';
 import { kbitWeights } from '../src/engine/kbit.ts';
 import { loadNativeBackend } from '../src/engine/native-backend.ts';
 import { Rng } from '../src/engine/rng.ts';
+import { medianMs } from './timing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,17 +28,7 @@ if (!rowsList.every((n) => Number.isInteger(n) && n > 0))
 const be = loadNativeBackend({ threads });
 const rng = new Rng(1);
 
-function median(f: () => void): number {
-  for (let i = 0; i < 3; i++) f();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    f();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((x, y) => x - y);
-  return ms[Math.floor(ms.length / 2)]!;
-}
+const median = (f: () => void): number => medianMs(f, reps);
 
 function randomKbit(bits: number, G: number | 'ch', sym: boolean, Out: number, In: number): KbitWeights {
   const g = G === 'ch' ? In : G;

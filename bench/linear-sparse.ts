@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadNativeBackend } from '../src/engine/native-backend.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { csrFromDense, csrWeightBytes } from '../src/engine/sparse.ts';
+import { medianMs } from './timing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,17 +27,7 @@ if (!rowsList.every((n) => Number.isInteger(n) && n > 0))
 const be = loadNativeBackend({ threads });
 const rng = new Rng(2);
 
-function median(f: () => void): number {
-  for (let i = 0; i < 3; i++) f();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    f();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((x, y) => x - y);
-  return ms[Math.floor(ms.length / 2)]!;
-}
+const median = (f: () => void): number => medianMs(f, reps);
 
 const sparsities = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99];
 const results: Record<string, number | string>[] = [];
