@@ -4,7 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bleuFromStats, corpusBleu, corpusChrf, tokenize13a } from '../../src/eval/bleu.ts';
+import {
+  bleuFromStats,
+  bleuSentenceStats,
+  corpusBleu,
+  corpusChrf,
+  tokenize13a,
+} from '../../src/eval/bleu.ts';
 
 const README_REFS = [
   ['The dog bit the man.', 'It was not unexpected.', 'The man bit him first.'],
@@ -66,6 +72,15 @@ describe('BLEU (sacreBLEU test vectors)', () => {
     assert.equal(tokenize13a("It wasn't surprising."), "It wasn't surprising .");
     assert.equal(tokenize13a('3.5 + 4,000 -- (x) &amp; 5-6'), '3.5 + 4,000 -- ( x ) & 5 - 6');
     assert.equal(tokenize13a('"Hi," she said.'), '" Hi , " she said .');
+  });
+
+  test('brevity uses the closest reference length, a tie going to the shorter one', () => {
+    // hypothesis of 4 tokens; references of 2, 5 and 9 tokens: sacreBLEU's closest is 5
+    const refs = [['a b'], ['a b c d e'], ['a b c d e f g h i']];
+    assert.equal(bleuSentenceStats(['a b c d'], refs)[0]!.refLen, 5);
+    // 3 and 5 tokens are both 1 away from 4: the shorter, 3
+    assert.equal(bleuSentenceStats(['a b c d'], [['a b c d e'], ['a b c']])[0]!.refLen, 3);
+    assert.equal(bleuSentenceStats(['a b c d'], [['a b c'], ['a b c d e']])[0]!.refLen, 3);
   });
 
   test('reference streams must match the hypotheses', () => {
