@@ -10,7 +10,7 @@ import { loadNativeBackend } from '../src/engine/native-backend.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { compressedModelFrom } from '../src/infer/runtime.ts';
 import { modelConfigSchema } from '../src/model/config.ts';
-import { stackPrefixes } from '../src/model/params.ts';
+import { modelStacks } from '../src/model/names.ts';
 import { Transformer } from '../src/model/transformer.ts';
 
 const { values } = parseArgs({
@@ -39,9 +39,9 @@ for (const s of model.layout.specs) {
   cut.set(s.name, { kind: 'dense', values: Float32Array.from(v) });
 }
 const C = cfg.d_model;
-for (const lp of stackPrefixes(cfg).enc) {
-  const proj = cut.get(`${lp}.attn.proj.weight`)!;
-  const mproj = cut.get(`${lp}.mlp.proj.weight`)!;
+for (const blk of modelStacks(cfg).enc.blocks) {
+  const proj = cut.get(blk.attn.proj.weight)!;
+  const mproj = cut.get(blk.mlp.proj.weight)!;
   if (proj.kind !== 'dense' || mproj.kind !== 'dense') throw new Error('dense tensors expected');
   for (let r = 0; r < C; r++) {
     for (let c = 0; c < C / 2; c++) proj.values[r * C + c] = 0; // heads 0..3

@@ -23,7 +23,15 @@
 import type { FloatArray } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type Layout, type ParamSpec, stackPrefixes } from '../model/params.ts';
+import {
+  type BlockNames,
+  type CrossAttnNames,
+  isEmbedding,
+  type MlpNames,
+  modelStacks,
+  type SelfAttnNames,
+} from '../model/names.ts';
+import type { Layout, ParamSpec } from '../model/params.ts';
 import { type PruneSpec, validatePruneSpec } from './prune-spec.ts';
 
 export {
@@ -70,55 +78,64 @@ function cols(s: ParamSpec, c0: number, n: number): Strided {
   return { offset: s.offset + c0, count: s.shape[0]!, stride: inDim, len: n };
 }
 
-/** Attention modules as [prefix, cross] pairs, each with n_heads heads. */
-function attentionModules(cfg: ModelConfig): Array<[string, boolean]> {
-  const { enc, dec } = stackPrefixes(cfg);
-  const out: Array<[string, boolean]> = enc.map((p) => [`${p}.attn`, false]);
-  for (const p of dec) {
-    out.push([`${p}.attn`, false]);
-    if (cfg.family === 'encdec') out.push([`${p}.xattn`, true]);
-  }
-  return out;
+type AttnModule = { cross: false; n: SelfAttnNames } | { cross: true; n: CrossAttnNames };
+
+/** Attention modules (the decoder's cross-attention too, in encdec), each with n_heads heads. */
+function attentionModules(cfg: ModelConfig): AttnModule[] {
+  const { enc, dec } = modelStacks(cfg);
+  const self = (b: BlockNames): AttnModule => ({ cross: false, n: b.attn });
+  const cross = cfg.family === 'encdec';
+  return [
+    ...enc.blocks.map(self),
+    ...dec.blocks.flatMap((b): AttnModule[] => (cross ? [self(b), { cross: true, n: b.xattn }] : [self(b)])),
+  ];
+}
+
+/** The MLPs of every block, encoder first. */
+function mlpModules(cfg: ModelConfig): MlpNames[] {
+  const { enc, dec } = modelStacks(cfg);
+  return [...enc.blocks, ...dec.blocks].map((b) => b.mlp);
 }
 
 function headUnits(layout: Layout, cfg: ModelConfig): Unit[] {
   const C = cfg.d_model;
   const hd = C / cfg.n_heads;
   const units: Unit[] = [];
-  for (const [m, cross] of attentionModules(cfg)) {
-    const proj = specOf(layout, `${m}.proj.weight`);
+  for (const a of attentionModules(cfg)) {
+    const proj = specOf(layout, a.n.proj.weight);
     for (let h = 0; h < cfg.n_heads; h++) {
       const r = h * hd;
       let w: Strided[];
       let b: Strided[];
-      if (cross) {
-        const [q, qb, kv, kvb] = ['q.weight', 'q.bias', 'kv.weight', 'kv.bias'].map((x) =>
-          specOf(layout, `${m}.${x}`),
-        ) as ParamSpec[];
+      if (a.cross) {
+        const { q: qn, kv: kvn } = a.n;
+        const [q, qb, kv, kvb] = [qn.weight, qn.bias, kvn.weight, kvn.bias].map((x) => specOf(layout, x));
         w = [rows(q!, r, hd), rows(kv!, r, hd), rows(kv!, C + r, hd)];
         b = [rows(qb!, r, hd), rows(kvb!, r, hd), rows(kvb!, C + r, hd)];
       } else {
-        const qkv = specOf(layout, `${m}.qkv.weight`);
-        const qkvb = specOf(layout, `${m}.qkv.bias`);
+        const qkv = specOf(layout, a.n.qkv.weight);
+        const qkvb = specOf(layout, a.n.qkv.bias);
         w = [0, C, 2 * C].map((o) => rows(qkv, o + r, hd));
         b = [0, C, 2 * C].map((o) => rows(qkvb, o + r, hd));
       }
-      units.push({ module: m, weights: [...w, cols(proj, r, hd)], biases: b });
+      units.push({ module: a.n.prefix, weights: [...w, cols(proj, r, hd)], biases: b });
     }
   }
   return units;
 }
 
 function neuronUnits(layout: Layout, cfg: ModelConfig): Unit[] {
-  const { enc, dec } = stackPrefixes(cfg);
   const units: Unit[] = [];
-  for (const lp of [...enc, ...dec]) {
-    const m = `${lp}.mlp`;
-    const fc = specOf(layout, `${m}.fc.weight`);
-    const fcb = specOf(layout, `${m}.fc.bias`);
-    const proj = specOf(layout, `${m}.proj.weight`);
+  for (const m of mlpModules(cfg)) {
+    const fc = specOf(layout, m.fc.weight);
+    const fcb = specOf(layout, m.fc.bias);
+    const proj = specOf(layout, m.proj.weight);
     for (let j = 0; j < cfg.d_ff; j++)
-      units.push({ module: m, weights: [rows(fc, j, 1), cols(proj, j, 1)], biases: [rows(fcb, j, 1)] });
+      units.push({
+        module: m.prefix,
+        weights: [rows(fc, j, 1), cols(proj, j, 1)],
+        biases: [rows(fcb, j, 1)],
+      });
   }
   return units;
 }
@@ -127,20 +144,18 @@ function neuronUnits(layout: Layout, cfg: ModelConfig): Unit[] {
 export function pruneTargets(layout: Layout, cfg: ModelConfig, spec: PruneSpec): string[] {
   const p = spec.pattern;
   if (p === 'heads' || p === 'neurons') {
-    const { enc, dec } = stackPrefixes(cfg);
     const names =
       p === 'heads'
-        ? attentionModules(cfg).flatMap(([m, x]) =>
-            (x ? ['q', 'kv', 'proj'] : ['qkv', 'proj']).map((t) => `${m}.${t}.weight`),
+        ? attentionModules(cfg).flatMap((a) =>
+            (a.cross ? [a.n.q, a.n.kv, a.n.proj] : [a.n.qkv, a.n.proj]).map((l) => l.weight),
           )
-        : [...enc, ...dec].flatMap((lp) => [`${lp}.mlp.fc.weight`, `${lp}.mlp.proj.weight`]);
+        : mlpModules(cfg).flatMap((m) => [m.fc.weight, m.proj.weight]);
     return names
       .map((n) => specOf(layout, n))
       .sort((a, b) => a.offset - b.offset)
       .map((s) => s.name);
   }
-  const isEmb = (n: string) => n === 'tok_emb.weight' || n.endsWith('pos_emb.weight');
-  return layout.specs.filter((s) => s.linear || (spec.embeddings && isEmb(s.name))).map((s) => s.name);
+  return layout.specs.filter((s) => s.linear || (spec.embeddings && isEmbedding(s.name))).map((s) => s.name);
 }
 
 // ---- selection -------------------------------------------------------------------------------

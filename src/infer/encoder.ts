@@ -6,7 +6,14 @@
 import type { AttnShape, FloatArray } from '../engine/backend.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from '../model/layers.ts';
-import { stackPrefixes } from '../model/params.ts';
+import {
+  HEAD_NAMES,
+  type LinearNames,
+  type MlpNames,
+  modelStacks,
+  type SelfAttnNames,
+  selfAttnNames,
+} from '../model/names.ts';
 
 /** Heads and FFN width of each encoder layer (full: n_heads and d_ff). */
 export interface LayerWidth {
@@ -15,10 +22,10 @@ export interface LayerWidth {
 }
 
 /** out (N, C) = the bias (C) in every row: a sublayer with no live unit left. */
-function biasOnly<A extends FloatArray>(ctx: Ctx<A>, key: string, prefix: string, N: number, C: number): A {
+function biasOnly<A extends FloatArray>(ctx: Ctx<A>, key: string, n: LinearNames, N: number, C: number): A {
   const out = ctx.ws.f(`${key}.out`, N * C);
   ctx.be.fill(out, 0, N * C);
-  ctx.be.addBias(out, ctx.p.get(`${prefix}.bias`), N, C);
+  ctx.be.addBias(out, ctx.p.get(n.bias), N, C);
   return out;
 }
 
@@ -28,7 +35,7 @@ function noBackward(): never {
 
 /** Self-attention with h heads of size hd on a model of width C (qkv (3·h·hd, C), proj (C, h·hd)). */
 function cutAttention<A extends FloatArray>(
-  prefix: string,
+  n: SelfAttnNames,
   B: number,
   T: number,
   C: number,
@@ -51,15 +58,16 @@ function cutAttention<A extends FloatArray>(
   };
   return {
     forward(ctx, key, u) {
-      if (h === 0) return { u, out: biasOnly(ctx, key, `${prefix}.proj`, N, C), saved: [] };
+      if (h === 0) return { u, out: biasOnly(ctx, key, n.proj, N, C), saved: [] };
       const { be, ws } = ctx;
-      const qkv = ws.f(`${key}.qkv`, N * 3 * ca); // (B, T, 3·ca)
+      const w = selfAttnNames(key);
+      const qkv = ws.f(w.qkv.prefix, N * 3 * ca); // (B, T, 3·ca)
       const probs = ws.f(`${key}.probs`, B * h * T * T); // (B, h, T, T)
       const att = ws.f(`${key}.att`, N * ca); // (B, T, ca)
-      const out = ws.f(`${key}.out`, N * C);
-      linearForward(ctx, qkv, u, `${prefix}.qkv`, N, C, 3 * ca);
+      const out = ws.f(w.proj.prefix, N * C);
+      linearForward(ctx, qkv, u, n.qkv, N, C, 3 * ca);
       be.attentionForward(att, probs, qkv, qkv.subarray(ca) as A, qkv.subarray(2 * ca) as A, keyMask, shape);
-      linearForward(ctx, out, att, `${prefix}.proj`, N, ca, C);
+      linearForward(ctx, out, att, n.proj, N, ca, C);
       return { u, out, saved: [] };
     },
     backward: noBackward,
@@ -67,10 +75,10 @@ function cutAttention<A extends FloatArray>(
 }
 
 /** An MLP of F neurons (F may be 0: the output is the projection's bias). */
-function cutMlp<A extends FloatArray>(prefix: string, N: number, C: number, F: number): Sublayer<A> {
-  if (F > 0) return mlp<A>(prefix, N, C, F);
+function cutMlp<A extends FloatArray>(n: MlpNames, N: number, C: number, F: number): Sublayer<A> {
+  if (F > 0) return mlp<A>(n, N, C, F);
   return {
-    forward: (ctx, key, u) => ({ u, out: biasOnly(ctx, key, `${prefix}.proj`, N, C), saved: [] }),
+    forward: (ctx, key, u) => ({ u, out: biasOnly(ctx, key, n.proj, N, C), saved: [] }),
     backward: noBackward,
   };
 }
@@ -90,23 +98,17 @@ export function encoderForward<A extends FloatArray>(
   const N = B * T;
   const pre = cfg.norm === 'pre';
   const hd = C / cfg.n_heads;
+  const names = modelStacks(cfg).enc;
   const emb = ws.f('enc.emb', N * C); // (B, T, C)
-  be.embeddingForward(emb, tokens, p.get('tok_emb.weight'), p.get('pos_emb.weight'), B, T, C);
-  let x = pre ? emb : layernorm(ctx, 'enc.embln', 'emb_ln', emb, N, C).out;
-  stackPrefixes(cfg).enc.forEach((lp, i) => {
+  be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), p.get(names.posEmb), B, T, C);
+  let x = pre ? emb : layernorm(ctx, 'enc.embln', names.embLn, emb, N, C).out;
+  names.blocks.forEach((blk, i) => {
     const w = widths[i]!;
-    const key = `enc.L${i}`;
-    x = residualForward(
-      ctx,
-      `${key}.attn`,
-      pre,
-      `${lp}.ln1`,
-      cutAttention<A>(`${lp}.attn`, B, T, C, w.heads, hd, keyMask),
-      x,
-      N,
-      C,
-    ).y;
-    x = residualForward(ctx, `${key}.mlp`, pre, `${lp}.ln2`, cutMlp<A>(`${lp}.mlp`, N, C, w.ff), x, N, C).y;
+    // a sublayer's buffers: 'enc.' + its name (stackForward's: the name alone)
+    const att = cutAttention<A>(blk.attn, B, T, C, w.heads, hd, keyMask);
+    x = residualForward(ctx, `enc.${blk.attn.prefix}`, pre, blk.ln1, att, x, N, C).y;
+    const ff = cutMlp<A>(blk.mlp, N, C, w.ff);
+    x = residualForward(ctx, `enc.${blk.mlp.prefix}`, pre, blk.ln2, ff, x, N, C).y;
   });
-  return pre ? layernorm(ctx, 'enc.lnf', 'ln_f', x, N, C).out : x;
+  return pre ? layernorm(ctx, 'enc.lnf', names.lnF, x, N, C).out : x;
 }

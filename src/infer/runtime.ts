@@ -16,7 +16,8 @@ import type { ClassBatch, LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { clsHeadForward, type HeadTape, lmHeadForward } from '../model/heads.ts';
 import type { Ctx, LinearImpl } from '../model/layers.ts';
-import { buildLayout, type Layout, type ParamSpec, ParamViews, stackPrefixes } from '../model/params.ts';
+import { linearOfWeight, modelStacks } from '../model/names.ts';
+import { buildLayout, type Layout, type ParamSpec, ParamViews } from '../model/params.ts';
 import { type StackSpec, stackForward } from '../model/stack.ts';
 import { Workspace } from '../model/workspace.ts';
 import { encoderForward, type LayerWidth } from './encoder.ts';
@@ -107,11 +108,11 @@ export class CompressedModel {
       );
     this.ws = new Workspace(be);
     this.p = new ParamViews(kept, params);
-    const layers = stackPrefixes(cfg);
+    const { enc, dec } = modelStacks(cfg);
     this.spec =
       cfg.family === 'decoder'
-        ? { key: 'dec', pfx: '', layers: layers.dec, causal: true }
-        : { key: 'enc', pfx: '', layers: layers.enc, causal: false };
+        ? { key: 'dec', names: dec, causal: true }
+        : { key: 'enc', names: enc, causal: false };
     this.impls = new Map([...forms].map(([k, f]) => [k, linearImpl(be, f, { outlierThreshold })]));
   }
 
@@ -238,9 +239,13 @@ export function compressedModelFrom(
   const live: ReturnType<typeof liveUnits> =
     cfg.family === 'encoder' ? liveUnits(cfg, layout, stored) : new Map();
   const cut = new Map<string, { shape: number[]; values: Float32Array }>();
-  for (const [lp, u] of live) for (const [n, t] of cutLayer(cfg, layout, stored, lp, u)) cut.set(n, t);
-  const widths = stackPrefixes(cfg).enc.map((lp) => {
-    const u = live.get(lp);
+  const blocks = modelStacks(cfg).enc.blocks;
+  for (const blk of blocks) {
+    const u = live.get(blk.prefix);
+    if (u) for (const [n, t] of cutLayer(cfg, layout, stored, blk, u)) cut.set(n, t);
+  }
+  const widths = blocks.map((blk) => {
+    const u = live.get(blk.prefix);
     return { heads: u ? u.heads.length : cfg.n_heads, ff: u ? u.neurons.length : cfg.d_ff };
   });
   const forms = new Map<string, WeightForm>();
@@ -252,7 +257,7 @@ export function compressedModelFrom(
       continue;
     }
     const f = s.linear ? formOf(s.name, s.shape[0]!, s.shape[1]!, stored.get(s.name)!, opts) : null;
-    if (f) forms.set(s.name.replace(/\.weight$/, ''), f);
+    if (f) forms.set(linearOfWeight(s.name).prefix, f);
     else keptSpecs.push(s);
   }
   const kept = compactLayout(keptSpecs);

@@ -7,7 +7,8 @@
 // group): they run at full width on their own kernels.
 import { materialize, type StoredTensor } from '../compress/container.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type Layout, type ParamSpec, stackPrefixes } from '../model/params.ts';
+import { type BlockNames, modelStacks } from '../model/names.ts';
+import type { Layout, ParamSpec } from '../model/params.ts';
 
 /** The live units of one layer, by index (ascending). */
 export interface LayerUnits {
@@ -21,11 +22,18 @@ function zeroCols(w: Float32Array, rows: number, cols: number, c0: number, n: nu
   return true;
 }
 
-const LAYER_TENSORS = ['attn.qkv', 'attn.proj', 'mlp.fc', 'mlp.proj'];
+/** The four linear weights a cut narrows: qkv and attn.proj (heads), fc and mlp.proj (neurons). */
+const cutWeights = (b: BlockNames): string[] => [
+  b.attn.qkv.weight,
+  b.attn.proj.weight,
+  b.mlp.fc.weight,
+  b.mlp.proj.weight,
+];
 
 /**
  * Live heads and neurons of each encoder layer that can be cut (all four of its linear weights
- * stored in fp32, dense or sparse) and has a dead unit; layers absent from the map run as stored.
+ * stored in fp32, dense or sparse) and has a dead unit, by layer prefix; layers absent from the
+ * map run as stored.
  */
 export function liveUnits(
   cfg: ModelConfig,
@@ -35,15 +43,15 @@ export function liveUnits(
   const C = cfg.d_model;
   const hd = C / cfg.n_heads;
   const out = new Map<string, LayerUnits>();
-  for (const lp of stackPrefixes(cfg).enc) {
-    const ts = LAYER_TENSORS.map((t) => stored.get(`${lp}.${t}.weight`));
+  for (const blk of modelStacks(cfg).enc.blocks) {
+    const ts = cutWeights(blk).map((n) => stored.get(n));
     if (ts.some((t) => !t || t.kind === 'quant')) continue;
-    const size = (t: string) => layout.byName.get(`${lp}.${t}.weight`)!.size;
-    const proj = materialize(stored.get(`${lp}.attn.proj.weight`)!, size('attn.proj'));
-    const mproj = materialize(stored.get(`${lp}.mlp.proj.weight`)!, size('mlp.proj'));
+    const get = (n: string) => materialize(stored.get(n)!, layout.byName.get(n)!.size);
+    const proj = get(blk.attn.proj.weight);
+    const mproj = get(blk.mlp.proj.weight);
     const heads = [...Array(cfg.n_heads).keys()].filter((h) => !zeroCols(proj, C, C, h * hd, hd));
     const neurons = [...Array(cfg.d_ff).keys()].filter((j) => !zeroCols(mproj, C, cfg.d_ff, j, 1));
-    if (heads.length < cfg.n_heads || neurons.length < cfg.d_ff) out.set(lp, { heads, neurons });
+    if (heads.length < cfg.n_heads || neurons.length < cfg.d_ff) out.set(blk.prefix, { heads, neurons });
   }
   return out;
 }
@@ -76,7 +84,7 @@ export function cutLayer(
   cfg: ModelConfig,
   layout: Layout,
   stored: ReadonlyMap<string, StoredTensor>,
-  lp: string,
+  blk: BlockNames,
   u: LayerUnits,
 ): Map<string, { shape: number[]; values: Float32Array }> {
   const C = cfg.d_model;
@@ -88,26 +96,16 @@ export function cutLayer(
     u.heads.flatMap((h) => [...Array(hd).keys()].map((i) => base + h * hd + i)),
   );
   const headCols = u.heads.flatMap((h) => [...Array(hd).keys()].map((i) => h * hd + i));
+  const { qkv, proj } = blk.attn;
+  const { fc, proj: mproj } = blk.mlp;
   const m = new Map<string, { shape: number[]; values: Float32Array }>();
-  m.set(`${lp}.attn.qkv.weight`, {
-    shape: [3 * ca, C],
-    values: takeRows(get(`${lp}.attn.qkv.weight`), C, headRows),
-  });
-  m.set(`${lp}.attn.qkv.bias`, {
-    shape: [3 * ca],
-    values: takeRows(get(`${lp}.attn.qkv.bias`), 1, headRows),
-  });
-  m.set(`${lp}.attn.proj.weight`, {
-    shape: [C, ca],
-    values: takeCols(get(`${lp}.attn.proj.weight`), C, C, headCols),
-  });
+  m.set(qkv.weight, { shape: [3 * ca, C], values: takeRows(get(qkv.weight), C, headRows) });
+  m.set(qkv.bias, { shape: [3 * ca], values: takeRows(get(qkv.bias), 1, headRows) });
+  m.set(proj.weight, { shape: [C, ca], values: takeCols(get(proj.weight), C, C, headCols) });
   const f = u.neurons.length;
-  m.set(`${lp}.mlp.fc.weight`, { shape: [f, C], values: takeRows(get(`${lp}.mlp.fc.weight`), C, u.neurons) });
-  m.set(`${lp}.mlp.fc.bias`, { shape: [f], values: takeRows(get(`${lp}.mlp.fc.bias`), 1, u.neurons) });
-  m.set(`${lp}.mlp.proj.weight`, {
-    shape: [C, f],
-    values: takeCols(get(`${lp}.mlp.proj.weight`), C, F, u.neurons),
-  });
+  m.set(fc.weight, { shape: [f, C], values: takeRows(get(fc.weight), C, u.neurons) });
+  m.set(fc.bias, { shape: [f], values: takeRows(get(fc.bias), 1, u.neurons) });
+  m.set(mproj.weight, { shape: [C, f], values: takeCols(get(mproj.weight), C, F, u.neurons) });
   return m;
 }
 

@@ -13,7 +13,7 @@ import type { LmBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
 import type { HeadTape } from './heads.ts';
 import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from './layers.ts';
-import { stackPrefixes } from './params.ts';
+import { HEAD_NAMES, modelStacks, type SelfAttnNames, type StackNames, selfAttnNames } from './names.ts';
 import { type StackSpec, stackForward } from './stack.ts';
 import type { Transformer } from './transformer.ts';
 
@@ -46,7 +46,8 @@ export class CausalCache<A extends FloatArray> {
   readonly Tcap: number;
   readonly cfg: ModelConfig;
   private readonly ctx: Ctx<A>;
-  private readonly layers: string[];
+  /** the decoder stack's tensor names */
+  private readonly names: StackNames;
   /** per layer (maxRows, Tcap, 2C): key | value of each filled position */
   private self: A[];
   private spare: A[];
@@ -65,11 +66,11 @@ export class CausalCache<A extends FloatArray> {
         'train with --config tiny-decoder (or another decoder config)',
       );
     this.ctx = lm.inferCtx();
-    this.layers = stackPrefixes(this.cfg).dec;
+    this.names = modelStacks(this.cfg).dec;
     this.Tcap = Math.max(1, Math.min(Tcap, this.cfg.max_len));
     const size = maxRows * this.Tcap * 2 * this.cfg.d_model;
-    this.self = this.layers.map(() => this.ctx.be.alloc(size));
-    this.spare = this.layers.map(() => this.ctx.be.alloc(size));
+    this.self = this.names.blocks.map(() => this.ctx.be.alloc(size));
+    this.spare = this.names.blocks.map(() => this.ctx.be.alloc(size));
   }
 
   /**
@@ -101,7 +102,7 @@ export class CausalCache<A extends FloatArray> {
       keyMask.fill(1, r * P, r * P + p.length);
       targets[r * P + p.length - 1] = 0; // a logits row at the last prompt position; the loss is unused
     });
-    const spec: StackSpec = { key: 'cdec', pfx: '', layers: this.layers, causal: true };
+    const spec: StackSpec = { key: 'cdec', names: this.names, causal: true };
     const st = stackForward(ctx, cfg, spec, tokens, B, P, keyMask, null);
     st.blocks.forEach((blk, i) => {
       const qkv = blk.subs[0]!.cache.sub.saved[0]!; // (B, P, 3C) of this layer's self-attention
@@ -138,7 +139,7 @@ export class CausalCache<A extends FloatArray> {
     const hsel = ws.f('cdec.head.h', n * C);
     be.gatherRows(hsel, h, idx.subarray(0, n), n, C);
     const logits = ws.f('cdec.head.logits', n * cfg.vocab);
-    be.linearForward(logits, hsel, p.get('tok_emb.weight'), null, n, C, cfg.vocab);
+    be.linearForward(logits, hsel, p.get(HEAD_NAMES.tokEmb), null, n, C, cfg.vocab);
     return logits;
   }
 
@@ -160,36 +161,30 @@ export class CausalCache<A extends FloatArray> {
     }
     const C = cfg.d_model;
     const pre = cfg.norm === 'pre';
+    const { names } = this;
     const emb = ws.f('cinc.emb', n * C); // (n, 1, C): token + position len[r] of each row
     const pos = ws.f('cinc.pos', n * C);
-    be.embeddingForward(emb, tokens, p.get('tok_emb.weight'), null, n, 1, C);
-    be.gatherRows(pos, p.get('pos_emb.weight'), this.len, n, C);
+    be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), null, n, 1, C);
+    be.gatherRows(pos, p.get(names.posEmb), this.len, n, C);
     be.add(emb, emb, pos, n * C);
     for (let r = 0; r < n; r++) this.mask[r * Tcap + this.len[r]!] = 1;
-    let x = pre ? emb : layernorm(ctx, 'cinc.embln', 'emb_ln', emb, n, C).out;
-    this.layers.forEach((lp, i) => {
-      const key = `cinc.L${i}`;
-      x = residualForward(ctx, `${key}.attn`, pre, `${lp}.ln1`, this.selfStep(lp, i), x, n, C).y;
-      x = residualForward(
-        ctx,
-        `${key}.mlp`,
-        pre,
-        `${lp}.ln2`,
-        mlp<A>(`${lp}.mlp`, n, C, cfg.d_ff),
-        x,
-        n,
-        C,
-      ).y;
+    let x = pre ? emb : layernorm(ctx, 'cinc.embln', names.embLn, emb, n, C).out;
+    names.blocks.forEach((blk, i) => {
+      // a step's buffers are its sublayer's, under 'cinc.' (apart from the prefill's)
+      const att = this.selfStep(blk.attn, i);
+      x = residualForward(ctx, `cinc.${blk.attn.prefix}`, pre, blk.ln1, att, x, n, C).y;
+      const ff = mlp<A>(blk.mlp, n, C, cfg.d_ff);
+      x = residualForward(ctx, `cinc.${blk.mlp.prefix}`, pre, blk.ln2, ff, x, n, C).y;
     });
-    const h = pre ? layernorm(ctx, 'cinc.lnf', 'ln_f', x, n, C).out : x;
+    const h = pre ? layernorm(ctx, 'cinc.lnf', names.lnF, x, n, C).out : x;
     const logits = ws.f('cinc.logits', n * cfg.vocab); // (n, V), the tied output embedding
-    be.linearForward(logits, h, p.get('tok_emb.weight'), null, n, C, cfg.vocab);
+    be.linearForward(logits, h, p.get(HEAD_NAMES.tokEmb), null, n, C, cfg.vocab);
     for (let r = 0; r < n; r++) this.len[r]!++;
     return logits;
   }
 
   /** Self-attention of each row's new position over its cached prefix (its own key/value appended first). */
-  private selfStep(lp: string, i: number): Sublayer<A> {
+  private selfStep(names: SelfAttnNames, i: number): Sublayer<A> {
     const { n, Tcap } = this;
     const C = this.cfg.d_model;
     const cache = this.self[i]!;
@@ -207,17 +202,18 @@ export class CausalCache<A extends FloatArray> {
     return {
       forward: (ctx, key, u) => {
         const { be, ws } = ctx;
-        const qkv = ws.f(`${key}.qkv`, n * 3 * C); // (n, 3C)
+        const w = selfAttnNames(key);
+        const qkv = ws.f(w.qkv.prefix, n * 3 * C); // (n, 3C)
         const probs = ws.f(`${key}.probs`, n * shape.NH * Tcap);
         const att = ws.f(`${key}.att`, n * C);
-        const out = ws.f(`${key}.out`, n * C);
-        linearForward(ctx, qkv, u, `${lp}.attn.qkv`, n, C, 3 * C);
+        const out = ws.f(w.proj.prefix, n * C);
+        linearForward(ctx, qkv, u, names.qkv, n, C, 3 * C);
         for (let r = 0; r < n; r++) {
           const dst = cache.subarray((r * Tcap + this.len[r]!) * 2 * C) as A;
           be.copy(dst, qkv.subarray(r * 3 * C + C) as A, 2 * C); // key and value of row r's new position
         }
         be.attentionForward(att, probs, qkv, cache, cache.subarray(C) as A, this.mask, shape);
-        linearForward(ctx, out, att, `${lp}.attn.proj`, n, C, C);
+        linearForward(ctx, out, att, names.proj, n, C, C);
         return { u, out, saved: [] };
       },
       backward: noBackward,

@@ -9,7 +9,16 @@ import type { AttendOneShape } from '../engine/decode-kernels.ts';
 import { InputError } from '../engine/errors.ts';
 import type { ModelConfig } from './config.ts';
 import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from './layers.ts';
-import { stackPrefixes } from './params.ts';
+import {
+  type CrossAttnNames,
+  crossAttnNames,
+  HEAD_NAMES,
+  modelStacks,
+  type NormNames,
+  type SelfAttnNames,
+  type StackNames,
+  selfAttnNames,
+} from './names.ts';
 import type { Transformer } from './transformer.ts';
 
 /**
@@ -43,7 +52,8 @@ export class CachedDecoder<A extends FloatArray> {
   readonly Tcap: number;
   private readonly cfg: ModelConfig;
   private readonly ctx: Ctx<A>;
-  private readonly layers: string[];
+  /** the decoder stack's tensor names */
+  private readonly names: StackNames;
   private readonly caches: LayerCache<A>[];
   /**
    * (rows, Tcap): the cache row holding position j of live row r. Step t writes every row's
@@ -69,15 +79,15 @@ export class CachedDecoder<A extends FloatArray> {
     this.cfg = cfg;
     const enc = model.encode(src, srcMask, B, Ts, 'cached decoding');
     this.ctx = { be, ws: model.ws, p: model.p, g: model.g, dropout: 0, seed: 0, site: 0 };
-    this.layers = stackPrefixes(cfg).dec;
+    this.names = modelStacks(cfg).dec;
     this.Tcap = Math.max(1, Math.min(Tcap, cfg.max_len));
     const C = cfg.d_model;
     const R = Math.max(B, maxRows);
     const { ws } = model;
     owners.set(ws, this);
-    this.caches = this.layers.map((lp, i) => {
+    this.caches = this.names.blocks.map((blk, i) => {
       const cross = ws.f(`inc.cache.L${i}.cross`, B * Ts * 2 * C);
-      linearForward(this.ctx, cross, enc, `${lp}.xattn.kv`, B * Ts, C, 2 * C);
+      linearForward(this.ctx, cross, enc, blk.xattn.kv, B * Ts, C, 2 * C);
       return { self: ws.f(`inc.cache.L${i}.self`, R * this.Tcap * 2 * C), cross };
     });
     this.slots = new Int32Array(R * this.Tcap);
@@ -122,29 +132,30 @@ export class CachedDecoder<A extends FloatArray> {
     const C = cfg.d_model;
     const pre = cfg.norm === 'pre';
     for (let r = 0; r < n; r++) this.slots[r * Tcap + t] = r;
+    const { names } = this;
     const emb = ws.f('inc.emb', n * C); // (n, 1, C): position t of each row
     be.embeddingForward(
       emb,
       tokens,
-      p.get('tok_emb.weight'),
-      p.get('dec.pos_emb.weight').subarray(t * C) as A,
+      p.get(HEAD_NAMES.tokEmb),
+      p.get(names.posEmb).subarray(t * C) as A,
       n,
       1,
       C,
     );
-    let x = pre ? emb : layernorm(ctx, 'inc.embln', 'dec.emb_ln', emb, n, C).out;
-    this.layers.forEach((lp, i) => {
-      const key = `inc.L${i}`;
-      const run = (name: string, ln: string, sub: Sublayer<A>): void => {
-        x = residualForward(ctx, `${key}.${name}`, pre, `${lp}.${ln}`, sub, x, n, C).y;
+    let x = pre ? emb : layernorm(ctx, 'inc.embln', names.embLn, emb, n, C).out;
+    names.blocks.forEach((blk, i) => {
+      // a step's buffers are its sublayer's, under 'inc.' (apart from the full forward's)
+      const run = (sub: { prefix: string }, ln: NormNames, f: Sublayer<A>): void => {
+        x = residualForward(ctx, `inc.${sub.prefix}`, pre, ln, f, x, n, C).y;
       };
-      run('attn', 'ln1', this.selfStep(lp, i));
-      run('xattn', 'lnx', this.crossStep(lp, i));
-      run('mlp', 'ln2', mlp<A>(`${lp}.mlp`, n, C, cfg.d_ff));
+      run(blk.attn, blk.ln1, this.selfStep(blk.attn, i));
+      run(blk.xattn, blk.lnx, this.crossStep(blk.xattn, i));
+      run(blk.mlp, blk.ln2, mlp<A>(blk.mlp, n, C, cfg.d_ff));
     });
-    const h = pre ? layernorm(ctx, 'inc.lnf', 'dec.ln_f', x, n, C).out : x;
+    const h = pre ? layernorm(ctx, 'inc.lnf', names.lnF, x, n, C).out : x;
     const logits = ws.f('inc.logits', n * cfg.vocab); // (n, V), the tied output embedding
-    be.linearForward(logits, h, p.get('tok_emb.weight'), null, n, C, cfg.vocab);
+    be.linearForward(logits, h, p.get(HEAD_NAMES.tokEmb), null, n, C, cfg.vocab);
     this.t = t + 1;
     return logits;
   }
@@ -155,7 +166,7 @@ export class CachedDecoder<A extends FloatArray> {
   }
 
   /** Self-attention of the new position over the cached prefix (its own key/value appended first). */
-  private selfStep(lp: string, i: number): Sublayer<A> {
+  private selfStep(names: SelfAttnNames, i: number): Sublayer<A> {
     const { n, t, Tcap } = this;
     const C = this.cfg.d_model;
     const cache = this.caches[i]!;
@@ -173,15 +184,16 @@ export class CachedDecoder<A extends FloatArray> {
     return {
       forward: (ctx, key, u) => {
         const { be, ws } = ctx;
-        const qkv = ws.f(`${key}.qkv`, n * 3 * C); // (n, 3C)
+        const w = selfAttnNames(key);
+        const qkv = ws.f(w.qkv.prefix, n * 3 * C); // (n, 3C)
         const att = ws.f(`${key}.att`, n * C);
-        const out = ws.f(`${key}.out`, n * C);
-        linearForward(ctx, qkv, u, `${lp}.attn.qkv`, n, C, 3 * C);
+        const out = ws.f(w.proj.prefix, n * C);
+        linearForward(ctx, qkv, u, names.qkv, n, C, 3 * C);
         // each row's key and value go to position t of its own cache row
         const at = cache.self.subarray(t * 2 * C) as A;
         be.copyRows(at, Tcap * 2 * C, qkv.subarray(C) as A, 3 * C, null, n, 2 * C);
         be.attendOne(att, qkv, cache.self, cache.self.subarray(C) as A, null, this.slots, shape);
-        linearForward(ctx, out, att, `${lp}.attn.proj`, n, C, C);
+        linearForward(ctx, out, att, names.proj, n, C, C);
         return { u, out, saved: [] };
       },
       backward: noBackward,
@@ -189,7 +201,7 @@ export class CachedDecoder<A extends FloatArray> {
   }
 
   /** Cross-attention of the new position over its source's cached encoder keys/values. */
-  private crossStep(lp: string, i: number): Sublayer<A> {
+  private crossStep(names: CrossAttnNames, i: number): Sublayer<A> {
     const { n, Ts } = this;
     const C = this.cfg.d_model;
     const kv = this.caches[i]!.cross;
@@ -207,12 +219,13 @@ export class CachedDecoder<A extends FloatArray> {
     return {
       forward: (ctx, key, u) => {
         const { be, ws } = ctx;
-        const q = ws.f(`${key}.q`, n * C);
+        const w = crossAttnNames(key);
+        const q = ws.f(w.q.prefix, n * C);
         const att = ws.f(`${key}.att`, n * C);
-        const out = ws.f(`${key}.out`, n * C);
-        linearForward(ctx, q, u, `${lp}.xattn.q`, n, C, C);
+        const out = ws.f(w.proj.prefix, n * C);
+        linearForward(ctx, q, u, names.q, n, C, C);
         be.attendOne(att, q, kv, kv.subarray(C) as A, this.srcMask, this.src, shape);
-        linearForward(ctx, out, att, `${lp}.xattn.proj`, n, C, C);
+        linearForward(ctx, out, att, names.proj, n, C, C);
         return { u, out, saved: [] };
       },
       backward: noBackward,

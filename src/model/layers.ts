@@ -7,11 +7,9 @@ import {
   type CrossAttnNames,
   crossAttnNames,
   type LinearNames,
-  linearNames,
   type MlpNames,
   mlpNames,
   type NormNames,
-  normNames,
   type SelfAttnNames,
   selfAttnNames,
 } from './names.ts';
@@ -50,13 +48,6 @@ export type LinearImpl<A extends FloatArray> = (
 ) => void;
 
 /**
- * Tensor names are typed records (names.ts). A plain prefix string ('layers.0.attn.qkv') is still
- * taken where a caller builds its own names (the cached decoder, the int8 runtime).
- */
-const asLinear = (n: LinearNames | string): LinearNames => (typeof n === 'string' ? linearNames(n) : n);
-const asNorm = (n: NormNames | string): NormNames => (typeof n === 'string' ? normNames(n) : n);
-
-/**
  * Workspace prefix of backward scratch: buffers a sublayer's backward fills and reads within one
  * call (gradients of its internal activations). One set serves every layer, since the layers'
  * backwards run one after another; only what forward saves for backward is held per layer.
@@ -68,12 +59,11 @@ export function linearForward<A extends FloatArray>(
   ctx: Ctx<A>,
   out: A,
   inp: A,
-  names: LinearNames | string,
+  n: LinearNames,
   N: number,
   In: number,
   Out: number,
 ): void {
-  const n = asLinear(names);
   const bias = ctx.p.get(n.bias);
   const impl = ctx.linear?.get(n.prefix);
   const q = ctx.int8?.weights.get(n.prefix);
@@ -143,10 +133,9 @@ export interface Sublayer<A extends FloatArray, S extends readonly A[] = readonl
  * output of the linear layer `layers.0.attn.qkv`).
  */
 export function selfAttention<A extends FloatArray>(
-  names: SelfAttnNames | string,
+  n: SelfAttnNames,
   g: AttnGeom,
 ): Sublayer<A, readonly [qkv: A, probs: A, att: A]> {
-  const n = typeof names === 'string' ? selfAttnNames(names) : names;
   const { B, Tq: T, C } = g;
   const N = B * T;
   const shape: AttnShape = {
@@ -163,10 +152,11 @@ export function selfAttention<A extends FloatArray>(
   return {
     forward(ctx, key, u) {
       const { be, ws } = ctx;
-      const qkv = ws.f(`${key}.qkv`, N * 3 * C); // (B, T, 3C)
+      const w = selfAttnNames(key);
+      const qkv = ws.f(w.qkv.prefix, N * 3 * C); // (B, T, 3C)
       const probs = ws.f(`${key}.probs`, B * g.NH * T * T); // (B, NH, T, T)
       const att = ws.f(`${key}.att`, N * C); // (B, T, C)
-      const out = ws.f(`${key}.proj`, N * C);
+      const out = ws.f(w.proj.prefix, N * C);
       linearForward(ctx, qkv, u, n.qkv, N, C, 3 * C);
       be.attentionForward(att, probs, qkv, qkv.subarray(C) as A, qkv.subarray(2 * C) as A, g.keyMask, shape);
       linearForward(ctx, out, att, n.proj, N, C, C);
@@ -199,12 +189,11 @@ export function selfAttention<A extends FloatArray>(
 
 /** Cross-attention: queries from u (B, Tq, C), keys/values from enc (B, Tk, C); dEnc accumulates. */
 export function crossAttention<A extends FloatArray>(
-  names: CrossAttnNames | string,
+  n: CrossAttnNames,
   g: AttnGeom,
   enc: A,
   dEnc: A | null,
 ): Sublayer<A, readonly [q: A, kv: A, probs: A, att: A]> {
-  const n = typeof names === 'string' ? crossAttnNames(names) : names;
   const { B, Tq, Tk, C } = g;
   const N = B * Tq;
   const Nk = B * Tk;
@@ -222,11 +211,12 @@ export function crossAttention<A extends FloatArray>(
   return {
     forward(ctx, key, u) {
       const { be, ws } = ctx;
-      const q = ws.f(`${key}.q`, N * C);
-      const kv = ws.f(`${key}.kv`, Nk * 2 * C);
+      const w = crossAttnNames(key);
+      const q = ws.f(w.q.prefix, N * C);
+      const kv = ws.f(w.kv.prefix, Nk * 2 * C);
       const probs = ws.f(`${key}.probs`, B * g.NH * Tq * Tk);
       const att = ws.f(`${key}.att`, N * C);
-      const out = ws.f(`${key}.proj`, N * C);
+      const out = ws.f(w.proj.prefix, N * C);
       linearForward(ctx, q, u, n.q, N, C, C);
       linearForward(ctx, kv, enc, n.kv, Nk, C, 2 * C);
       be.attentionForward(att, probs, q, kv, kv.subarray(C) as A, g.keyMask, shape);
@@ -248,18 +238,18 @@ export function crossAttention<A extends FloatArray>(
 }
 
 export function mlp<A extends FloatArray>(
-  names: MlpNames | string,
+  n: MlpNames,
   N: number,
   C: number,
   F: number,
 ): Sublayer<A, readonly [h: A, gelu: A]> {
-  const n = typeof names === 'string' ? mlpNames(names) : names;
   return {
     forward(ctx, key, u) {
       const { be, ws } = ctx;
-      const h = ws.f(`${key}.fc`, N * F); // (N, F) pre-activation
+      const w = mlpNames(key);
+      const h = ws.f(w.fc.prefix, N * F); // (N, F) pre-activation
       const a = ws.f(`${key}.gelu`, N * F); // gelu(h)
-      const out = ws.f(`${key}.proj`, N * C);
+      const out = ws.f(w.proj.prefix, N * C);
       linearForward(ctx, h, u, n.fc, N, C, F);
       be.geluForward(a, h, N * F);
       linearForward(ctx, out, a, n.proj, N, F, C);
@@ -319,12 +309,11 @@ export interface LnCache<A extends FloatArray> {
 export function layernorm<A extends FloatArray>(
   ctx: Ctx<A>,
   key: string,
-  names: NormNames | string,
+  n: NormNames,
   inp: A,
   N: number,
   C: number,
 ): LnCache<A> {
-  const n = asNorm(names);
   const out = ctx.ws.f(`${key}.out`, N * C);
   const mean = ctx.ws.f(`${key}.mean`, N);
   const rstd = ctx.ws.f(`${key}.rstd`, N);
@@ -368,7 +357,7 @@ export function residualForward<A extends FloatArray>(
   ctx: Ctx<A>,
   key: string,
   pre: boolean,
-  lnNames: NormNames | string,
+  lnNames: NormNames,
   sub: Sublayer<A>,
   x: A,
   N: number,

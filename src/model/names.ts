@@ -2,7 +2,10 @@
 // tensors under these names, the layers look their weights up through them, and the workspace
 // names each activation after the tensor that produces it (`layers.0.attn.qkv` holds the output
 // of the linear layer `layers.0.attn.qkv`). A misspelled field fails to compile; the strings
-// themselves are the checkpoint names (safetensors files), which never change. No math here.
+// themselves are the checkpoint names (safetensors files), which never change. No code outside this
+// file spells a tensor name or suffix: a record built on a workspace key (`selfAttnNames(key)`) names
+// a sublayer's buffers after its tensors. No math here.
+import { decoderLayers, encoderLayers, type ModelConfig } from './config.ts';
 
 /** A linear layer: `<prefix>.weight` (Out, In) and `<prefix>.bias` (Out). */
 export interface LinearNames {
@@ -94,15 +97,41 @@ export function blockNames(prefix: string): BlockNames {
   };
 }
 
-/** A stack's tensors: `pfx` ('' or 'enc.' / 'dec.') and its blocks' prefixes. */
-export function stackNames(pfx: string, layers: readonly string[]): StackNames {
+const POS_EMB = 'pos_emb.weight';
+
+/** A stack's tensors: `pfx` ('' or 'enc.' / 'dec.') and its `nLayers` blocks (`<pfx>layers.<i>`). */
+export function stackNames(pfx: string, nLayers: number): StackNames {
   return {
     pfx,
-    posEmb: `${pfx}pos_emb.weight`,
+    posEmb: `${pfx}${POS_EMB}`,
     embLn: normNames(`${pfx}emb_ln`),
     lnF: normNames(`${pfx}ln_f`),
-    blocks: layers.map(blockNames),
+    blocks: Array.from({ length: nLayers }, (_, i) => blockNames(`${pfx}layers.${i}`)),
   };
+}
+
+/** The two stacks of a model: the encoder (the source side of encdec) and the decoder (the target side). */
+export interface ModelStacks {
+  enc: StackNames;
+  dec: StackNames;
+}
+
+/**
+ * A config's stacks. The one its family lacks (the decoder of an encoder, the encoder of a decoder)
+ * has no blocks, and none of its tensors is in the layout (presentStacks lists the others).
+ */
+export function modelStacks(c: ModelConfig): ModelStacks {
+  const encdec = c.family === 'encdec';
+  return {
+    enc: stackNames(encdec ? 'enc.' : '', encoderLayers(c)),
+    dec: stackNames(encdec ? 'dec.' : '', decoderLayers(c)),
+  };
+}
+
+/** The stacks whose tensors a config's layout holds, encoder first. */
+export function presentStacks(c: ModelConfig): StackNames[] {
+  const { enc, dec } = modelStacks(c);
+  return c.family === 'encdec' ? [enc, dec] : c.family === 'encoder' ? [enc] : [dec];
 }
 
 /** The tensors outside the stacks: the (tied) token embedding and the heads. */
@@ -118,3 +147,16 @@ export const HEAD_NAMES = {
   /** the classification head on the first token */
   cls: { prefix: 'cls', dense: linearNames('cls.dense'), out: linearNames('cls.out') },
 } as const;
+
+/** The token embedding or a stack's position embedding (of any stack prefix). */
+export function isEmbedding(name: string): boolean {
+  return name === HEAD_NAMES.tokEmb || name === POS_EMB || name.endsWith(`.${POS_EMB}`);
+}
+
+/** The linear layer whose weight matrix is `weight` (a layout name such as 'layers.0.attn.qkv.weight'). */
+export function linearOfWeight(weight: string): LinearNames {
+  const n = linearNames(weight.replace(/\.weight$/, ''));
+  if (n.weight !== weight)
+    throw new Error(`${weight} is not the weight of a linear layer (no .weight suffix)`);
+  return n;
+}

@@ -8,9 +8,9 @@ import {
   type BlockNames,
   HEAD_NAMES,
   type LinearNames,
+  modelStacks,
   type NormNames,
-  type StackNames,
-  stackNames,
+  presentStacks,
 } from './names.ts';
 
 export type Init = 'normal' | 'zeros' | 'ones';
@@ -75,36 +75,16 @@ class LayoutBuilder {
   }
 }
 
-/** Layer-name prefixes of the encoder and decoder stacks of a config. */
-export function stackPrefixes(c: ModelConfig): { enc: string[]; dec: string[] } {
-  const e = c.family === 'encdec' ? 'enc.layers' : 'layers';
-  const d = c.family === 'encdec' ? 'dec.layers' : 'layers';
-  return {
-    enc: Array.from({ length: encoderLayers(c) }, (_, i) => `${e}.${i}`),
-    dec: Array.from({ length: decoderLayers(c) }, (_, i) => `${d}.${i}`),
-  };
-}
-
-/** The names of a config's stacks: the encoder's (none in a decoder) and the decoder's (none in an encoder). */
-export function modelStacks(c: ModelConfig): { enc: StackNames | null; dec: StackNames | null } {
-  const { enc, dec } = stackPrefixes(c);
-  const encdec = c.family === 'encdec';
-  return {
-    enc: c.family === 'decoder' ? null : stackNames(encdec ? 'enc.' : '', enc),
-    dec: c.family === 'encoder' ? null : stackNames(encdec ? 'dec.' : '', dec),
-  };
-}
-
 export function buildLayout(c: ModelConfig): Layout {
   const b = new LayoutBuilder();
   const C = c.d_model;
   b.add(HEAD_NAMES.tokEmb, [c.vocab, C], 'normal');
   const { enc, dec } = modelStacks(c);
-  const stacks = [enc, dec].filter((s): s is StackNames => s !== null);
+  const stacks = presentStacks(c);
   for (const s of stacks) b.add(s.posEmb, [c.max_len, C], 'normal');
   if (c.norm === 'post') for (const s of stacks) b.norm(s.embLn, C);
-  for (const blk of enc?.blocks ?? []) b.block(blk, C, c.d_ff, false);
-  for (const blk of dec?.blocks ?? []) b.block(blk, C, c.d_ff, c.family === 'encdec');
+  for (const blk of enc.blocks) b.block(blk, C, c.d_ff, false);
+  for (const blk of dec.blocks) b.block(blk, C, c.d_ff, c.family === 'encdec');
   if (c.norm === 'pre') for (const s of stacks) b.norm(s.lnF, C);
   const { lmHead, cls } = HEAD_NAMES;
   if (c.family === 'encoder') {
@@ -142,12 +122,17 @@ export function initParams<A extends FloatArray>(
 ): void {
   backend.fill(data, 0, layout.total);
   const layers = encoderLayers(c) + decoderLayers(c);
+  // each residual branch's output projection (self-attention, cross-attention, MLP)
+  const resids = new Set(
+    presentStacks(c).flatMap((st) =>
+      st.blocks.flatMap((b) => [b.attn.proj.weight, b.xattn.proj.weight, b.mlp.proj.weight]),
+    ),
+  );
   layout.specs.forEach((s, i) => {
     const v = data.subarray(s.offset, s.offset + s.size);
     if (s.init === 'ones') v.fill(1);
     else if (s.init === 'normal') {
-      const resid = /\.(attn|xattn|mlp)\.proj\.weight$/.test(s.name);
-      const scheme = resid ? (c.resid_init ?? 'normal') : 'normal';
+      const scheme = resids.has(s.name) ? (c.resid_init ?? 'normal') : 'normal';
       if (scheme === 'zero') return;
       const std = scheme === 'scaled' ? c.init_std / Math.sqrt(2 * layers) : c.init_std;
       const rng = new Rng((seed * 1000003 + i) >>> 0);

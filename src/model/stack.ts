@@ -19,15 +19,13 @@ import {
   type Sublayer,
   selfAttention,
 } from './layers.ts';
-import { HEAD_NAMES, type NormNames, type StackNames, stackNames } from './names.ts';
+import { HEAD_NAMES, type NormNames, type StackNames } from './names.ts';
 
 export interface StackSpec {
   /** workspace key of this stack: "enc" (encoder, or the source side of encdec) or "dec" (decoder, or the target side) */
   key: string;
-  /** parameter-name prefix of stack-level tensors ("" or "enc." / "dec."; names.ts's stackNames) */
-  pfx: string;
-  /** layer prefixes, e.g. ["layers.0", ...] */
-  layers: string[];
+  /** the stack's tensor names (names.ts's modelStacks) */
+  names: StackNames;
   causal: boolean;
 }
 
@@ -46,7 +44,6 @@ interface BlockTape<A extends FloatArray> {
 
 export interface StackTape<A extends FloatArray> {
   spec: StackSpec;
-  names: StackNames;
   B: number;
   T: number;
   tokens: Int32Array;
@@ -72,7 +69,7 @@ export function stackForward<A extends FloatArray>(
   const C = cfg.d_model;
   const N = B * T;
   const pre = cfg.norm === 'pre';
-  const names = stackNames(spec.pfx, spec.layers);
+  const { names } = spec;
   const emb = ws.f(`${spec.key}.emb`, N * C); // (B, T, C)
   be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), p.get(names.posEmb), B, T, C);
   const embLn = pre ? null : layernorm(ctx, names.embLn.prefix, names.embLn, emb, N, C);
@@ -98,7 +95,7 @@ export function stackForward<A extends FloatArray>(
     blocks.push({ subs });
   }
   const lnf = pre ? layernorm(ctx, names.lnF.prefix, names.lnF, x, N, C) : null;
-  return { spec, names, B, T, tokens, embLn, drop, blocks, lnf, out: lnf ? lnf.out : x };
+  return { spec, B, T, tokens, embLn, drop, blocks, lnf, out: lnf ? lnf.out : x };
 }
 
 /** Backpropagate dout (B, T, C) through the stack; parameter gradients accumulate. */
@@ -120,7 +117,7 @@ export function stackBackward<A extends FloatArray>(
   if (t.lnf) {
     dy = bufs[0];
     be.fill(dy, 0, n);
-    layernormBack(ctx, t.names.lnF, t.lnf, dy, dout, N, C);
+    layernormBack(ctx, t.spec.names.lnF, t.lnf, dy, dout, N, C);
   } else if (pre) {
     dy = bufs[0]; // pre-LN blocks add into dy in place: never into the caller's dout
     be.copy(dy, dout, n);
@@ -142,7 +139,7 @@ export function stackBackward<A extends FloatArray>(
   if (t.embLn) {
     demb = other(dx0);
     be.fill(demb, 0, n);
-    layernormBack(ctx, t.names.embLn, t.embLn, demb, dx0, N, C);
+    layernormBack(ctx, t.spec.names.embLn, t.embLn, demb, dx0, N, C);
   }
-  be.embeddingBackward(g.get(HEAD_NAMES.tokEmb), g.get(t.names.posEmb), demb, t.tokens, t.B, t.T, C);
+  be.embeddingBackward(g.get(HEAD_NAMES.tokEmb), g.get(t.spec.names.posEmb), demb, t.tokens, t.B, t.T, C);
 }

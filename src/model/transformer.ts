@@ -7,7 +7,8 @@ import type { ClassBatch, LmBatch, Seq2SeqBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
 import { clsHeadBackward, clsHeadForward, type HeadTape, lmHeadBackward, lmHeadForward } from './heads.ts';
 import type { Ctx } from './layers.ts';
-import { buildLayout, initParams, type Layout, ParamViews, stackPrefixes } from './params.ts';
+import { modelStacks } from './names.ts';
+import { buildLayout, initParams, type Layout, ParamViews } from './params.ts';
 import { type StackSpec, type StackTape, stackBackward, stackForward } from './stack.ts';
 import { Workspace } from './workspace.ts';
 
@@ -58,10 +59,9 @@ export class Transformer<A extends FloatArray> {
     this.g = new ParamViews(this.layout, this.grads);
     this.ws = new Workspace(be);
     initParams(be, this.layout, this.params, cfg, seed);
-    const { enc, dec } = stackPrefixes(cfg);
-    const encdec = cfg.family === 'encdec';
-    this.enc = { key: 'enc', pfx: encdec ? 'enc.' : '', layers: enc, causal: false };
-    this.dec = { key: 'dec', pfx: encdec ? 'dec.' : '', layers: dec, causal: true };
+    const { enc, dec } = modelStacks(cfg);
+    this.enc = { key: 'enc', names: enc, causal: false };
+    this.dec = { key: 'dec', names: dec, causal: true };
   }
 
   zeroGrad(): void {

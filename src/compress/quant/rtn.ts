@@ -1,6 +1,7 @@
 // Round-to-nearest weight quantization (the format's own quantize), plus the default scope: which
 // tensors of a flat parameter layout get quantized. Does not write files (the container does).
 import { InputError } from '../../engine/errors.ts';
+import { isEmbedding } from '../../model/names.ts';
 import type { ParamSpec } from '../../model/params.ts';
 import { getFormat, type QuantFormat, type QuantTensor } from './formats.ts';
 
@@ -14,14 +15,12 @@ export interface QuantScope {
   embeddings?: boolean;
 }
 
-const EMBEDDING = /(^|\.)(tok|pos)_emb\.weight$/;
-
 /**
  * Tensors to quantize: every linear layer's weight matrix, plus embeddings when asked. Layer norms
  * and biases always stay fp32. Note: tok_emb.weight is tied to the output head in this model.
  */
 export function selectQuantTargets(specs: readonly ParamSpec[], scope: QuantScope = {}): ParamSpec[] {
-  return specs.filter((s) => s.linear || (scope.embeddings === true && EMBEDDING.test(s.name)));
+  return specs.filter((s) => s.linear || (scope.embeddings === true && isEmbedding(s.name)));
 }
 
 /** (rows, cols) of a 2-D parameter; throws for anything else. */

@@ -2,6 +2,7 @@
 // the transposed weight; int8 is onnxruntime's dynamic quantization — activations quantized per
 // tensor to uint8 at run time, weights int8, symmetric, one scale per output channel — in one of
 // three spellings (INT8_SCHEMES) that differ only in which ops carry it.
+import type { LinearNames } from '../../model/names.ts';
 import { DT, rawBytes } from './proto.ts';
 import type { Ctx } from './transformer.ts';
 
@@ -45,18 +46,21 @@ export function transpose(w: Float32Array, Out: number, In: number): Float32Arra
   return t;
 }
 
-/** y (..., Out) = x (..., In) W^T + b for the tlc linear layer `prefix`. */
-export function linear(c: Ctx, x: string, prefix: string, In: number, Out: number): string {
+/**
+ * y (..., Out) = x (..., In) W^T + b for the tlc linear layer `n`; the initializers carry its
+ * checkpoint names (the int8 weight and scale: the weight's name + `_quantized` / `_scale`).
+ */
+export function linear(c: Ctx, x: string, n: LinearNames, In: number, Out: number): string {
   const { g, w } = c;
-  const W = w(`${prefix}.weight`);
-  const bias = g.f32(`${prefix}.bias`, [Out], w(`${prefix}.bias`));
+  const W = w(n.weight);
+  const bias = g.f32(n.bias, [Out], w(n.bias));
   if (!c.int8) {
-    const wt = g.f32(`${prefix}.weight`, [In, Out], transpose(W, Out, In));
+    const wt = g.f32(n.weight, [In, Out], transpose(W, Out, In));
     return g.op('Add', [g.op('MatMul', [x, wt]), bias]);
   }
   const qw = quantizeWeight(W, Out, In);
-  const B = g.init(`${prefix}.weight_quantized`, DT.INT8, [In, Out], rawBytes(qw.q));
-  const bScale = g.f32(`${prefix}.weight_scale`, [Out], qw.scale);
+  const B = g.init(`${n.weight}_quantized`, DT.INT8, [In, Out], rawBytes(qw.q));
+  const bScale = g.f32(`${n.weight}_scale`, [Out], qw.scale);
   if (c.int8 === 'dqmm')
     return g.op('DynamicQuantizeMatMul', [x, B, bScale, '', bias], {}, { domain: 'com.microsoft' });
   const [xq, xs, xz] = g.ops('DynamicQuantizeLinear', [x], {}, { outputs: 3 }) as [string, string, string];

@@ -3,7 +3,14 @@
 // the encoder classifier. Linear layers are fp32 MatMul or int8 (onnxruntime's dynamic quantization,
 // see linear.ts); everything else (embeddings, layer norms, attention, the tied head) stays fp32.
 import type { ModelConfig } from '../../model/config.ts';
-import { stackPrefixes } from '../../model/params.ts';
+import {
+  HEAD_NAMES,
+  type MlpNames,
+  modelStacks,
+  type NormNames,
+  type SelfAttnNames,
+  type StackNames,
+} from '../../model/names.ts';
 import { GraphBuilder } from './graph.ts';
 import { type Int8Scheme, linear } from './linear.ts';
 import { DT } from './proto.ts';
@@ -20,7 +27,7 @@ export interface GraphOptions {
   int8: Int8Scheme | null;
 }
 
-/** Parameter tensors by tlc name (src/model/params.ts), fp32, row-major. */
+/** Parameter tensors by tlc name (src/model/names.ts), fp32, row-major. */
 export type Weights = (name: string) => Float32Array;
 
 export interface Ctx {
@@ -30,10 +37,11 @@ export interface Ctx {
   int8: Int8Scheme | null;
 }
 
-function layerNorm(c: Ctx, x: string, prefix: string): string {
+/** The graph's initializers carry the checkpoint names. */
+function layerNorm(c: Ctx, x: string, n: NormNames): string {
   const C = c.cfg.d_model;
-  const scale = c.g.f32(`${prefix}.weight`, [C], c.w(`${prefix}.weight`));
-  const bias = c.g.f32(`${prefix}.bias`, [C], c.w(`${prefix}.bias`));
+  const scale = c.g.f32(n.weight, [C], c.w(n.weight));
+  const bias = c.g.f32(n.bias, [C], c.w(n.bias));
   return c.g.op('LayerNormalization', [x, scale, bias], { axis: { i: -1 }, epsilon: { f: LN_EPS } });
 }
 
@@ -74,9 +82,9 @@ function attend(c: Ctx, q: string, kT: string, v: string, bias: string): string 
   return g.op('Reshape', [a, g.constant('i64', [0, 0, c.cfg.d_model])]);
 }
 
-function selfAttention(c: Ctx, x: string, prefix: string, bias: string, past: Past | null): string {
+function selfAttention(c: Ctx, x: string, n: SelfAttnNames, bias: string, past: Past | null): string {
   const C = c.cfg.d_model;
-  const qkv = linear(c, x, `${prefix}.qkv`, C, 3 * C);
+  const qkv = linear(c, x, n.qkv, C, 3 * C);
   const [q, k, v] = c.g.ops(
     'Split',
     [qkv, c.g.constant('i64', [C, C, C])],
@@ -100,29 +108,34 @@ function selfAttention(c: Ctx, x: string, prefix: string, bias: string, past: Pa
     const kT = c.g.op('Transpose', [kAll], { perm: { ints: [0, 1, 3, 2] } });
     att = attend(c, heads(c, q, false), kT, vAll, bias);
   } else att = attend(c, heads(c, q, false), heads(c, k, true), heads(c, v, false), bias);
-  return linear(c, att, `${prefix}.proj`, C, C);
+  return linear(c, att, n.proj, C, C);
 }
 
-function mlp(c: Ctx, x: string, prefix: string): string {
+function mlp(c: Ctx, x: string, n: MlpNames): string {
   const { d_model: C, d_ff: F } = c.cfg;
-  return linear(c, gelu(c, linear(c, x, `${prefix}.fc`, C, F)), `${prefix}.proj`, F, C);
+  return linear(c, gelu(c, linear(c, x, n.fc, C, F)), n.proj, F, C);
+}
+
+/** The graph's one stack: the encoder's (mlm, cls) or the decoder's (causal). */
+function stackOf(cfg: ModelConfig): StackNames {
+  const { enc, dec } = modelStacks(cfg);
+  return cfg.family === 'encoder' ? enc : dec;
 }
 
 /** the residual blocks and final norm over embeddings x (B, T, C) */
 function stack(c: Ctx, x: string, bias: string, pasts: Past[] | null): string {
   const pre = c.cfg.norm === 'pre';
-  const { enc, dec } = stackPrefixes(c.cfg);
-  const layers = c.cfg.family === 'encoder' ? enc : dec;
-  let h = pre ? x : layerNorm(c, x, 'emb_ln');
-  layers.forEach((lp, i) => {
-    const sub = (ln: string, f: (u: string) => string) => {
-      if (pre) h = c.g.op('Add', [h, f(layerNorm(c, h, `${lp}.${ln}`))]);
-      else h = layerNorm(c, c.g.op('Add', [h, f(h)]), `${lp}.${ln}`);
+  const names = stackOf(c.cfg);
+  let h = pre ? x : layerNorm(c, x, names.embLn);
+  names.blocks.forEach((blk, i) => {
+    const sub = (ln: NormNames, f: (u: string) => string) => {
+      if (pre) h = c.g.op('Add', [h, f(layerNorm(c, h, ln))]);
+      else h = layerNorm(c, c.g.op('Add', [h, f(h)]), ln);
     };
-    sub('ln1', (u) => selfAttention(c, u, `${lp}.attn`, bias, pasts ? pasts[i]! : null));
-    sub('ln2', (u) => mlp(c, u, `${lp}.mlp`));
+    sub(blk.ln1, (u) => selfAttention(c, u, blk.attn, bias, pasts ? pasts[i]! : null));
+    sub(blk.ln2, (u) => mlp(c, u, blk.mlp));
   });
-  return pre ? layerNorm(c, h, 'ln_f') : h;
+  return pre ? layerNorm(c, h, names.lnF) : h;
 }
 
 /** logits (B, T, V) = x E^T (+ bias), with E the token embedding (V, C) as stored: Gemm transB */
@@ -141,7 +154,8 @@ function encoderInputs(c: Ctx, emb: string): { x: string; bias: string } {
   const { g, cfg } = c;
   const ids = g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
   const mask = g.input('attention_mask', DT.INT64, ['batch_size', 'sequence_length']);
-  const pos = g.f32('pos_emb.weight', [cfg.max_len, cfg.d_model], c.w('pos_emb.weight'));
+  const { posEmb } = stackOf(cfg);
+  const pos = g.f32(posEmb, [cfg.max_len, cfg.d_model], c.w(posEmb));
   const T = g.op('Shape', [ids], { start: { i: 1 }, end: { i: 2 } });
   const posT = g.op('Slice', [pos, g.constant('i64', [0]), T, g.constant('i64', [0])]); // (T, C)
   const x = g.op('Add', [g.op('Gather', [emb, ids], { axis: { i: 0 } }), posT]);
@@ -162,13 +176,14 @@ function decoderInputs(c: Ctx, emb: string): { x: string; bias: string; pasts: P
   const ids = g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
   const mask = g.input('attention_mask', DT.INT64, ['batch_size', 'total_sequence_length']);
   const posIds = g.input('position_ids', DT.INT64, ['batch_size', 'sequence_length']);
-  const pasts: Past[] = stackPrefixes(cfg).dec.map((_, i) => ({
+  const names = stackOf(cfg);
+  const pasts: Past[] = names.blocks.map((_, i) => ({
     key: g.input(`past_key_values.${i}.key`, DT.FLOAT, ['batch_size', H, 'past_sequence_length', hd]),
     value: g.input(`past_key_values.${i}.value`, DT.FLOAT, ['batch_size', H, 'past_sequence_length', hd]),
     presentKey: `present.${i}.key`,
     presentValue: `present.${i}.value`,
   }));
-  const pos = g.f32('pos_emb.weight', [cfg.max_len, cfg.d_model], c.w('pos_emb.weight'));
+  const pos = g.f32(names.posEmb, [cfg.max_len, cfg.d_model], c.w(names.posEmb));
   const x = g.op('Add', [
     g.op('Gather', [emb, ids], { axis: { i: 0 } }),
     g.op('Gather', [pos, posIds], { axis: { i: 0 } }),
@@ -190,7 +205,8 @@ export function buildGraph(cfg: ModelConfig, w: Weights, kind: GraphKind, o: Gra
   const g = new GraphBuilder();
   const c: Ctx = { g, w, cfg, int8: o.int8 };
   const C = cfg.d_model;
-  const emb = g.f32('tok_emb.weight', [cfg.vocab, C], w('tok_emb.weight'));
+  const { tokEmb, lmHead, cls } = HEAD_NAMES;
+  const emb = g.f32(tokEmb, [cfg.vocab, C], w(tokEmb));
   if (kind === 'causal') {
     const { x, bias, pasts } = decoderInputs(c, emb);
     const h = stack(c, x, bias, pasts);
@@ -205,13 +221,13 @@ export function buildGraph(cfg: ModelConfig, w: Weights, kind: GraphKind, o: Gra
   const { x, bias } = encoderInputs(c, emb);
   const h = stack(c, x, bias, null);
   if (kind === 'mlm') {
-    const t = layerNorm(c, gelu(c, linear(c, h, 'lm_head.dense', C, C)), 'lm_head.ln');
-    const b = g.f32('lm_head.bias', [cfg.vocab], w('lm_head.bias'));
+    const t = layerNorm(c, gelu(c, linear(c, h, lmHead.dense, C, C)), lmHead.ln);
+    const b = g.f32(lmHead.bias, [cfg.vocab], w(lmHead.bias));
     g.output(tiedHead(c, t, emb, b), 'logits', DT.FLOAT, ['batch_size', 'sequence_length', cfg.vocab]);
     return g;
   }
   const first = g.op('Gather', [h, g.constant('i64', [0], [])], { axis: { i: 1 } }); // (B, C)
-  const d = g.op('Tanh', [linear(c, first, 'cls.dense', C, C)]);
-  g.output(linear(c, d, 'cls.out', C, cfg.n_classes), 'logits', DT.FLOAT, ['batch_size', cfg.n_classes]);
+  const d = g.op('Tanh', [linear(c, first, cls.dense, C, C)]);
+  g.output(linear(c, d, cls.out, C, cfg.n_classes), 'logits', DT.FLOAT, ['batch_size', cfg.n_classes]);
   return g;
 }
