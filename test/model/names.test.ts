@@ -1,8 +1,11 @@
 // The one naming system (src/model/names.ts): the checkpoint names and their order for the families
 // the golden fixtures do not pin (encdec, post-LN encdec, the classification head), the helpers
 // that classify a layout name (isEmbedding, linearOfWeight), the residual-projection init that reads
-// the records, and, at compile time, that the layers take the records and not a plain string.
+// the records, that no other source file spells a name, and, at compile time, that the layers take
+// the records and not a plain string.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { createTsBackend } from '../../src/engine/ts-backend.ts';
 import { type Ctx, layernorm, linearForward, mlp, selfAttention } from '../../src/model/layers.ts';
@@ -111,6 +114,31 @@ test("resid_init 'zero' zeros exactly the residual branches' output projections"
     'dec.layers.0.xattn.proj.weight',
     'dec.layers.0.mlp.proj.weight',
   ]);
+});
+
+/** String literals that spell a tensor name or a sublayer's suffix (comments are skipped). */
+const SPELLED = [
+  /['"`][^'"`\n]*\b(tok_emb|pos_emb|emb_ln|ln_f|lm_head)\b/,
+  /\.(weight|bias)['"`]/,
+  /\}\.(attn|xattn|mlp|qkv|proj|fc|kv|q|ln1|ln2|lnx)`/,
+];
+
+test('no source file outside names.ts spells a tensor name', () => {
+  const src = path.resolve(import.meta.dirname, '..', '..', 'src');
+  const files = (fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  assert.ok(files.length > 50, 'the scan found too few files to mean anything');
+  const bad: string[] = [];
+  for (const f of files) {
+    if (f === path.join('model', 'names.ts')) continue;
+    fs.readFileSync(path.join(src, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const code = line.trimStart().replace(/\s\/\/\s.*$/, ''); // a trailing comment is not code
+        if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return;
+        if (SPELLED.some((re) => re.test(code))) bad.push(`src/${f}:${i + 1}: ${code}`);
+      });
+  }
+  assert.deepEqual(bad, [], 'take the names from src/model/names.ts (its records, HEAD_NAMES, modelStacks)');
 });
 
 // Compile-time checks (npm run typecheck, test/static.test.ts): a tensor name spelled as a string
