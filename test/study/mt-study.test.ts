@@ -67,15 +67,13 @@ test('tlc study --task mt --preset quick: report, figures and verdicts computed 
   for (const p of res.compression.filter((x) => x.method === 'rtn'))
     assert.ok(p.bytes < res.compression.find((x) => x.run_id === p.run_id && x.method === 'dense')!.bytes);
 
-  // width vs depth: the row names the best size of each sweep, its interval is the paired bootstrap
-  const best = (sweep: 'depth' | 'width') =>
-    res.sizes
-      .filter((s) => s.sweeps.includes(sweep))
-      .map((s) => ({ id: s.id, bleu: res.runs.find((x) => x.size_id === s.id)!.final.bleu }))
-      .reduce((a, b) => (b.bleu > a.bleu ? b : a));
+  // width vs depth: the row compares the largest size of each sweep (the grown models), its interval
+  // is the paired bootstrap over the same sentences
+  const largest = (sweep: 'depth' | 'width') =>
+    res.sizes.filter((s) => s.sweeps.includes(sweep)).reduce((a, b) => (b.params > a.params ? b : a));
   const wd = res.verdicts.find((v) => v.claim === 'width-depth')!;
-  const w = best('width');
-  const d = best('depth');
+  const w = largest('width');
+  const d = largest('depth');
   if (w.id === d.id) assert.equal(wd.comparisons.length, 0);
   else {
     const c = wd.comparisons[0]!;

@@ -70,7 +70,7 @@ function ctx(quality: Record<string, BleuStats[]>, tooShort = false): MtClaimCon
 }
 
 describe('width vs depth (paired bootstrap over sentences)', () => {
-  test('width better: the best width model clearly beats the best depth model → supported, naming both', () => {
+  test('width better: the widened model clearly beats the deepened one → supported, naming both', () => {
     const v = widthVsDepth(
       ctx({
         'd64-L2': system(0.5),
@@ -81,7 +81,7 @@ describe('width vs depth (paired bootstrap over sentences)', () => {
       }),
     );
     assert.equal(v.verdict, 'supported');
-    assert.equal(v.comparisons.length, 1);
+    assert.equal(v.comparisons.length, 3, 'widened vs deepened, each vs the centre');
     assert.equal(v.comparisons[0]!.a, 'd256-L2');
     assert.equal(v.comparisons[0]!.b, 'd128-L4');
     assert.ok(v.comparisons[0]!.low > 0);
@@ -100,7 +100,7 @@ describe('width vs depth (paired bootstrap over sentences)', () => {
     );
     assert.equal(v.verdict, 'not supported');
     assert.equal(v.comparisons[0]!.outcome, 'b');
-    assert.match(v.reason, /depth helps more: d128-L4/);
+    assert.match(v.reason, /depth helps more: the deepened d128-L4/);
   });
 
   test('inside the noise → inconclusive', () => {
@@ -119,19 +119,39 @@ describe('width vs depth (paired bootstrap over sentences)', () => {
     assert.ok(v.comparisons[0]!.low <= 0 && v.comparisons[0]!.high >= 0);
   });
 
-  test('the centre best in both sweeps → inconclusive, nothing to compare', () => {
+  test('neither grown model beats the centre → inconclusive, whichever lost less', () => {
+    // the smaller sizes win (as at a short budget): the widened model loses less than the deepened
+    // one, but neither widening nor deepening helped
+    const v = widthVsDepth(
+      ctx({
+        'd64-L2': system(0.85),
+        'd128-L1': system(0.9),
+        'd128-L2': system(0.8),
+        'd128-L4': system(0.4),
+        'd256-L2': system(0.6),
+      }),
+    );
+    assert.equal(v.verdict, 'inconclusive');
+    assert.equal(v.comparisons[0]!.outcome, 'a', 'the widened model is ahead of the deepened one');
+    assert.match(
+      v.reason,
+      /neither widening \(d256-L2\) nor deepening \(d128-L4\) beat the centre size d128-L2/,
+    );
+  });
+
+  test('one grown model beats the centre: the widened-vs-deepened comparison decides', () => {
     const v = widthVsDepth(
       ctx({
         'd64-L2': system(0.3),
         'd128-L1': system(0.3),
-        'd128-L2': system(0.8),
+        'd128-L2': system(0.6),
         'd128-L4': system(0.5),
-        'd256-L2': system(0.5),
+        'd256-L2': system(0.8),
       }),
     );
-    assert.equal(v.verdict, 'inconclusive');
-    assert.equal(v.comparisons.length, 0);
-    assert.match(v.reason, /centre size d128-L2/);
+    assert.equal(v.verdict, 'supported');
+    assert.equal(v.comparisons[1]!.outcome, 'a');
+    assert.equal(v.comparisons[2]!.outcome, 'b');
   });
 
   test('the quick preset: too short to be evidence', () => {
@@ -270,6 +290,27 @@ describe('claims 2 and 3 in BLEU', () => {
     const s = mtClaim2(same.c, same.points);
     assert.equal(s.verdict, 'inconclusive');
     assert.ok(s.comparisons.every((x) => x.outcome === 'tie' && x.diff === 0));
+  });
+
+  test('claim 2: a larger model with no BLEU to lose is not evidence of robustness (the floor)', () => {
+    const big = (id: string) => bytes[id]! >= 1800;
+    // the largest sizes barely translate (quality 0.05): compression cannot cost them anything,
+    // while the smaller ones lose most of what they have
+    const g = grid((id) => (big(id) ? 0 : 0.25));
+    const floor = { ...g, points: g.points.map((p) => p) };
+    const low = new Map<string, BleuStats[]>();
+    for (const p of floor.points) if (big(p.size_id)) low.set(p.file, system(0.05));
+    const c = { ...floor.c, stats: (f: string) => low.get(f) ?? g.c.stats(f) };
+    const v = mtClaim2(c, floor.points);
+    const decided = v.comparisons.filter((x) => x.outcome === 'b');
+    assert.ok(decided.length > 0, 'the larger models do lose less');
+    assert.ok(
+      decided.every((x) => x.not_counted),
+      'each such comparison is bounded by the floor',
+    );
+    assert.equal(v.verdict, 'inconclusive', v.evidence);
+    assert.match(v.reason, /had less to lose/);
+    assert.match(v.evidence, /not counted: d(128-L4|256-L2)'s dense BLEU/);
   });
 
   test('claim 3: each light smaller point against the larger size’s least compressed setting that fits', () => {

@@ -89,6 +89,8 @@ export interface BleuComparison {
   outcome: 'a' | 'b' | 'tie';
   /** which side the claim predicts should win */
   claim_favours: 'a' | 'b';
+  /** claim 2: left out of the tally, and why (the larger model had too little BLEU to lose) */
+  not_counted?: string;
 }
 
 export interface MtVerdict {

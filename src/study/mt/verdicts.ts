@@ -62,7 +62,7 @@ export function bleuComparison(
 
 function tallyOf(cs: BleuComparison[]): Tally {
   const t = { support: 0, against: 0, ties: 0 };
-  for (const c of cs) {
+  for (const c of cs.filter((x) => !x.not_counted)) {
     if (c.outcome === 'tie') t.ties++;
     else if (c.outcome === c.claim_favours) t.support++;
     else t.against++;
@@ -75,7 +75,8 @@ const fmtTally = (t: Tally) => `${t.support} for, ${t.against} against, ${t.ties
 export function fmtBleuComparison(c: BleuComparison): string {
   const sign = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
   const won = c.outcome === 'tie' ? 'inside the noise' : `${c.outcome === 'a' ? c.a : c.b} better`;
-  return `${c.what}: ${sign(c.diff)} BLEU (95% ${sign(c.low)} to ${sign(c.high)}; ${won})`;
+  const left = c.not_counted ? `; not counted: ${c.not_counted}` : '';
+  return `${c.what}: ${sign(c.diff)} BLEU (95% ${sign(c.low)} to ${sign(c.high)}; ${won}${left})`;
 }
 
 function finish(c: MtClaimContext, v: Omit<MtVerdict, 'caveats'> & { caveats?: string[] }): MtVerdict {
@@ -149,67 +150,64 @@ export function mtClaim1(c: MtClaimContext): MtVerdict {
   });
 }
 
-/** Width vs depth: the best width-sweep model against the best depth-sweep model at the budget. */
+/**
+ * Width vs depth: the model grown in width (the largest of the width sweep) against the model grown
+ * in depth (the largest of the depth sweep) at the budget. Each is also compared with the centre
+ * (the size both sweeps share): when neither grown model beats it, neither direction helped at this
+ * budget and the row is inconclusive whichever of the two lost less.
+ */
 export function widthVsDepth(c: MtClaimContext): MtVerdict {
   const statement =
-    'At equal training time, widening helps more than deepening: the best width-sweep model translates better than the best depth-sweep model.';
-  const best = (sweep: 'depth' | 'width') => {
-    let b: { s: MtSize; bleu: number } | null = null;
-    for (const s of sweepOf(c, sweep)) {
-      const f = c.final.get(s.id);
-      if (f && (!b || f.bleu > b.bleu)) b = { s, bleu: f.bleu };
-    }
-    return b;
-  };
-  const w = best('width');
-  const d = best('depth');
-  if (!w || !d)
-    return finish(c, {
-      claim: 'width-depth',
-      statement,
-      verdict: 'inconclusive',
-      reason: 'a sweep has no trained size',
-      evidence: 'nothing to compare',
-      comparisons: [],
-    });
+    'At equal training time, widening helps more than deepening: the model grown in width translates better than the model grown in depth.';
+  const largest = (sweep: 'depth' | 'width') =>
+    sweepOf(c, sweep)
+      .filter((s) => c.final.has(s.id))
+      .at(-1) ?? null;
+  const centre = c.sizes.find(
+    (s) => s.sweeps.includes('depth') && s.sweeps.includes('width') && c.final.has(s.id),
+  );
+  const w = largest('width');
+  const d = largest('depth');
   const bleus = (sweep: 'depth' | 'width') =>
     sweepOf(c, sweep)
       .map((s) => `${s.id} ${c.final.get(s.id)?.bleu.toFixed(2) ?? '—'}`)
       .join(', ');
   const listed = `BLEU at ${c.budgetS} s (beam) — width sweep: ${bleus('width')}; depth sweep: ${bleus('depth')}`;
-  if (w.s.id === d.s.id)
+  if (!w || !d || !centre || w.id === centre.id || d.id === centre.id)
     return finish(c, {
       claim: 'width-depth',
       statement,
       verdict: 'inconclusive',
-      reason: `the best of both sweeps is the centre size ${w.s.id}: neither widening nor deepening beat it`,
-      evidence: `${listed}. The best width-sweep and the best depth-sweep model are the same size, so there is nothing to compare.`,
+      reason: 'a sweep has no trained size beyond the centre',
+      evidence: `${listed}. Nothing to compare.`,
       comparisons: [],
     });
-  const cmp = bleuComparison(
-    `best width ${w.s.id} vs best depth ${d.s.id} at ${c.budgetS} s`,
-    w.s.id,
-    d.s.id,
-    c.stats(c.final.get(w.s.id)!.file),
-    c.stats(c.final.get(d.s.id)!.file),
-    'a',
-  );
+  const statsOf = (id: string) => c.stats(c.final.get(id)!.file);
+  const vs = (what: string, a: string, b: string) =>
+    bleuComparison(`${what} at ${c.budgetS} s`, a, b, statsOf(a), statsOf(b), 'a');
+  const cmp = vs(`widened ${w.id} vs deepened ${d.id}`, w.id, d.id);
+  const wc = vs(`widened ${w.id} vs centre ${centre.id}`, w.id, centre.id);
+  const dc = vs(`deepened ${d.id} vs centre ${centre.id}`, d.id, centre.id);
+  const comparisons = [cmp, wc, dc];
+  const evidence = `${listed}. ${comparisons.map(fmtBleuComparison).join('; ')}.`;
+  if (wc.outcome !== 'a' && dc.outcome !== 'a')
+    return finish(c, {
+      claim: 'width-depth',
+      statement,
+      verdict: 'inconclusive',
+      reason: `neither widening (${w.id}) nor deepening (${d.id}) beat the centre size ${centre.id} at this budget, so neither direction helped`,
+      evidence,
+      comparisons,
+    });
   const verdict: VerdictWord =
     cmp.outcome === 'tie' ? 'inconclusive' : cmp.outcome === 'a' ? 'supported' : 'not supported';
   const reason =
     verdict === 'supported'
-      ? `width helps more: ${w.s.id} (best of the width sweep) translates better than ${d.s.id} (best of the depth sweep)`
+      ? `width helps more: the widened ${w.id} translates better than the deepened ${d.id}`
       : verdict === 'not supported'
-        ? `depth helps more: ${d.s.id} (best of the depth sweep) translates better than ${w.s.id} (best of the width sweep)`
-        : `${w.s.id} (best width) and ${d.s.id} (best depth) are inside the noise of each other`;
-  return finish(c, {
-    claim: 'width-depth',
-    statement,
-    verdict,
-    reason,
-    evidence: `${listed}. ${fmtBleuComparison(cmp)}.`,
-    comparisons: [cmp],
-  });
+        ? `depth helps more: the deepened ${d.id} translates better than the widened ${w.id}`
+        : `the widened ${w.id} and the deepened ${d.id} are inside the noise of each other`;
+  return finish(c, { claim: 'width-depth', statement, verdict, reason, evidence, comparisons });
 }
 
 const familyOf = (p: MtCompressionPoint) =>
@@ -253,6 +251,15 @@ export function mtClaim2(c: MtClaimContext, points: MtCompressionPoint[]): MtVer
         (idx) => fs(idx) - fl(idx),
       );
       // a smaller drop is better: a positive difference means the larger model (b) lost less
+      const outcome = outcomeOf(r, false);
+      // the floor: a model cannot lose more BLEU than it has; when the larger model's dense BLEU is
+      // at most the smaller model's drop, "it lost less" says only that it had less to lose
+      const denseLarge = bleuOfStats(c.stats(dl.file));
+      const dropSmall = fs();
+      const floor =
+        outcome === 'b' && denseLarge <= dropSmall
+          ? `${large.id}'s dense BLEU ${denseLarge.toFixed(2)} is no more than ${small.id}'s drop ${dropSmall.toFixed(2)}: it had less to lose`
+          : null;
       comparisons.push({
         what: `${fam} (${settings.join(', ')}), ${sweep} sweep: BLEU drop of ${small.id} − drop of ${large.id}`,
         a: small.id,
@@ -260,8 +267,9 @@ export function mtClaim2(c: MtClaimContext, points: MtCompressionPoint[]): MtVer
         diff: r.diff,
         low: r.low,
         high: r.high,
-        outcome: outcomeOf(r, false),
+        outcome,
         claim_favours: 'b',
+        ...(floor ? { not_counted: floor } : {}),
       });
     }
   const t = tallyOf(comparisons);
@@ -271,9 +279,11 @@ export function mtClaim2(c: MtClaimContext, points: MtCompressionPoint[]): MtVer
       ? 'the larger model of most sweeps and families loses less BLEU when compressed'
       : verdict === 'not supported'
         ? 'the smaller model of most sweeps and families loses less BLEU when compressed'
-        : comparisons.length
-          ? 'the BLEU drops are split or inside the noise'
-          : 'no sweep has compressed points for its smallest and largest size';
+        : comparisons.some((x) => x.not_counted)
+          ? 'the drops that favour the larger models are bounded by their low BLEU (they had less to lose), the rest are split or inside the noise'
+          : comparisons.length
+            ? 'the BLEU drops are split or inside the noise'
+            : 'no sweep has compressed points for its smallest and largest size';
   return finish(c, {
     claim: '2',
     statement: 'Larger models are more robust to compression: they lose less BLEU when quantized or pruned.',
@@ -283,6 +293,7 @@ export function mtClaim2(c: MtClaimContext, points: MtCompressionPoint[]): MtVer
     comparisons,
     caveats: [
       'only the same-training-time comparison; the MLM arm’s quality-matched snapshots are not run for translation',
+      ...comparisons.filter((x) => x.not_counted).map((x) => `not counted (${x.what}): ${x.not_counted}`),
     ],
   });
 }
