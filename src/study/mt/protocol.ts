@@ -31,7 +31,7 @@ export function mtProtocol(o: {
     quantization: GRID_PROTOCOL.quantization,
     pruning: GRID_PROTOCOL.pruning,
     bytes: GRID_PROTOCOL.bytes,
-    compression_grid: `int$p.quantBits.join('/int')round-to-nearest; $p.sparsities.map((s) => `${Math.round(100 * s)}%`).join('/')one-shot magnitude pruning; every compressed model decoded greedily on the BLEU sample`,
-    seeds: `$p.seeds.length($p.seeds.join(', '))`,
+    compression_grid: `int${p.quantBits.join('/int')} round-to-nearest; ${p.sparsities.map((s) => `${Math.round(100 * s)}%`).join('/')} one-shot magnitude pruning; every compressed model decoded greedily on the BLEU sample`,
+    seeds: `${p.seeds.length} (${p.seeds.join(', ')})`,
   };
 }
