@@ -1,6 +1,7 @@
 // What `tlc study` does once its flags are valid: resolve the preset, the data and the training
 // precision, check the data before any job starts, run the study (or its check / batch arms),
 // write the report and print the verdicts with their reasons and caveats.
+import { NEAR_UNIGRAM_LABEL, nearUnigram } from '../study/baseline.ts';
 import type { StudyPreset } from '../study/presets.ts';
 import type { StudyResults, Verdict } from '../study/types.ts';
 
@@ -57,8 +58,9 @@ function printResults(r: StudyResults, html: string, json: boolean, out: string)
   for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
   const co = r.frontier.compute_optimal;
   const ties = co.ties.length ? ` (tied within the noise: ${co.ties.join(', ')})` : '';
+  const near = nearUnigram(co.ppl, r.data.unigram_ppl);
   process.stdout.write(
-    `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)}; unigram baseline ${r.data.unigram_ppl.toFixed(1)})${ties}\n`,
+    `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)} on ${r.data.eval.tokens} evaluation tokens; unigram baseline ${r.data.unigram_ppl.toFixed(1)}${near ? `; ${NEAR_UNIGRAM_LABEL}` : ''})${ties}\n`,
   );
   if (r.scaling)
     process.stdout.write(
