@@ -159,7 +159,7 @@ export function claim2(
     aVerdicts.push(va);
     if (vb) bVerdicts.push(vb);
     rows.push(
-      `${fam}: (a) same time — ${va} (${fmtTally(tally(a))}); (b) same dense quality — ${vb ?? 'no matched pair'}${b.length ? ` (${fmtTally(tally(b))})` : ''}`,
+      `${fam}: (a) same time — ${va} (${fmtTally(tally(a))}); (b) same dense quality — ${vb ?? 'not formed (no matched pair in either direction)'}${b.length ? ` (${fmtTally(tally(b))})` : ''}`,
     );
   }
   const fold = (vs: VerdictWord[]): VerdictWord | null =>
