@@ -1,6 +1,7 @@
 // What `tlc study` does once its flags are valid: resolve the preset, the data and the training
 // precision, check the data before any job starts, run the study (or its check / batch arms),
 // write the report and print the verdicts with their reasons and caveats.
+import { NEAR_UNIGRAM_LABEL, nearUnigram } from '../study/baseline.ts';
 import type { StudyPreset } from '../study/presets.ts';
 import type { StudyResults, Verdict } from '../study/types.ts';
 
@@ -46,6 +47,14 @@ function verdictLine(v: Verdict): string {
   return `claim ${v.claim}: ${v.verdict} — ${v.reason}${caveats}`;
 }
 
+/** The compute-optimal size, its perplexity with the evaluation tokens behind it, and the baseline. */
+export function computeOptimalLine(r: StudyResults): string {
+  const co = r.frontier.compute_optimal;
+  const ties = co.ties.length ? ` (tied within the noise: ${co.ties.join(', ')})` : '';
+  const near = nearUnigram(co.ppl, r.data.unigram_ppl) ? `; ${NEAR_UNIGRAM_LABEL}` : '';
+  return `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)} on ${r.data.eval.tokens} evaluation tokens; unigram baseline ${r.data.unigram_ppl.toFixed(1)}${near})${ties}`;
+}
+
 function printResults(r: StudyResults, html: string, json: boolean, out: string): void {
   if (json) {
     process.stdout.write(
@@ -55,11 +64,7 @@ function printResults(r: StudyResults, html: string, json: boolean, out: string)
   }
   process.stdout.write(`\nreport: ${html}\n`);
   for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
-  const co = r.frontier.compute_optimal;
-  const ties = co.ties.length ? ` (tied within the noise: ${co.ties.join(', ')})` : '';
-  process.stdout.write(
-    `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)}; unigram baseline ${r.data.unigram_ppl.toFixed(1)})${ties}\n`,
-  );
+  process.stdout.write(`${computeOptimalLine(r)}\n`);
   if (r.scaling)
     process.stdout.write(
       `scaling on this machine: N_opt ∝ t^${r.scaling.exponent.toFixed(2)} (95% ${r.scaling.intervals['exponent']!.low.toFixed(2)}–${r.scaling.intervals['exponent']!.high.toFixed(2)}; Kaplan 0.73, Hoffmann 0.46–0.50)\n`,

@@ -1,5 +1,6 @@
 // Vega-Lite specs for the compression figures: perplexity vs bytes (quantization), vs non-zero
 // parameters (pruning), the Pareto frontiers, and fine-tuned accuracy. Draws; computes no result.
+import { NEAR_UNIGRAM, NEAR_UNIGRAM_LABEL, nearUnigram } from '../study/baseline.ts';
 import type { CompressionPoint, StudyResults } from '../study/types.ts';
 import { meanLabels, placedLabels } from './labels.ts';
 import {
@@ -58,6 +59,30 @@ function pointLabel(p: CompressionPoint, x: XField): string {
   return p.setting;
 }
 
+/** A point within 5% of the unigram baseline's perplexity (perplexity figures only). */
+function isNear(r: StudyResults, p: CompressionPoint, metric: Metric): boolean {
+  return metric === 'ppl' && positive(r.data.unigram_ppl) && nearUnigram(p.ppl, r.data.unigram_ppl);
+}
+
+/** A point's tooltip: what it is, its value and the evaluation tokens behind it. */
+function tooltip(r: StudyResults, p: CompressionPoint, metric: Metric): string {
+  const v =
+    metric === 'ppl'
+      ? `perplexity ${p.ppl.toFixed(2)} on ${p.tokens} evaluation tokens${isNear(r, p, metric) ? ` (${NEAR_UNIGRAM_LABEL})` : ''}`
+      : `accuracy ${(100 * (p.accuracy ?? Number.NaN)).toFixed(1)}%`;
+  return `${p.size_id} ${p.method} ${p.setting}, seed ${p.seed}: ${v}`;
+}
+
+/** The subtitle line naming the sizes near the unigram baseline, or nothing. */
+function nearNote(r: StudyResults, pts: CompressionPoint[]): string[] {
+  const near = [...new Set(pts.filter((p) => isNear(r, p, 'ppl')).map((p) => p.size_id))];
+  return near.length
+    ? [
+        `${NEAR_UNIGRAM_LABEL} (perplexity within ${100 * NEAR_UNIGRAM}% of ${r.data.unigram_ppl.toFixed(1)}): ${near.join(', ')}`,
+      ]
+    : [];
+}
+
 function rows(r: StudyResults, pts: CompressionPoint[], x: XField, metric: Metric): Spec[] {
   return pts.flatMap((p) => {
     const y = metric === 'ppl' ? p.ppl : p.accuracy;
@@ -75,6 +100,8 @@ function rows(r: StudyResults, pts: CompressionPoint[], x: XField, metric: Metri
         lo: hasBar ? p.ppl_low : y,
         hi: hasBar ? p.ppl_high : y,
         label: pointLabel(p, x),
+        near: isNear(r, p, metric),
+        tooltip: tooltip(r, p, metric),
       },
     ];
   });
@@ -89,6 +116,8 @@ interface CompressPlot {
   /** extra layers drawn on top (e.g. dense accuracy rules) */
   extra?: Spec[];
 }
+
+const TOOLTIP: Spec = { field: 'tooltip', type: 'nominal' };
 
 const SHAPES = ['circle', 'triangle-up', 'cross', 'triangle-down', 'square'];
 const DASHES: Array<[string, number[]]> = [
@@ -134,12 +163,12 @@ function mean(groupby: string[]): Spec[] {
   ];
 }
 
-/** Vertical bars from `lo` to `hi` for each point. */
+/** Vertical bars from `lo` to `hi` for each point (each seed's, dense included: they carry its tooltip). */
 function errorBars(values: Spec[], x: Spec, y: Spec, color: Spec): Spec {
   return {
     data: { values },
     mark: { type: 'rule', strokeWidth: 1.2, opacity: 0.6 },
-    encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+    encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color, tooltip: TOOLTIP },
   };
 }
 
@@ -170,7 +199,7 @@ function compressionSpec(r: StudyResults, all: CompressionPoint[], plot: Compres
     {
       data: { values: pts },
       mark: { type: 'point', filled: true, size: 45, opacity: 0.9 },
-      encoding: { x, y, color, shape: ms.shape },
+      encoding: { x, y, color, shape: ms.shape, tooltip: TOOLTIP },
     },
     {
       data: { values: dense },
@@ -194,6 +223,7 @@ function compressionSpec(r: StudyResults, all: CompressionPoint[], plot: Compres
     ...base(r, plot.title, [
       `${plot.sub}; ${denseNote}`,
       `${ms.note}; one line per size and method through the means over seeds`,
+      ...(plot.metric === 'ppl' ? nearNote(r, [...plot.points, ...all.filter(isDense)]) : []),
     ]),
     layer: nonEmpty(layers),
   };
@@ -205,10 +235,7 @@ function paretoSpec(r: StudyResults, x: XField): Spec | null {
   const all = rows(r, r.compression, x, 'ppl');
   const fr: Spec[] = rows(r, front, x, 'ppl').map((p) => ({
     ...p,
-    label:
-      p['method'] === 'dense'
-        ? `${p['size_id']} · dense`
-        : `${p['size_id']} · ${p['method']} ${p['setting']}`,
+    label: `${p['size_id']} · ${p['method'] === 'dense' ? 'dense' : `${p['method']} ${p['setting']}`}${p['near'] ? ` · ${NEAR_UNIGRAM_LABEL}` : ''}`,
   }));
   if (all.length === 0 || fr.length === 0) return null;
   fr.sort((a, b) => Number(a['x']) - Number(b['x']));
@@ -224,6 +251,7 @@ function paretoSpec(r: StudyResults, x: XField): Spec | null {
         y,
         color: sizeColor(r, 'circle'),
         shape: { field: 'method', type: 'nominal', title: 'method' },
+        tooltip: TOOLTIP,
       },
     },
     {
@@ -234,7 +262,7 @@ function paretoSpec(r: StudyResults, x: XField): Spec | null {
     {
       data: { values: fr },
       mark: { type: 'point', filled: true, size: 80, stroke: '#222', strokeWidth: 1.2, opacity: 1 },
-      encoding: { x: xe, y, color: sizeColor(r, 'circle') },
+      encoding: { x: xe, y, color: sizeColor(r, 'circle'), tooltip: TOOLTIP },
     },
     ...placedLabels(
       fr.map((p) => ({ x: Number(p['x']), y: Number(p['y']), text: String(p['label']) })),
@@ -246,7 +274,10 @@ function paretoSpec(r: StudyResults, x: XField): Spec | null {
   ];
   const sub = `faint: every compressed and dense model; black steps: lowest perplexity at most that many ${what}`;
   return {
-    ...base(r, `Pareto frontier: perplexity vs ${what}, all sizes and methods`, sub),
+    ...base(r, `Pareto frontier: perplexity vs ${what}, all sizes and methods`, [
+      sub,
+      ...nearNote(r, r.compression),
+    ]),
     layer: nonEmpty(layers),
   };
 }

@@ -10,7 +10,8 @@ import { fmtParams, fmtSeconds, orderedSizes } from './style.ts';
 import {
   compressionTable,
   esc,
-  fmtFixed,
+  fmtInt,
+  pplText,
   provenanceSection,
   runsTable,
   scalingTable,
@@ -67,7 +68,7 @@ export function headline(r: StudyResults): string {
     );
   } else {
     parts.push(
-      `At the ${fmtSeconds(co.t)} training budget, ${co.size_id} reached the lowest mean validation perplexity (${fmtFixed(co.ppl, 2)}).`,
+      `At the ${fmtSeconds(co.t)} training budget, ${co.size_id} reached the lowest mean validation perplexity (${pplText(co.ppl, r.data.unigram_ppl)} on ${fmtInt(r.data.eval.tokens)} evaluation tokens).`,
     );
     if (largest && largest.id === co.size_id)
       parts.push(
@@ -149,9 +150,9 @@ export async function writeReport(results: StudyResults, outDir: string): Promis
     `<h2 id="figures">Figures</h2>\n${figs.join('\n')}`,
     `<h2 id="runs">Training runs</h2>\n${runsTable(r)}\n<h3>Perplexity by data source</h3>\n${sourcesTable(r)}\n<h3>Sizes</h3>\n${sizesTable(r)}`,
     `<h2 id="scaling">Where the compute-optimal size moves with the budget</h2>\n${scalingTable(r)}`,
-    `<h2 id="compression">Compression</h2>\n<div class="scroll">${compressionTable(r.compression, 'No compression points in this study.')}</div>`,
+    `<h2 id="compression">Compression</h2>\n<div class="scroll">${compressionTable(r.compression, 'No compression points in this study.', r.data.unigram_ppl)}</div>`,
     ft
-      ? `<h3>Fine-tuning on ${esc(ft.task)}</h3>\n<div class="scroll">${compressionTable(ft.compression, 'No compressed fine-tuned models.')}</div>`
+      ? `<h3>Fine-tuning on ${esc(ft.task)}</h3>\n<div class="scroll">${compressionTable(ft.compression, 'No compressed fine-tuned models.', null)}</div>`
       : '',
     `<h2 id="provenance">Provenance and protocol</h2>\n${provenanceSection(r)}`,
   ];

@@ -1,5 +1,6 @@
 // HTML tables of the report (verdicts, runs, sizes, compression, provenance) and the escaping and
 // number formatting they share. Every cell shows the input's value; nothing is recomputed here.
+import { NEAR_UNIGRAM_LABEL, nearUnigram } from '../study/baseline.ts';
 import type { CompressionPoint, StudyResults, Verdict } from '../study/types.ts';
 
 /** Escape text for HTML element content and double- or single-quoted attributes. */
@@ -35,6 +36,12 @@ export function fmtPct(v: number | null | undefined): string {
 export function numCell(v: number | null | undefined, shown: string): string {
   const exact = isNum(v) ? String(v) : 'missing';
   return `<td class="num" title="${esc(exact)}">${esc(shown)}</td>`;
+}
+
+/** A perplexity with " (near the unigram baseline)" when it is within 5% of `unigramPpl`. */
+export function pplText(ppl: number, unigramPpl: number | null | undefined, digits = 2): string {
+  const near = isNum(ppl) && isNum(unigramPpl) && nearUnigram(ppl, unigramPpl);
+  return `${fmtFixed(ppl, digits)}${near ? ` (${NEAR_UNIGRAM_LABEL})` : ''}`;
 }
 
 function textCell(v: unknown): string {
@@ -82,7 +89,6 @@ export function runsTable(r: StudyResults): string {
   const u = r.data.unigram_ppl;
   const rows = runs.map((run) => {
     const params = paramsOf(r, run.size_id);
-    const near = isNum(u) && run.final_ppl >= 0.95 * u;
     return [
       textCell(run.id),
       textCell(run.size_id),
@@ -94,7 +100,7 @@ export function runsTable(r: StudyResults): string {
       numCell(run.tokens_per_s, fmtInt(run.tokens_per_s)),
       numCell(run.mfu, fmtPct(run.mfu)),
       numCell(run.wall_s, fmtFixed(run.wall_s, 1)),
-      numCell(run.final_ppl, `${fmtFixed(run.final_ppl, 2)}${near ? ' (near the unigram baseline)' : ''}`),
+      numCell(run.final_ppl, pplText(run.final_ppl, u)),
       numCell(run.final_count, fmtInt(run.final_count)),
       textCell(run.annealed.map((a) => `${a.budget_s} s: ${fmtFixed(a.ppl, 1)}`).join(', ')),
     ];
@@ -120,14 +126,17 @@ export function runsTable(r: StudyResults): string {
   );
 }
 
-/** Perplexity of each run's final model per data source, beside the unigram baseline's. */
+/**
+ * Perplexity of each run's final model per data source, beside the unigram baseline's; a model
+ * within 5% of a source's baseline is marked near it there.
+ */
 export function sourcesTable(r: StudyResults): string {
   const sources = r.runs[0]?.per_source ?? [];
   if (sources.length < 2) return '';
   const head = ['run', ...sources.map((s) => `${s.source} (${s.windows} windows, ${s.tokens} tokens)`)];
   const rows = r.runs.map((run) => [
     textCell(run.id),
-    ...run.per_source.map((s) => numCell(s.ppl, fmtFixed(s.ppl, 1))),
+    ...run.per_source.map((s) => numCell(s.ppl, pplText(s.ppl, s.unigram_ppl, 1))),
   ]);
   rows.push([
     textCell('unigram baseline'),
@@ -230,8 +239,15 @@ export function sizesTable(r: StudyResults): string {
   );
 }
 
-/** One row per compressed (or dense) evaluation; accuracy column only when some point has one. */
-export function compressionTable(points: CompressionPoint[], empty: string): string {
+/**
+ * One row per compressed (or dense) evaluation, its perplexity marked when near the unigram
+ * baseline and its evaluation tokens beside it; accuracy column only when some point has one.
+ */
+export function compressionTable(
+  points: CompressionPoint[],
+  empty: string,
+  unigramPpl: number | null,
+): string {
   if (points.length === 0) return `<p class="note">${esc(empty)}</p>`;
   const withAcc = points.some((p) => isNum(p.accuracy));
   const rows = points.map((p) => {
@@ -244,7 +260,8 @@ export function compressionTable(points: CompressionPoint[], empty: string): str
       numCell(p.sparsity, fmtPct(p.sparsity)),
       numCell(p.bytes, fmtInt(p.bytes)),
       numCell(p.nonzero_params, fmtInt(p.nonzero_params)),
-      numCell(p.ppl, fmtFixed(p.ppl, 2)),
+      numCell(p.ppl, pplText(p.ppl, unigramPpl)),
+      numCell(p.tokens, fmtInt(p.tokens)),
       `<td class="num" title="${esc(`${p.ppl_low} – ${p.ppl_high}`)}">${esc(`${fmtFixed(p.ppl_low, 2)} – ${fmtFixed(p.ppl_high, 2)}`)}</td>`,
       numCell(p.kl, fmtFixed(p.kl, 4)),
       numCell(p.top1, fmtPct(p.top1)),
@@ -262,6 +279,7 @@ export function compressionTable(points: CompressionPoint[], empty: string): str
     'bytes',
     'non-zero params',
     'ppl',
+    'tokens scored',
     'ppl 95% interval',
     'KL vs dense',
     'top-1 agreement',

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { getRecipe } from '../../src/data/recipes.ts';
 import type { StudyResults } from '../../src/study/types.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -15,7 +16,12 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-study-'));
 const out = path.join(tmp, 'study');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function study(): { json: { verdicts: unknown[]; report: string }; stderr: string } {
+/** Runs the quick study; `--json` unless `text` (then the CLI's lines are in stdout). */
+function study(text = false): {
+  json: { verdicts: unknown[]; report: string } | null;
+  stdout: string;
+  stderr: string;
+} {
   const r = spawnSync(
     process.execPath,
     [
@@ -29,19 +35,23 @@ function study(): { json: { verdicts: unknown[]; report: string }; stderr: strin
       '12',
       '--out',
       out,
-      '--json',
+      ...(text ? [] : ['--json']),
     ],
     { encoding: 'utf8', cwd: root, timeout: 900_000 },
   );
   assert.equal(r.status, 0, r.stderr);
-  return { json: JSON.parse(r.stdout.trim().split('\n').pop()!), stderr: r.stderr };
+  return {
+    json: text ? null : JSON.parse(r.stdout.trim().split('\n').pop()!),
+    stdout: r.stdout,
+    stderr: r.stderr,
+  };
 }
 
 const results = () =>
   JSON.parse(fs.readFileSync(path.join(out, 'report', 'results.json'), 'utf8')) as StudyResults;
 
 test('the quick study trains every size, compresses each over the grid, and writes the report with verdicts', () => {
-  const { json } = study();
+  const json = study().json!;
   const claims = (json.verdicts as Array<{ claim: string; reason: string }>).map((v) => v.claim);
   assert.deepEqual(claims, ['1', '1a', '2', '3-bytes', '3-nonzero']);
   for (const v of json.verdicts as Array<{ reason: string; verdict: string }>) {
@@ -53,6 +63,21 @@ test('the quick study trains every size, compresses each over the grid, and writ
   assert.equal(r.runs.length, 3);
   assert.ok(r.data.eval.tokens >= 5000, `quick preset scores ${r.data.eval.tokens} tokens per evaluation`);
   assert.ok(r.data.unigram_ppl > 100 && r.data.unigram_ppl < 5000, `unigram ${r.data.unigram_ppl}`);
+  // every source of the corpus has its windows and its perplexity, in every run
+  const corpus = getRecipe('prose-en').sources.map((x) => x.name);
+  assert.ok(corpus.length >= 3, `prose-en has ${corpus.length} sources`);
+  for (const run of r.runs) {
+    assert.deepEqual(
+      run.per_source.map((x) => x.source).sort(),
+      [...corpus].sort(),
+      `${run.id}: per_source covers every source`,
+    );
+    for (const x of run.per_source)
+      assert.ok(
+        x.windows > 0 && x.tokens > 0 && Number.isFinite(x.ppl) && Number.isFinite(x.unigram_ppl),
+        `${run.id} ${x.source}`,
+      );
+  }
   for (const run of r.runs) {
     assert.ok(run.wall_s >= 12 && run.wall_s < 16, `${run.id} trained ${run.wall_s} s for a 12 s budget`);
     assert.ok(run.curve.length >= 3 && Number.isFinite(run.final_ppl));
@@ -100,9 +125,18 @@ test('re-running skips finished runs, and the report reads its numbers from the 
   lines[lastValid] = JSON.stringify(rec);
   fs.writeFileSync(metrics, `${lines.join('\n')}\n`);
   const t0 = Date.now();
-  const { stderr } = study();
+  const { stdout, stderr } = study(true);
   assert.ok(Date.now() - t0 < 120_000, 're-running must not retrain');
   assert.match(stderr, /3 already done/);
+  // the text output: the compute-optimal line with its evaluation tokens, one line per verdict
+  const r0 = results();
+  assert.match(
+    stdout,
+    new RegExp(
+      `compute-optimal size at 12 s: \\S+ \\(perplexity [\\d.]+ on ${r0.data.eval.tokens} evaluation tokens; unigram baseline`,
+    ),
+  );
+  assert.equal((stdout.match(/^claim \S+: inconclusive — too short to be evidence/gm) ?? []).length, 5);
   const after = results();
   const run = after.runs.find((x) => x.id === target.id)!;
   assert.ok(Math.abs(run.final_ppl - 1e6) < 1, `report shows ${run.final_ppl}, the edited metric says 1e6`);

@@ -2,8 +2,10 @@
 // (quantization, pruning — each family one piece of evidence, not each bit width): (a) models
 // trained for the same time, the smallest against the largest of each sweep; (b) at matched dense
 // quality: a larger model's weight snapshot whose dense loss is closest to a smaller model's final
-// one (within its standard error), both compressed with the same setting. Robustness is the loss
-// increase (compressed − dense) on the same windows; the comparison is paired over them.
+// one (within its standard error), or when the smaller models are the better ones, the smaller
+// model's snapshot closest to the larger model's final loss; both compressed with the same
+// setting. Robustness is the loss increase (compressed − dense) on the same windows; the
+// comparison is paired over them. Without (b) the verdict is inconclusive.
 import { type Paired, pairedDiffSeeds } from '../../eval/paired.ts';
 import type { PointSums } from '../compress-grid.ts';
 import type { Comparison, CompressionPoint, SizeSpec, Verdict, VerdictWord } from '../types.ts';
@@ -85,7 +87,11 @@ function timeMatched(
   return out;
 }
 
-/** (b) matched dense quality: each matched pair's increase under the family's matched setting. */
+/**
+ * (b) matched dense quality: each matched pair's increase under the family's matched setting —
+ * a snapshot (size_id, at its step) against the final model of the size it matches (matched_to),
+ * the smaller size always on side a.
+ */
 function qualityMatched(
   c: ClaimContext,
   points: CompressionPoint[],
@@ -93,26 +99,22 @@ function qualityMatched(
   sums: PointSums,
   fam: Family,
 ): Comparison[] {
+  const params = (id: string) => c.sizes.find((s) => s.id === id)?.params ?? 0;
   const out: Comparison[] = [];
   for (const m of matched.filter((p) => familyOf(p) === fam)) {
     const key = (p: CompressionPoint) => `${p.method} ${p.setting}`;
-    const small = points.filter((p) => p.size_id === m.matched_to! && key(p) === key(m));
-    if (small.length === 0) continue;
-    const p = compareIncrease(
-      c,
-      small.map((x) => increase(x, sums)),
-      [increase(m, sums)],
-    );
-    if (p)
-      out.push(
-        c.ev.comparison(
-          `${m.setting} loss increase, ${m.matched_to!} (final) vs ${m.size_id} at step ${m.step} (same dense quality)`,
-          m.matched_to!,
-          m.size_id,
-          p,
-          'b',
-        ),
-      );
+    const fin = m.matched_to!;
+    const finals = points.filter((p) => p.size_id === fin && key(p) === key(m));
+    if (finals.length === 0) continue;
+    const snapFirst = params(m.size_id) < params(fin);
+    const finInc = finals.map((x) => increase(x, sums));
+    const snapInc = [increase(m, sums)];
+    const p = snapFirst ? compareIncrease(c, snapInc, finInc) : compareIncrease(c, finInc, snapInc);
+    if (!p) continue;
+    const snap = `${m.size_id} at step ${m.step}`;
+    const what = snapFirst ? `${snap} vs ${fin} (final)` : `${fin} (final) vs ${snap}`;
+    const [a, b] = snapFirst ? [m.size_id, fin] : [fin, m.size_id];
+    out.push(c.ev.comparison(`${m.setting} loss increase, ${what} (same dense quality)`, a, b, p, 'b'));
   }
   return out;
 }
@@ -157,7 +159,7 @@ export function claim2(
     aVerdicts.push(va);
     if (vb) bVerdicts.push(vb);
     rows.push(
-      `${fam}: (a) same time — ${va} (${fmtTally(tally(a))}); (b) same dense quality — ${vb ?? 'no matched pair'}${b.length ? ` (${fmtTally(tally(b))})` : ''}`,
+      `${fam}: (a) same time — ${va} (${fmtTally(tally(a))}); (b) same dense quality — ${vb ?? 'not formed (no matched pair in either direction)'}${b.length ? ` (${fmtTally(tally(b))})` : ''}`,
     );
   }
   const fold = (vs: VerdictWord[]): VerdictWord | null =>
@@ -172,16 +174,17 @@ export function claim2(
   const vb = fold(bVerdicts);
   const caveats = commonCaveats(c);
   const nearBase = caveats.some((x) => x.startsWith('near the unigram'));
-  let verdict = combine(va, vb);
+  // without (b), (a) alone cannot separate robustness from how far each model has trained
+  let verdict: VerdictWord = vb === null ? 'inconclusive' : combine(va, vb);
   if (nearBase || c.tooShort) verdict = 'inconclusive';
   const extra: string[] = [];
   if (vb === null)
     extra.push(
-      'no larger model had a snapshot matching a smaller model’s dense quality: the training-level confound of (a) is not removed',
+      'no snapshot of either size of a pair matched the other’s final dense quality: the training-level confound of (a) is not removed',
     );
   const reason =
     vb === null
-      ? `same-time comparison ${va}; no quality-matched pair`
+      ? `comparison (b) at matched dense quality could not be formed (no snapshot within the standard error of the other size’s final loss); the same-time comparison (a) alone, ${va}, cannot separate robustness from training level`
       : va === vb
         ? `same-time and same-quality comparisons agree: ${va}`
         : `same-time comparison ${va}, same-quality comparison ${vb}: they disagree`;

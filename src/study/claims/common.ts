@@ -2,6 +2,7 @@
 // per-window losses, the preset), the caveats that apply to all claims (too short to be evidence,
 // near the unigram baseline), and how outcomes of paired comparisons add up to a verdict.
 
+import { NEAR_UNIGRAM, nearUnigram } from '../baseline.ts';
 import type { Evidence } from '../evidence.ts';
 import { score } from '../evidence.ts';
 import type { Comparison, SizeSpec, TrainedRun, VerdictWord } from '../types.ts';
@@ -18,12 +19,7 @@ export interface ClaimContext {
   tooShort: boolean;
 }
 
-/** A model within 5% of the unigram baseline's perplexity has learned little beyond word frequency. */
-export const NEAR_UNIGRAM = 0.05;
-
-export function nearUnigram(ppl: number, unigramPpl: number): boolean {
-  return ppl >= unigramPpl * (1 - NEAR_UNIGRAM);
-}
+export { NEAR_UNIGRAM, nearUnigram } from '../baseline.ts';
 
 export function runsOf(c: ClaimContext, sizeId: string): TrainedRun[] {
   return c.runs.filter((r) => r.size_id === sizeId);
@@ -46,7 +42,7 @@ export function commonCaveats(c: ClaimContext): string[] {
   });
   if (near.length > 0)
     out.push(
-      `near the unigram baseline (perplexity within 5% of ${c.unigramPpl.toFixed(1)}): ${near.map((s) => s.id).join(', ')}`,
+      `near the unigram baseline (perplexity within ${100 * NEAR_UNIGRAM}% of ${c.unigramPpl.toFixed(1)}): ${near.map((s) => s.id).join(', ')}`,
     );
   return out;
 }

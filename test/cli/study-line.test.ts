@@ -1,0 +1,22 @@
+// The CLI's compute-optimal line: the winner's perplexity with the evaluation tokens behind it,
+// the unigram baseline, and "near the unigram baseline" when the winner is within 5% of it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeOptimalLine } from '../../src/cli/study-run.ts';
+import { fixture } from '../report/fixture.ts';
+
+test('the compute-optimal line gives the evaluation tokens and marks a winner near the unigram baseline', () => {
+  const r = fixture();
+  const co = r.frontier.compute_optimal;
+  const line = computeOptimalLine(r);
+  assert.ok(
+    line.startsWith(
+      `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)} on ${r.data.eval.tokens} evaluation tokens; unigram baseline ${r.data.unigram_ppl.toFixed(1)})`,
+    ),
+    line,
+  );
+  co.ppl = 0.97 * r.data.unigram_ppl;
+  assert.match(computeOptimalLine(r), /; unigram baseline [\d.]+; near the unigram baseline\)/);
+  co.ppl = 0.9 * r.data.unigram_ppl;
+  assert.doesNotMatch(computeOptimalLine(r), /near the unigram/);
+});
