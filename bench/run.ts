@@ -2,6 +2,10 @@
 // Only dispatches; every benchmark's logic lives in its own file.
 const BENCHES: Record<string, { file: string; what: string }> = {
   train: { file: './train.ts', what: 'training step, tlc vs PyTorch side by side (bench/train.ts)' },
+  commits: {
+    file: './commits.ts',
+    what: "tlc's training step at this checkout vs another checkout (--baseline DIR), alternating",
+  },
   tokenizer: { file: './tokenizer.ts', what: 'BPE tokenizer train/encode (bench/tokenizer.ts)' },
   precision: {
     file: './precision.ts',
