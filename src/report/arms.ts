@@ -41,7 +41,9 @@ export function runCells(x: {
 }
 
 function warningsBlock(ws: string[]): string {
-  return ws.length ? `<div class="note"><strong>Warnings</strong><ul>${ws.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>\n` : '';
+  return ws.length
+    ? `<div class="note"><strong>Warnings</strong><ul>${ws.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>\n`
+    : '';
 }
 
 /** One row per paired comparison: what, the loss difference and its error, and the better side. */

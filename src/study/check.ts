@@ -199,7 +199,15 @@ export function judgeCheck(
     .flatMap((r) => {
       const q = ev.compare([r], best, (x) => ev.annealed(x, o.budgetS));
       return q
-        ? [ev.comparison(`${r.size_id} vs ${measuredBest} at ${o.budgetS} s`, r.size_id, measuredBest, q, 'b')]
+        ? [
+            ev.comparison(
+              `${r.size_id} vs ${measuredBest} at ${o.budgetS} s`,
+              r.size_id,
+              measuredBest,
+              q,
+              'b',
+            ),
+          ]
         : [];
     });
   const tiedWithPredicted =

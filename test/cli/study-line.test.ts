@@ -26,7 +26,10 @@ test('--precision auto: bf16 exactly where oneDNN multiplies bf16 natively, fp32
   const { hasNativeBf16 } = await import('../../src/engine/native-backend.ts');
   const auto = await choosePrecision('auto', 'native');
   assert.equal(auto.precision, hasNativeBf16() ? 'bf16' : 'fp32');
-  assert.match(auto.why, hasNativeBf16() ? /multiplies bf16 natively.*docs\/recipe\.md/ : /no native bf16 matmul/);
+  assert.match(
+    auto.why,
+    hasNativeBf16() ? /multiplies bf16 natively.*docs\/recipe\.md/ : /no native bf16 matmul/,
+  );
   assert.deepEqual(await choosePrecision('auto', 'ts'), {
     precision: 'fp32',
     why: 'auto: the ts backend computes in fp32',

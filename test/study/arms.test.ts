@@ -107,7 +107,10 @@ test('batch arm: the smaller size at each larger batch against the larger size a
   assert.match(html, /<th>steps<\/th><th>tokens<\/th><th>epochs<\/th><th>tokens\/s<\/th><th>MFU<\/th>/);
   assert.match(html, /<td>1\.50 ⚠<\/td>/);
   assert.match(html, /<li>more than one epoch of the training split: c-b256-s1 1\.50/);
-  assert.match(html, /<td class="num">1000<\/td><td class="num">0<\/td><td>0\.50<\/td><td class="num">1000<\/td><td>50\.0%<\/td>/);
+  assert.match(
+    html,
+    /<td class="num">1000<\/td><td class="num">0<\/td><td>0\.50<\/td><td class="num">1000<\/td><td>50\.0%<\/td>/,
+  );
   assert.match(html, /precision fp32 \(test\)/);
   assert.ok(fs.existsSync(path.join(tmp, 'batch', 'fig-batch-arm.png')));
 });
@@ -120,7 +123,7 @@ function checkInputs(finals: [number, number, number]) {
   const w = world();
   const ids = ['s', 'm', 'l'];
   const sizes = [nOpt / 8, nOpt, 8 * nOpt].map((n, i) => size(ids[i]!, 2 * n));
-  ids.forEach((id, i) => addRun(w, `${id}-s1`, id, 1, finals[i]!));
+  for (const [i, id] of ids.entries()) addRun(w, `${id}-s1`, id, 1, finals[i]!);
   for (const r of w.runs) r.tokens = 1e6;
   const read = w.runs.map((run, i) => ({ run, size: sizes[i]! }));
   const scaling = { law, throughput } as ScalingFit;
@@ -148,7 +151,10 @@ test('check arm: predicted against measured optimum, a tie with the predicted on
   const tie = checkInputs([0.2, 0.001, 0.0]);
   tie.w.runs[0]!.epochs = 2.25;
   const t = judgeCheck(tie.o, tie.read, tie.scaling, context(tie.w, tie.sizes).ev);
-  assert.match(t.summary, /^Predicted optimum m, measured l \(the predicted one is tied with it within the noise\)/);
+  assert.match(
+    t.summary,
+    /^Predicted optimum m, measured l \(the predicted one is tied with it within the noise\)/,
+  );
   assert.match(t.summary, /Warning: more than one epoch of the training split: s-s1 2\.25/);
 
   const html = fs.readFileSync(writeCheckReport(t, path.join(tmp, 'check')), 'utf8');
