@@ -132,7 +132,7 @@ export function claim1a(c: ClaimContext): Verdict {
     : 'No pair of adjacent sizes has evaluations around a common token count in the constant-rate phase.';
   // what rules out the trainer and the recipe as the cause (the question when 1a fails)
   const why =
-    verdict === 'not supported'
+    verdict === 'not supported' && !c.tooShort
       ? [
           "measured outside this study (docs/recipe.md): tlc trains d256-L4 like PyTorch on the same 600 batches (within 0.003 nats), and each size's learning rate follows a rule checked against a five-rate sweep per size; what is left is the regime (few steps and tokens, the masked-LM plateau), not the trainer or the recipe",
         ]
