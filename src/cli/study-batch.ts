@@ -22,6 +22,7 @@ export async function runBatchSweepCommand(o: {
     threads: o.c.threads,
     backend: o.c.backend,
     precision: o.precision,
+    precisionWhy: o.why,
     fmaFlops: o.fmaFlops,
     log: (m) => process.stderr.write(`${m}\n`),
   });
@@ -29,7 +30,11 @@ export async function runBatchSweepCommand(o: {
   const html = await writeBatchReport(r, `${o.outDir}/report`);
   if (o.c.json)
     process.stdout.write(
-      `${JSON.stringify({ report: html, summary: r.summary, comparisons: r.comparisons })}\n`,
+      `${JSON.stringify({ report: html, summary: r.summary, comparisons: r.comparisons, warnings: r.warnings })}\n`,
     );
-  else process.stdout.write(`\nreport: ${html}\n${r.summary}\n`);
+  else {
+    process.stdout.write(`\nreport: ${html}\n`);
+    for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
+    process.stdout.write(`${r.summary}\n`);
+  }
 }

@@ -1,8 +1,8 @@
 // `tlc study --preset check`: test the default study's scaling prediction at a larger budget.
-import type { StudyCommand } from './study-run.ts';
+import { choosePrecision, type StudyCommand } from './study-run.ts';
 
 export async function runCheckCommand(c: StudyCommand): Promise<void> {
-  const [{ PRESETS }, { runCheckArm }, { hasNativeBf16, fmaCeiling }, { createBackend }] = await Promise.all([
+  const [{ PRESETS }, { runCheckArm }, { fmaCeiling }, { createBackend }] = await Promise.all([
     import('../study/presets.ts'),
     import('../study/check.ts'),
     import('../engine/native-backend.ts'),
@@ -10,8 +10,8 @@ export async function runCheckCommand(c: StudyCommand): Promise<void> {
   ]);
   const preset = PRESETS.default;
   const from = c.from ?? c.outDirFor('default', c.data ?? preset.data_name);
-  const precision =
-    c.precision === 'auto' ? (c.backend === 'native' && hasNativeBf16() ? 'bf16' : 'fp32') : c.precision;
+  // the same rule as the study's (a check trained otherwise would not test the study's fit)
+  const { precision, why } = await choosePrecision(c.precision, c.backend);
   const be = createBackend(c.backend, c.threads);
   const outDir = c.out ?? c.outDirFor('check', c.data ?? preset.data_name);
   const r = await runCheckArm({
@@ -21,6 +21,7 @@ export async function runCheckCommand(c: StudyCommand): Promise<void> {
     backend: c.backend,
     threads: c.threads,
     precision,
+    precisionWhy: why,
     fmaFlops: c.backend === 'native' ? fmaCeiling(be.getThreads()) : Number.NaN,
     log: (m) => process.stderr.write(`${m}\n`),
   });

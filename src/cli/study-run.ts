@@ -55,6 +55,24 @@ export function computeOptimalLine(r: StudyResults): string {
   return `compute-optimal size at ${r.budget_s} s: ${co.size_id} (perplexity ${co.ppl.toFixed(2)} on ${r.data.eval.tokens} evaluation tokens; unigram baseline ${r.data.unigram_ppl.toFixed(1)}${near})${ties}`;
 }
 
+/**
+ * The fit's exponent beside the published ones, and the training time from which each size of
+ * the grid would be the compute-optimal one on this machine (null without a fit).
+ */
+export function scalingLine(r: StudyResults): string | null {
+  const f = r.scaling;
+  if (!f) return null;
+  const iv = f.intervals['exponent'];
+  const ci = iv ? ` (95% ${iv.low.toFixed(2)}–${iv.high.toFixed(2)})` : '';
+  const from = f.takeover
+    .map(
+      (x) =>
+        `${x.size_id} ${x.from_s === null ? 'never in 1 s – 10^8 s' : `from ${Math.round(x.from_s).toLocaleString('en-US')} s`}`,
+    )
+    .join(', ');
+  return `scaling on this machine: N_opt ∝ t^${f.exponent.toFixed(2)}${ci} (Kaplan 0.73, Hoffmann 0.46–0.50, both in FLOPs); by the fit, each size is the compute-optimal one: ${from}`;
+}
+
 function printResults(r: StudyResults, html: string, json: boolean, out: string): void {
   if (json) {
     process.stdout.write(
@@ -65,10 +83,8 @@ function printResults(r: StudyResults, html: string, json: boolean, out: string)
   process.stdout.write(`\nreport: ${html}\n`);
   for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
   process.stdout.write(`${computeOptimalLine(r)}\n`);
-  if (r.scaling)
-    process.stdout.write(
-      `scaling on this machine: N_opt ∝ t^${r.scaling.exponent.toFixed(2)} (95% ${r.scaling.intervals['exponent']!.low.toFixed(2)}–${r.scaling.intervals['exponent']!.high.toFixed(2)}; Kaplan 0.73, Hoffmann 0.46–0.50)\n`,
-    );
+  const scaling = scalingLine(r);
+  if (scaling) process.stdout.write(`${scaling}\n`);
   for (const v of r.verdicts) process.stdout.write(`${verdictLine(v)}\n`);
 }
 

@@ -21,6 +21,31 @@ function rowsTable(head: string[], rows: Array<Array<string | number>>): string 
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
+/** The columns every report gives per run (issue: steps, tokens, epochs, tokens/s, MFU). */
+export const RUN_HEAD = ['steps', 'tokens', 'epochs', 'tokens/s', 'MFU'];
+
+export function runCells(x: {
+  steps: number;
+  tokens: number;
+  epochs: number;
+  tokens_per_s: number;
+  mfu: number;
+}): Array<string | number> {
+  return [
+    x.steps,
+    x.tokens,
+    `${x.epochs.toFixed(2)}${x.epochs > 1 ? ' ⚠' : ''}`,
+    Math.round(x.tokens_per_s),
+    Number.isFinite(x.mfu) ? `${(100 * x.mfu).toFixed(1)}%` : '—',
+  ];
+}
+
+function warningsBlock(ws: string[]): string {
+  return ws.length
+    ? `<div class="note"><strong>Warnings</strong><ul>${ws.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>\n`
+    : '';
+}
+
 /** One row per paired comparison: what, the loss difference and its error, and the better side. */
 function comparisonTable(cs: Comparison[]): string {
   return rowsTable(
@@ -34,14 +59,14 @@ function comparisonTable(cs: Comparison[]): string {
   );
 }
 
-export async function writeBatchReport(r: BatchResults, outDir: string): Promise<string> {
-  fs.mkdirSync(outDir, { recursive: true });
+/** The batch arm's figure: every run's validation perplexity against its training time. */
+export function batchSpec(r: BatchResults): Spec {
   const values = r.runs.flatMap((run) =>
     run.curve
       .filter((p) => p.step > 0)
       .map((p) => ({ run: `${run.size_id}, batch ${run.batch}`, t: p.wall_s, ppl: p.ppl })),
   );
-  const spec: Spec = {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     config: CONFIG,
     title: {
@@ -58,24 +83,22 @@ export async function writeBatchReport(r: BatchResults, outDir: string): Promise
       color: { field: 'run', type: 'nominal', title: 'run' },
     },
   };
+}
+
+export async function writeBatchReport(r: BatchResults, outDir: string): Promise<string> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const spec = batchSpec(r);
   const { svg } = await specToSvg(spec);
   writeFileAtomic(path.join(outDir, 'fig-batch-arm.svg'), svg);
   writeFileAtomic(path.join(outDir, 'fig-batch-arm.png'), svgToPng(svg));
   const table = rowsTable(
-    ['run', 'batch', 'steps', 'tokens', 'tokens/s', 'final ppl'],
-    r.runs.map((x) => [
-      x.id,
-      x.batch,
-      x.steps,
-      x.tokens,
-      Math.round(x.tokens_per_s),
-      +x.final_ppl.toFixed(2),
-    ]),
+    ['run', 'batch', 'lr', ...RUN_HEAD, 'final ppl'],
+    r.runs.map((x) => [x.id, x.batch, x.lr, ...runCells(x), +x.final_ppl.toFixed(2)]),
   );
   const cmp = comparisonTable(r.comparisons);
   const html = page(
     `tlc batch arm: ${r.preset} on ${r.data}`,
-    `<p>${esc(r.summary)}</p>\n<figure>${svg}</figure>\n<h2>Runs</h2>${table}\n<h2>Grow the model or the batch?</h2>${cmp}`,
+    `${warningsBlock(r.warnings)}<p>${esc(r.summary)}</p>\n<p>${esc(`${r.budget_s} s of training per run; precision ${r.precision}; the learning rate is the size's study rate × √(batch / ${r.batches[0]})`)}</p>\n<figure>${svg}</figure>\n<h2>Runs</h2>${table}\n<h2>Grow the model or the batch?</h2>${cmp}`,
   );
   writeFileAtomic(path.join(outDir, 'batch.json'), `${JSON.stringify(r, null, 2)}\n`);
   writeFileAtomic(path.join(outDir, 'index.html'), html);
@@ -88,9 +111,7 @@ export function writeCheckReport(r: CheckResults, outDir: string): string {
     [
       'size',
       'non-embedding params',
-      'tokens/s',
-      'tokens',
-      'epochs',
+      ...RUN_HEAD,
       'predicted ppl',
       'predicted ppl (measured tokens)',
       'measured ppl',
@@ -98,9 +119,7 @@ export function writeCheckReport(r: CheckResults, outDir: string): string {
     r.sizes.map((s) => [
       s.size_id,
       s.non_embedding_params,
-      Math.round(s.tokens_per_s),
-      s.tokens,
-      +s.epochs.toFixed(2),
+      ...runCells(s),
       +Math.exp(s.predicted_loss).toFixed(2),
       +Math.exp(s.predicted_loss_measured_tokens).toFixed(2),
       +s.measured_ppl.toFixed(2),
@@ -109,7 +128,7 @@ export function writeCheckReport(r: CheckResults, outDir: string): string {
   const cmp = comparisonTable(r.comparisons);
   const html = page(
     'tlc check: does the scaling fit predict?',
-    `<p>Fit from ${esc(r.from)}; budget ${r.budget_s} s; predicted optimum ${(r.predicted_n_opt / 1e6).toFixed(2)} M non-embedding parameters.</p><p>${esc(r.summary)}</p>${table}<h2>Against the measured best</h2>${cmp}`,
+    `${warningsBlock(r.warnings)}<p>Fit from ${esc(r.from)}; budget ${r.budget_s} s; precision ${esc(r.precision)}; predicted optimum ${(r.predicted_n_opt / 1e6).toFixed(2)} M non-embedding parameters.</p><p>${esc(r.summary)}</p>${table}<h2>Against the measured best</h2>${cmp}`,
   );
   writeFileAtomic(path.join(outDir, 'check.json'), `${JSON.stringify(r, null, 2)}\n`);
   writeFileAtomic(path.join(outDir, 'index.html'), html);

@@ -1,21 +1,18 @@
 // The scaling figure: the compute-optimal non-embedding size against training time on log–log
 // axes — the fitted law's N_opt(t) as a line, the measured optimum at each annealed budget as
 // points, the grid's sizes as horizontal guides. Draws results.scaling; computes no result.
+import { optimalN } from '../study/lawfit.ts';
 import type { StudyResults } from '../study/types.ts';
 import { base, type Figure, type Spec, WIDTH } from './style.ts';
 
-function optimumSpec(r: StudyResults): Spec | null {
+/** The figure's spec (null without a fit): the line is the fit's own optimalN at each time. */
+export function optimumSpec(r: StudyResults): Spec | null {
   const f = r.scaling;
   if (!f) return null;
   const lo = Math.min(...f.optimum.map((o) => o.t), ...f.measured.map((m) => m.t));
   const hi = Math.max(...f.optimum.map((o) => o.t));
   const line: Spec[] = [];
-  for (let t = lo; t <= hi * 1.0001; t *= 1.25) {
-    const n = (f.law.alpha * f.law.A) / (f.law.beta * f.throughput.gamma * f.law.B);
-    const nOpt =
-      (n * (t * f.throughput.k) ** f.law.beta) ** (1 / (f.law.alpha + f.law.beta * f.throughput.gamma));
-    line.push({ t, n: nOpt });
-  }
+  for (let t = lo; t <= hi * 1.0001; t *= 1.25) line.push({ t, n: optimalN(f.law, f.throughput, t) });
   const measured = f.measured.filter((m) => m.n > 0).map((m) => ({ t: m.t, n: m.n, label: m.size_id }));
   const grid = r.sizes.map((s) => ({ n: s.non_embedding_params, label: s.id }));
   const x = { field: 't', type: 'quantitative', scale: { type: 'log' }, title: 'training time, s (log)' };

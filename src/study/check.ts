@@ -30,7 +30,9 @@ export interface CheckResults {
   sizes: Array<{
     size_id: string;
     non_embedding_params: number;
+    steps: number;
     tokens_per_s: number;
+    mfu: number;
     tokens: number;
     predicted_loss: number;
     predicted_loss_measured_tokens: number;
@@ -41,7 +43,11 @@ export interface CheckResults {
   predicted_best: string;
   measured_best: string;
   comparisons: Comparison[];
+  /** the linear layers' precision while training, and why */
+  precision: string;
   summary: string;
+  /** e.g. sizes that saw the training split more than once */
+  warnings: string[];
 }
 
 function nonEmbedding(s: SizePoint, vocab: number, seq: number): number {
@@ -79,6 +85,8 @@ export interface CheckOptions {
   backend: string;
   threads?: number;
   precision: SweepOptions['precision'];
+  /** why this precision (the report says it) */
+  precisionWhy: string;
   fmaFlops: number;
   executor?: Executor;
   log: (m: string) => void;
@@ -130,7 +138,7 @@ function planCheckRuns(sizes: SizePoint[], sweep: SweepOptions, outDir: string):
 
 /** Each size's predicted loss (at its predicted and at its measured tokens) beside the measured one. */
 function checkRows(
-  read: ReturnType<typeof readRun>[],
+  read: Array<Pick<ReturnType<typeof readRun>, 'run' | 'size'>>,
   scaling: ScalingFit,
   budgetS: number,
 ): CheckResults['sizes'] {
@@ -138,7 +146,9 @@ function checkRows(
   return read.map(({ run, size }) => ({
     size_id: size.id,
     non_embedding_params: size.non_embedding_params,
+    steps: run.steps,
     tokens_per_s: run.tokens_per_s,
+    mfu: run.mfu,
     tokens: run.tokens,
     predicted_loss: lawLoss(
       law,
@@ -164,18 +174,40 @@ export async function runCheckArm(o: CheckOptions): Promise<CheckResults> {
   );
   await runJobs(o.executor ?? new LocalExecutor(), trainingJobs(plan, budgetS), 'check', o.log);
   const read = plan.map((r) => readRun(r, budgetS, o.fmaFlops));
+  const precision = `${o.precision} (${o.precisionWhy})`;
+  return judgeCheck({ from: o.from, budgetS, nOpt, precision }, read, scaling);
+}
+
+/**
+ * The check's verdict from its trained sizes: each size's predicted loss (the default study's
+ * law at its predicted and at its measured tokens) beside the measured one, the predicted and the
+ * measured best size, the others paired against the measured best, and the summary.
+ */
+export function judgeCheck(
+  o: { from: string; budgetS: number; nOpt: number; precision: string },
+  read: Array<Pick<ReturnType<typeof readRun>, 'run' | 'size'>>,
+  scaling: ScalingFit,
+  ev: Evidence = new Evidence(read.map((x) => x.run)),
+): CheckResults {
   const runs = read.map((x) => x.run);
-  const ev = new Evidence(runs);
-  const rows = checkRows(read, scaling, budgetS);
+  const rows = checkRows(read, scaling, o.budgetS);
   const predictedBest = rows.reduce((a, b) => (b.predicted_loss < a.predicted_loss ? b : a)).size_id;
   const measuredBest = rows.reduce((a, b) => (b.measured_loss < a.measured_loss ? b : a)).size_id;
+  const best = runs.filter((x) => x.size_id === measuredBest);
   const comparisons: Comparison[] = runs
     .filter((r) => r.size_id !== measuredBest)
     .flatMap((r) => {
-      const best = runs.filter((x) => x.size_id === measuredBest);
-      const q = ev.compare([r], best, (x) => ev.annealed(x, budgetS));
+      const q = ev.compare([r], best, (x) => ev.annealed(x, o.budgetS));
       return q
-        ? [ev.comparison(`${r.size_id} vs ${measuredBest} at ${budgetS} s`, r.size_id, measuredBest, q, 'b')]
+        ? [
+            ev.comparison(
+              `${r.size_id} vs ${measuredBest} at ${o.budgetS} s`,
+              r.size_id,
+              measuredBest,
+              q,
+              'b',
+            ),
+          ]
         : [];
     });
   const tiedWithPredicted =
@@ -189,12 +221,14 @@ export async function runCheckArm(o: CheckOptions): Promise<CheckResults> {
   const repeated = epochWarning(runs);
   return {
     from: o.from,
-    budget_s: budgetS,
-    predicted_n_opt: nOpt,
+    budget_s: o.budgetS,
+    predicted_n_opt: o.nOpt,
     sizes: rows,
     predicted_best: predictedBest,
     measured_best: measuredBest,
     comparisons,
+    precision: o.precision,
+    warnings: repeated ? [repeated] : [],
     summary: `Predicted optimum ${predictedBest}, measured ${measuredBest}${predictedBest === measuredBest ? '' : tiedWithPredicted ? ' (the predicted one is tied with it within the noise)' : ''}. Perplexities: ${err}.${repeated ? ` Warning: ${repeated}.` : ''}`,
   };
 }

@@ -88,7 +88,7 @@ export function epochWarning(runs: ReadonlyArray<{ id: string; epochs: number }>
 }
 
 /** Warnings the report shows first: thin evaluation, repeated data, models near the unigram baseline. */
-function warningsOf(
+export function warningsOf(
   runs: TrainedRun[],
   unigramPpl: number,
   w: { tokens: number; target_tokens: number },

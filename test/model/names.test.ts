@@ -116,6 +116,43 @@ test("resid_init 'zero' zeros exactly the residual branches' output projections"
   ]);
 });
 
+test("resid_init 'scaled' divides exactly the residual projections' init by √(2L) (GPT-2), nothing else", () => {
+  const be = createTsBackend('f32');
+  for (const [family, extra, layers] of [
+    ['encoder', { n_layers: 8 }, 8],
+    ['encdec', { n_layers: 2, n_dec_layers: 1 }, 3],
+  ] as const) {
+    const init = (resid_init: 'normal' | 'scaled') => {
+      const c = tinyConfig(family, { ...extra, resid_init });
+      const layout = buildLayout(c);
+      const data = be.alloc(layout.total);
+      initParams(be, layout, data, c, 7);
+      return { layout, data };
+    };
+    const n = init('normal');
+    const s = init('scaled');
+    const scaled: string[] = [];
+    for (const spec of n.layout.specs) {
+      const a = n.data.subarray(spec.offset, spec.offset + spec.size);
+      const b = s.data.subarray(spec.offset, spec.offset + spec.size);
+      if (a.every((v, j) => v === b[j])) continue;
+      scaled.push(spec.name);
+      // the same draws (one Rng per tensor), scaled by 1/√(2 · all layers of the model)
+      const off = a.findIndex(
+        (v, j) => Math.abs(b[j]! - v / Math.sqrt(2 * layers)) > 1e-6 * Math.abs(v) + 1e-12,
+      );
+      assert.equal(off, -1, `${spec.name}: not the normal draws / √(2·${layers})`);
+    }
+    const resid = /\.(attn|xattn|mlp)\.proj\.weight$/;
+    assert.deepEqual(
+      scaled,
+      n.layout.specs.filter((x) => resid.test(x.name)).map((x) => x.name),
+      family,
+    );
+    assert.ok(scaled.length >= 2 * layers, `${family}: ${scaled.length} residual projections`);
+  }
+});
+
 /** String literals that spell a tensor name or a sublayer's suffix (comments are skipped). */
 const SPELLED = [
   /['"`][^'"`\n]*\b(tok_emb|pos_emb|emb_ln|ln_f|lm_head)\b/,

@@ -121,3 +121,53 @@ test('frontier: each grid time compares the sizes at that time, not one evaluati
     `at 30 s: loss ${Math.log(f.compute_optimal.ppl)}, the final evaluation 5.5`,
   );
 });
+
+test('frontier at an intermediate budget: the annealed cool-down points decide, not the un-annealed curves', () => {
+  // un-annealed at 15 s the small size leads (loss 6.0 vs 6.3); the cool-downs ending at 15 s say
+  // the large one is better there (5.7 vs 5.8): a model decayed at 15 s is what a 15 s budget buys
+  const small = run('small', [
+    [0, 8.3],
+    [15.01, 6.0],
+    [30.02, 5.6],
+  ]);
+  const large = run('large', [
+    [0, 8.4],
+    [15.2, 6.3],
+    [30.1, 5.5],
+  ]);
+  const cool = (r: TrainedRun, loss: number) =>
+    r.annealed.unshift({
+      budget_s: 15,
+      step: 150,
+      wall_s: 15.05,
+      tokens: 0,
+      loss,
+      ppl: Math.exp(loss),
+      run_dir: `${r.run_dir}-c15`,
+    });
+  cool(small, 5.8);
+  cool(large, 5.7);
+  const sizes = [size('small', 1e6), size('large', 4e6)];
+  const f = frontier(sizes, [small, large], timeGrid(30, 15), [15, 30], null);
+  // the un-annealed curves are kept (drawn dashed) and still say small at 15 s
+  assert.ok(f.per_size[0]!.ppl[0]! < f.per_size[1]!.ppl[0]!);
+  assert.deepEqual(
+    f.best.map((b) => [b.t, b.size_id, +Math.log(b.ppl).toFixed(6)]),
+    [
+      [15, 'large', 5.7],
+      [30, 'large', 5.5],
+    ],
+  );
+  assert.deepEqual(
+    f.annealed.map((a) => [a.size_id, a.ppl.map((p) => +Math.log(p).toFixed(6))]),
+    [
+      ['small', [5.8, 5.6]],
+      ['large', [5.7, 5.5]],
+    ],
+  );
+  // a size with no cool-down at 15 s has no annealed point there: NaN, never its curve's value
+  small.annealed.shift();
+  const g = frontier(sizes, [small, large], timeGrid(30, 15), [15, 30], null);
+  assert.ok(Number.isNaN(g.annealed[0]!.ppl[0]!));
+  assert.equal(g.best[0]!.size_id, 'large');
+});

@@ -109,6 +109,47 @@ test('claim 1a: at equal tokens in the stable phase the larger model is compared
   assert.ok(Math.abs(v.comparisons[0]!.diff - 0.08) < 0.01, `diff ${v.comparisons[0]!.diff}`);
 });
 
+test('claim 1a not supported: the smaller model is better at equal tokens, and the verdict points to the recipe evidence', () => {
+  const w = world();
+  // the same curves as above with the sizes' roles swapped: at 80k tokens s +0.02, l +0.10
+  addRun(
+    w,
+    's-s1',
+    's',
+    1,
+    0.0,
+    [
+      [40_000, 0.1],
+      [80_000, 0.02],
+      [160_000, 0.01],
+      [320_000, 0.0],
+    ],
+    4000,
+  );
+  addRun(
+    w,
+    'l-s1',
+    'l',
+    1,
+    0.0,
+    [
+      [40_000, 0.2],
+      [80_000, 0.1],
+      [100_000, 0.09],
+    ],
+    1000,
+  );
+  const v = claim1a(context(w, [size('s', 1e6), size('l', 4e6)]));
+  assert.equal(v.verdict, 'not supported');
+  assert.equal(v.comparisons[0]!.outcome, 'a');
+  assert.ok(Math.abs(v.comparisons[0]!.diff + 0.08) < 0.01, `diff ${v.comparisons[0]!.diff}`);
+  assert.match(v.reason, /the smaller model of most adjacent pairs has the lower loss/);
+  assert.ok(
+    v.caveats.some((x) => /docs\/recipe\.md/.test(x) && /PyTorch/.test(x)),
+    v.caveats.join(' | '),
+  );
+});
+
 test('claim 2: same-time and same-quality comparisons that agree decide; when they disagree it is inconclusive', () => {
   const two = [size('s', 1e6, ['depth', 'width']), size('l', 4e6, ['depth', 'width'])];
   const w = world();

@@ -130,5 +130,12 @@ export function claim1a(c: ClaimContext): Verdict {
   const evidence = comparisons.length
     ? `Un-annealed losses at the same training tokens (both models before their learning-rate decay), smaller − larger in nats × 100: ${comparisons.map(fmtComparison).join('; ')}. ${fmtTally(t)}.`
     : 'No pair of adjacent sizes has evaluations around a common token count in the constant-rate phase.';
-  return finish('1a', statement, c, verdict, reason, evidence, comparisons);
+  // what rules out the trainer and the recipe as the cause (the issue's question when 1a fails)
+  const why =
+    verdict === 'not supported' && !c.tooShort
+      ? [
+          "measured outside this study (docs/recipe.md): tlc trains d256-L4 like PyTorch on the same 600 batches (within 0.003 nats), and each size's learning rate follows a rule checked against a five-rate sweep per size; what is left is the regime (few steps and tokens, the masked-LM plateau), not the trainer or the recipe",
+        ]
+      : [];
+  return finish('1a', statement, c, verdict, reason, evidence, comparisons, why);
 }
