@@ -327,6 +327,9 @@ test('the password appears in no output of any study or worker', async () => {
   assert.ok(outputs.some((o) => o.includes('redis://:***@127.0.0.1')));
   // nor in any file the studies and workers wrote (configs, run directories, compression, reports)
   const files = filesUnder(tmp);
-  assert.ok(files.some((f) => f.includes(`${path.sep}queue${path.sep}runs${path.sep}`)), 'the study files are there');
+  assert.ok(
+    files.some((f) => f.includes(`${path.sep}queue${path.sep}runs${path.sep}`)),
+    'the study files are there',
+  );
   for (const f of files) assert.ok(!fs.readFileSync(f).includes(PASSWORD), `the password is in ${f}`);
 });
