@@ -4,7 +4,8 @@
 // uninterrupted run's bit for bit (deterministic mode). A submitter that goes away mid-run is
 // replaced by a second submission that re-attaches to the running job. A run held by another live
 // process is waited for ("still running"), not failed. A job failing the same transient way every
-// time is retried with back-off up to the limit, then stops the study with its message.
+// time is retried with back-off up to the limit, then stops the study with its message. A worker
+// stopped with SIGTERM hands its running job back without spending an attempt.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -297,4 +298,37 @@ test('a job failing the same transient way every time is retried with back-off u
     ['1', '2', '3'],
     'three attempts, no fourth',
   );
+});
+
+test('a worker stopped with SIGTERM puts its running job back without spending an attempt; the next worker resumes it', async () => {
+  const run = 'd64-L2-s2';
+  fs.writeFileSync(path.join(study, 'configs', `${run}.yaml`), config(200));
+  const runDir = path.join(study, 'runs', run);
+  const first = liveWorker();
+  await until('the worker to take jobs', () => first.text().includes('taking jobs'));
+  const others = procs.filter((p) => p !== first && p.child.exitCode === null && p.child.signalCode === null);
+  assert.ok(!others.some((p) => p.text().includes('taking jobs')), 'one worker, the one to stop');
+  const log: string[] = [];
+  const ex = executor(log);
+  const done = ex.run([trainJob(run)], () => {});
+  await until('a first checkpoint', () => newestCheckpoint(runDir) > 0);
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exit, 0, first.text());
+  assert.ok(losses(runDir).size < 200, 'the stop came too late');
+  const second = worker();
+  const [out] = await done;
+  await ex.close();
+  assert.equal(out?.ok, true, out?.error);
+  assert.match(second.text(), /resuming at step [1-9]/);
+  assert.equal(losses(runDir).size, 200);
+  assert.ok(
+    log.some((l) => /its worker \S+ stopped; the job (is back in the queue|went to \S+)/.test(l)),
+    log.join('\n'),
+  );
+  assert.ok(!log.some((l) => /attempt \d failed/.test(l)), log.join('\n'));
+  const { Queue } = await import('bullmq');
+  const q = new Queue('tlc-study', { connection: { url: redis.url } });
+  const job = (await q.getJobs(['completed'])).find((j) => j.data.run === run);
+  await q.close();
+  assert.equal(job?.attemptsMade, 1, 'the stopped attempt was not counted');
 });
