@@ -90,6 +90,13 @@ function printResults(r: StudyResults, html: string, json: boolean, out: string)
 
 export async function runStudyCommand(c: StudyCommand): Promise<void> {
   if (c.task === 'mt') return (await import('./study-mt.ts')).runMtStudyCommand(c);
+  if (c.queue && (c.batchSweep || c.preset === 'check')) {
+    const { InputError } = await import('../engine/errors.ts');
+    throw new InputError(
+      `--queue runs the main study's jobs (its size grid, compression and fine-tuning); it does not take ${c.batchSweep ? '--batch-sweep' : '--preset check'}`,
+      'drop --queue to run that arm on this machine',
+    );
+  }
   const [{ PRESETS }, { checkStudyData }, { createBackend }, { runStudy }] = await Promise.all([
     import('../study/presets.ts'),
     import('../study/inputs.ts'),

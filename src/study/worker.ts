@@ -47,11 +47,20 @@ interface ChildResult {
   tail: string[];
 }
 
-/** The environment of a child: the worker's, without the queue URL (children never talk to Redis). */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env['TLC_REDIS_URL'];
-  return env;
+/**
+ * The environment of a child: the worker's, without any variable that holds the queue URL or its
+ * password (children never talk to Redis; `--queue env:NAME` may name any variable).
+ */
+export function childEnv(q: QueueUrl, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const pw = q.password;
+  // the URL, a URL with these credentials, or the bare password (a short one must not match PATH)
+  const holds = (v: string) =>
+    v.includes(q.url) ||
+    (pw !== null && (v === pw || v.includes(`:${pw}@`) || v.includes(`:${encodeURIComponent(pw)}@`)));
+  const out = { ...env };
+  delete out['TLC_REDIS_URL'];
+  for (const [k, v] of Object.entries(out)) if (v && holds(v)) delete out[k];
+  return out;
 }
 
 class JobRunner {
@@ -84,7 +93,7 @@ class JobRunner {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [tlcBin, ...args], {
         cwd: this.o.root,
-        env: childEnv(),
+        env: childEnv(this.o.url),
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       this.children.add(child);

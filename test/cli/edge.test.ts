@@ -130,3 +130,17 @@ test('tlc study --data / --finetune that cannot be used stop the study before an
     assert.ok(!fs.existsSync(out), `the study wrote ${out} before refusing its data`);
   });
 });
+
+test('tlc study --queue with the batch arm or the check preset is refused, not run on this machine', () => {
+  const q = ['--queue', 'redis://127.0.0.1:1'];
+  refused(
+    [...study(path.join(tmp, 'q-batch'), '--batch-sweep'), ...q],
+    /--queue .* does not take --batch-sweep/,
+  );
+  refused(
+    ['study', '--preset', 'check', '--out', path.join(tmp, 'q-check'), ...q],
+    /does not take --preset check/,
+    'drop --queue',
+  );
+  assert.ok(!fs.existsSync(path.join(tmp, 'q-batch')) && !fs.existsSync(path.join(tmp, 'q-check')));
+});

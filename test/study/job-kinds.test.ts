@@ -1,6 +1,6 @@
 // What a queue job may ask for: only the known kinds, run ids as the study makes them, study folders
 // under the worker's root (symlinks resolved), strictly valid configs; and the queue's order
-// (training first, largest first).
+// (training first, largest first); and what a job's process inherits of the worker's environment.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { InputError } from '../../src/engine/errors.ts';
 import { childArgs, jobIdOf, priorities, validateJob } from '../../src/study/job-kinds.ts';
+import { parseQueueUrl } from '../../src/study/redis-url.ts';
+import { childEnv } from '../../src/study/worker.ts';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tlc-jobs-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -106,4 +108,24 @@ test('priorities: training before fine-tuning before compression, largest model 
   );
   assert.notEqual(jobIdOf('/a/study', specs[1]!), jobIdOf('/b/study', specs[1]!));
   assert.ok(!jobIdOf('/a/study', specs[0]!).includes(':'), 'BullMQ ids cannot hold a colon');
+});
+
+test('a job process gets no environment variable holding the queue URL or its password', () => {
+  const q = parseQueueUrl('redis://:p%40ss@10.0.0.5:6379');
+  const env = childEnv(q, {
+    PATH: '/usr/bin:/bin',
+    HOME: '/home/tlc',
+    TLC_REDIS_URL: 'redis://10.0.0.5:6379',
+    MY_QUEUE: 'redis://:p%40ss@10.0.0.5:6379',
+    OTHER: 'redis://:p@ss@10.0.0.5:6379/0',
+    REDIS_PASSWORD: 'p@ss',
+    NOTE: 'pass',
+  });
+  assert.deepEqual(Object.keys(env).sort(), ['HOME', 'NOTE', 'PATH']);
+  // a one-letter password must not take PATH with it
+  const short = childEnv(parseQueueUrl('redis://:s@h:1'), {
+    PATH: '/usr/sbin:/usr/bin',
+    Q: 'redis://:s@h:1',
+  });
+  assert.deepEqual(Object.keys(short), ['PATH']);
 });

@@ -1,16 +1,21 @@
 // Faults on a real Redis queue: a worker killed with SIGKILL mid-run loses its job to another worker,
 // which resumes from the run's last checkpoint; a training process killed under a live worker is
-// retried with back-off and resumes again; the losses equal an uninterrupted run's bit for bit
-// (deterministic mode). A second submission re-attaches to the running job. A run held by another
-// live process is waited for ("still running"), not failed.
+// retried with back-off and resumes again; the losses, evaluations and final result equal an
+// uninterrupted run's bit for bit (deterministic mode). A submitter that goes away mid-run is
+// replaced by a second submission that re-attaches to the running job. A run held by another live
+// process is waited for ("still running"), not failed. A job failing the same transient way every
+// time is retried with back-off up to the limit, then stops the study with its message. A worker
+// stopped with SIGTERM hands its running job back without spending an attempt.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { TlcError } from '../../src/engine/errors.ts';
 import type { Job, JobOutcome } from '../../src/study/executor.ts';
 import { QueueExecutor } from '../../src/study/queue-executor.ts';
+import { runJobs } from '../../src/study/run.ts';
 import { LOCK_FILE, lockIsLive, readLock } from '../../src/train/lock.ts';
 import { readMetrics } from '../../src/train/rundir.ts';
 import { startRedis, type TestRedis } from './redis-server.ts';
@@ -54,6 +59,12 @@ function start(args: string[]): Proc {
 const worker = () =>
   start(['worker', '--queue', redis.url, '--root', tmp, '--threads', '1', '--lock-ms', '2000']);
 
+/** A worker still running (a SIGKILLed one has no exit code either), or a new one. */
+const liveWorker = () =>
+  procs.find(
+    (p) => p.child.exitCode === null && p.child.signalCode === null && p.text().includes('taking jobs'),
+  ) ?? worker();
+
 async function until(what: string, cond: () => boolean, ms = 120_000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
@@ -78,15 +89,32 @@ const losses = (runDir: string) =>
       .filter((r) => r.split === 'train' && r.name === 'loss')
       .map((r) => [r.step, r.value]),
   );
+/**
+ * What must not depend on the interruption: the whole metrics log but its timings (each record once,
+ * in order: losses, learning rates, gradient norms, evaluations) and the final result.
+ */
+function outcome(runDir: string) {
+  const log = readMetrics(path.join(runDir, 'metrics.jsonl')).map((r) => [r.step, r.split, r.name, r.value]);
+  const r = JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8'));
+  return {
+    log,
+    evals: log.filter((x) => x[1] !== 'train').length,
+    final_valid: r.final_valid,
+    last: r.last_train_loss,
+    step: r.spent.step,
+    tokens: r.spent.tokens,
+  };
+}
 const trainJob = (run: string): Job => ({ id: run, args: [], estimateS: 30, spec: { kind: 'train', run } });
 const executors: QueueExecutor[] = [];
-const executor = (log: string[]) => {
+const executor = (log: string[], o: { attempts?: number; backoffMs?: number } = {}) => {
   const ex = new QueueExecutor({
     url: redis.url,
     studyDir: study,
     backoffMs: 300,
     pollMs: 200,
     log: (m) => log.push(m),
+    ...o,
   });
   executors.push(ex);
   return ex;
@@ -145,10 +173,20 @@ test('a SIGKILLed worker’s job resumes on another worker; a killed run is retr
 
   const b = worker();
   await until('worker B to resume the run', () => /resuming at step [1-9]\d*/.test(b.text()));
-  // a second submission of the same study re-attaches to the running job instead of adding one
+  const moved = /its worker \S+ stopped; the job (is back in the queue|went to \S+)/;
+  await until('the submitter to see the job move', () => log.some((l) => moved.test(l)), 10_000);
+  // the submitter goes away mid-run; a second submission of the same study re-attaches to the
+  // running job instead of adding one, and sees it to the end
   const log2: string[] = [];
   const ex2 = executor(log2);
   const again = ex2.run([trainJob('d64-L2-s1')], () => {});
+  await until('the second submission', () => log2.some((l) => /re-attached/.test(l)), 10_000);
+  const gone = done.then(
+    () => null,
+    (e: Error) => e,
+  );
+  await ex.close();
+  assert.match(String((await gone)?.message), /closed while its jobs ran/);
   const resumedAt = Number(/resuming at step (\d+)/.exec(b.text())![1]);
   await until(
     'a checkpoint after the resume',
@@ -157,11 +195,8 @@ test('a SIGKILLed worker’s job resumes on another worker; a killed run is retr
   const holder = readLock(runDir)?.holder;
   if (holder && losses(runDir).size < 200) process.kill(holder.pid, 'SIGKILL'); // the run dies, its worker lives
 
-  const [out] = await done;
   const [out2] = (await again) as JobOutcome[];
-  await ex.close();
   await ex2.close();
-  assert.equal(out?.ok, true, out?.error);
   assert.equal(out2?.ok, true, out2?.error);
   assert.equal(await ref.exit, 0, ref.text());
   const want = losses(path.join(tmp, 'ref'));
@@ -169,9 +204,12 @@ test('a SIGKILLed worker’s job resumes on another worker; a killed run is retr
   assert.equal(want.size, 200);
   assert.equal(got.size, 200);
   for (const [step, loss] of want) assert.equal(got.get(step), loss, `loss at step ${step} differs`);
-  assert.ok(
-    log.some((l) => /its worker \S+ stopped; the job (is back in the queue|went to \S+)/.test(l)),
-    log.join('\n'),
+  const final = outcome(runDir);
+  assert.ok(final.evals >= 4, 'evaluations at steps 0, 50, 100, 150 and the final one');
+  assert.deepEqual(
+    final,
+    outcome(path.join(tmp, 'ref')),
+    'the metrics log and result.json equal the reference',
   );
   assert.ok(
     log2.some((l) => /0 submitted, 1 re-attached/.test(l)),
@@ -179,8 +217,8 @@ test('a SIGKILLed worker’s job resumes on another worker; a killed run is retr
   );
   if (holder) {
     assert.ok(
-      log.some((l) => /attempt 1 failed \(exit SIGKILL/.test(l)),
-      log.join('\n'),
+      log2.some((l) => /attempt 1 failed \(exit SIGKILL/.test(l)),
+      log2.join('\n'),
     );
     assert.equal((b.text().match(/resuming at step [1-9]/g) ?? []).length, 2, b.text());
   }
@@ -199,7 +237,7 @@ test('a job whose run another live process is training waits for it, then comple
   await until('the other process to lock the run', () => readLock(runDir) !== null);
   const log: string[] = [];
   const ex = executor(log);
-  if (!procs.some((p) => p.child.exitCode === null && p.text().includes('taking jobs'))) worker();
+  liveWorker();
   const [out] = await ex.run([trainJob('d64-L1-s1')], () => {});
   await ex.close();
   assert.equal(await other.exit, 0, other.text());
@@ -211,4 +249,86 @@ test('a job whose run another live process is training waits for it, then comple
   assert.ok(!log.some((l) => /failed/.test(l.replace('0 failed attempt(s)', ''))), log.join('\n'));
   assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8')).spent.step, 120);
   assert.equal(losses(runDir).size, 120, 'one writer: the log holds each step once');
+});
+
+test('a job failing the same transient way every time is retried with back-off up to the limit, then stops the study', async () => {
+  // a run path that is a file: the job's process fails on it with an unexpected error (exit 1), as
+  // a crash would, on every attempt
+  const run = 'd64-L3-s1';
+  fs.writeFileSync(
+    path.join(study, 'configs', `${run}.yaml`),
+    config(10).replace('n_layers: 2', 'n_layers: 3'),
+  );
+  fs.mkdirSync(path.join(study, 'runs'), { recursive: true });
+  fs.writeFileSync(path.join(study, 'runs', run), 'not a run directory\n');
+  const w = liveWorker();
+  const before = w.text().length;
+  const log: string[] = [];
+  const ex = executor(log, { attempts: 3, backoffMs: 2000 });
+  const t0 = Date.now();
+  await assert.rejects(
+    runJobs(ex, [trainJob(run)], 'training', (m) => log.push(m)),
+    (e: unknown) => {
+      assert.ok(e instanceof TlcError, String(e));
+      assert.match(
+        e.message,
+        /^1 training job\(s\) failed: d64-L3-s1: exit 1: .*\(after 3 attempts( on \S+)?\)$/s,
+      );
+      assert.match(e.hint ?? '', /re-run the same tlc study command/);
+      return true;
+    },
+  );
+  const seconds = (Date.now() - t0) / 1000;
+  await ex.close();
+  // three attempts without the back-off take about 3 s here
+  assert.ok(seconds >= 6, `back-off of 2 s then 4 s between the attempts; it took ${seconds} s`);
+  assert.equal(
+    log.filter((l) => /d64-L3-s1: attempt [12] failed \(exit 1: .*\); retrying with back-off/s.test(l))
+      .length,
+    2,
+    log.join('\n'),
+  );
+  const tries =
+    w
+      .text()
+      .slice(before)
+      .match(/\[worker\] train d64-L3-s1 \(study \S+\): attempt \d/g) ?? [];
+  assert.deepEqual(
+    tries.map((t) => t.slice(-1)),
+    ['1', '2', '3'],
+    'three attempts, no fourth',
+  );
+});
+
+test('a worker stopped with SIGTERM puts its running job back without spending an attempt; the next worker resumes it', async () => {
+  const run = 'd64-L2-s2';
+  fs.writeFileSync(path.join(study, 'configs', `${run}.yaml`), config(200));
+  const runDir = path.join(study, 'runs', run);
+  const first = liveWorker();
+  await until('the worker to take jobs', () => first.text().includes('taking jobs'));
+  const others = procs.filter((p) => p !== first && p.child.exitCode === null && p.child.signalCode === null);
+  assert.ok(!others.some((p) => p.text().includes('taking jobs')), 'one worker, the one to stop');
+  const log: string[] = [];
+  const ex = executor(log);
+  const done = ex.run([trainJob(run)], () => {});
+  await until('a first checkpoint', () => newestCheckpoint(runDir) > 0);
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exit, 0, first.text());
+  assert.ok(losses(runDir).size < 200, 'the stop came too late');
+  const second = worker();
+  const [out] = await done;
+  await ex.close();
+  assert.equal(out?.ok, true, out?.error);
+  assert.match(second.text(), /resuming at step [1-9]/);
+  assert.equal(losses(runDir).size, 200);
+  assert.ok(
+    log.some((l) => /its worker \S+ stopped; the job (is back in the queue|went to \S+)/.test(l)),
+    log.join('\n'),
+  );
+  assert.ok(!log.some((l) => /attempt \d failed/.test(l)), log.join('\n'));
+  const { Queue } = await import('bullmq');
+  const q = new Queue('tlc-study', { connection: { url: redis.url } });
+  const job = (await q.getJobs(['completed'])).find((j) => j.data.run === run);
+  await q.close();
+  assert.equal(job?.attemptsMade, 1, 'the stopped attempt was not counted');
 });

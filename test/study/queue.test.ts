@@ -1,7 +1,8 @@
 // The study on a real Redis queue (Debian's redis-server on a loopback port, with a password):
 // two `tlc worker` processes give the same losses, compression results and verdicts as the local
-// executor; a bad input fails one job once and stops the study; crafted payloads are refused; an
-// unreachable Redis is one clear error; the password appears in no output at all.
+// executor, the queue serving training before compression and the largest run first; a bad input
+// fails one job once and stops the study; crafted payloads are refused; an unreachable Redis is one
+// clear error; the password appears in no output, no file and no job process's environment.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import { PRESETS } from '../../src/study/presets.ts';
 import { QueueExecutor } from '../../src/study/queue-executor.ts';
 import { runStudy } from '../../src/study/run.ts';
 import type { StudyResults } from '../../src/study/types.ts';
+import { readLock } from '../../src/train/lock.ts';
 import { freePort, startRedis, type TestRedis } from './redis-server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -91,6 +93,45 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/**
+ * Watch the run directories of a study: the environment and command line of every process that
+ * holds a run's lock (the workers' job processes), read from /proc while it trains.
+ */
+function watchJobProcesses(runsDir: string): () => string[] {
+  const seen = new Map<number, string>();
+  const look = () => {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(runsDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      try {
+        const pid = readLock(path.join(runsDir, n))?.holder?.pid;
+        if (pid === undefined || seen.has(pid)) continue;
+        const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+        seen.set(pid, `${env}\n${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')}`);
+      } catch {
+        // the run finished between the look and the read
+      }
+    }
+  };
+  const timer = setInterval(look, 20);
+  return () => {
+    clearInterval(timer);
+    return [...seen.values()];
+  };
+}
+
+/** Every file under dir, recursively. */
+function filesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
 const study = ['study', '--preset', 'quick', '--data', 'prose-en-small', '--budget', '600'];
 const exact = ['--steps', '30', '--threads', '1', '--deterministic'];
 
@@ -132,6 +173,7 @@ test('two workers on the queue give the local executor’s losses, compression r
     pollMs: 250,
     log: (m) => log.push(m),
   });
+  const jobProcesses = watchJobProcesses(path.join(tmp, 'queue', 'runs'));
   // both at once (the results cannot depend on timing); the folder names have the same length:
   // a compressed container's header holds its run's path
   const [local, queued] = await Promise.all([
@@ -145,6 +187,9 @@ test('two workers on the queue give the local executor’s losses, compression r
   ]);
   await queue.close();
   outputs.push(log.join('\n'));
+  const envs = jobProcesses();
+  assert.ok(envs.length >= 1, 'the environment of at least one job process was read');
+  for (const e of envs) assert.ok(!e.includes(PASSWORD), 'a job process received the Redis password');
   assert.deepEqual(comparable(queued), comparable(local));
   assert.equal(queued.runs.length, 3);
   assert.ok(queued.runs.every((x) => x.steps === 30));
@@ -158,6 +203,25 @@ test('two workers on the queue give the local executor’s losses, compression r
   assert.equal(ran(a) + ran(b), 3);
   assert.equal(compressed(a) + compressed(b), 3, 'one compression job per run');
   assert.ok(ran(a) > 0 && ran(b) > 0, 'both workers trained');
+  // the order the queue served them in: the smallest run started only once a larger one was done
+  // (two workers, three runs), and compression only after all training
+  const q = new Queue('tlc-study', { connection: { url: redis.url } });
+  const jobs = (await q.getJobs(['completed'])).filter((j) => j.data.study === path.join(tmp, 'queue'));
+  await q.close();
+  const train = jobs.filter((j) => j.name === 'train');
+  const startOf = (run: string) => train.find((j) => j.data.run === run)!.processedOn!;
+  assert.deepEqual(train.map((j) => j.data.run).sort(), ['d128-L2-s1', 'd64-L1-s1', 'd64-L2-s1']);
+  const smallest = startOf('d64-L1-s1');
+  assert.ok(
+    smallest >= Math.max(startOf('d128-L2-s1'), startOf('d64-L2-s1')) &&
+      train.some((j) => j.data.run !== 'd64-L1-s1' && j.finishedOn! <= smallest),
+    'largest first: the smallest run waited for a larger one',
+  );
+  const trained = Math.max(...train.map((j) => j.finishedOn!));
+  assert.ok(
+    jobs.filter((j) => j.name === 'compress').every((j) => j.processedOn! >= trained),
+    'training before compression',
+  );
   b.child.kill('SIGTERM');
   assert.equal(await b.exit, 0);
 });
@@ -261,4 +325,11 @@ test('the password appears in no output of any study or worker', async () => {
   assert.ok(outputs.length >= 8 && outputs.join('').length > 1000, 'outputs were collected');
   for (const o of outputs) assert.ok(!o.includes(PASSWORD), `the password leaked:\n${o}`);
   assert.ok(outputs.some((o) => o.includes('redis://:***@127.0.0.1')));
+  // nor in any file the studies and workers wrote (configs, run directories, compression, reports)
+  const files = filesUnder(tmp);
+  assert.ok(
+    files.some((f) => f.includes(`${path.sep}queue${path.sep}runs${path.sep}`)),
+    'the study files are there',
+  );
+  for (const f of files) assert.ok(!fs.readFileSync(f).includes(PASSWORD), `the password is in ${f}`);
 });
