@@ -248,7 +248,9 @@ function measuredOn(r: StudyResults): string[] {
     ...new Set(
       r.compression.flatMap((p) =>
         p.latency
-          ? [`${p.latency.cpu}, ${p.latency.threads} threads, ${p.latency.backend} backend, ${p.latency.seq_len} tokens`]
+          ? [
+              `${p.latency.cpu}, ${p.latency.threads} threads, ${p.latency.backend} backend, ${p.latency.seq_len} tokens`,
+            ]
           : [],
       ),
     ),
@@ -258,7 +260,9 @@ function measuredOn(r: StudyResults): string[] {
 
 /** Figure 6: every compression point faint, the Pareto frontier bold, frontier points labelled. */
 function paretoSpec(r: StudyResults, x: XField): Spec | null {
-  const front = { bytes: r.pareto.bytes, nonzero_params: r.pareto.nonzero, latency: r.pareto.latency ?? [] }[x];
+  const front = { bytes: r.pareto.bytes, nonzero_params: r.pareto.nonzero, latency: r.pareto.latency ?? [] }[
+    x
+  ];
   const all = rows(r, r.compression, x, 'ppl');
   const fr: Spec[] = rows(r, front, x, 'ppl').map((p) => ({
     ...p,

@@ -1,6 +1,6 @@
 // Measured inference speed of the study's compressed points, on the machine and thread count the
 // study runs on: the compressed container loaded by the compressed runtime (weights as stored:
-// int8, k-bit, CSR; src/infer/runtime.ts) and its dense model, each timed on the masked-LM forward
+// int8, k-bit, CSR; src/infer/runtime.ts) and its dense model on the same runtime, each timed on the masked-LM forward
 // at batch 1 (latency) and batch 32 (throughput) of the study's sequence length. Each point's
 // figures sit in latency.json beside its result.json, measured again when the container, the
 // machine, the threads or the protocol differ. Latency is machine-specific: it is compared only
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CONTAINER_FILE } from '../compress/container.ts';
 import type { Backend } from '../engine/backend.ts';
 import { machineInfo } from '../engine/machine.ts';
-import { loadCompressedModel } from '../infer/runtime.ts';
+import { compressedModelFrom, loadCompressedModel } from '../infer/runtime.ts';
 import type { LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -26,13 +26,13 @@ export const LATENCY = {
   repsB1: 5,
   repsB32: 3,
   /** no further timed call once the timed calls of one batch size add up to this (at least one is made) */
-  capMs: { b1: 200, b32: 500 },
+  capMs: { b1: 200, b32: 300 },
   version: 1,
 };
 
 export const LATENCY_FILE = 'latency.json';
 
-export const LATENCY_PROTOCOL = `each compressed container loaded by the compressed runtime (weights as stored: int8 × int8-per-token kernels for 8-bit, weight-only k-bit kernels for 2–7 bits, CSR for weights at least 85% sparse, fp32 otherwise) and its dense fp32 model, timed on the masked-LM forward (logits at the masked share of positions) of random tokens at the study's sequence length: latency at batch 1, throughput at batch ${LATENCY.batch} (tokens/s); one untimed warm-up, then the median of up to ${LATENCY.repsB1} (batch 1) and ${LATENCY.repsB32} (batch ${LATENCY.batch}) timed calls, fewer once they add up to ${LATENCY.capMs.b1} ms and ${LATENCY.capMs.b32} ms; measured in the study's own process on its backend and threads, one point at a time. Latency is specific to this machine and thread count: it is compared within this study only`;
+export const LATENCY_PROTOCOL = `each compressed container loaded by the compressed runtime (weights as stored: int8 × int8-per-token kernels for 8-bit, weight-only k-bit kernels for 2–7 bits, CSR for weights at least 85% sparse, fp32 otherwise) and its dense model (fp32 weights on the same runtime), timed on the masked-LM forward (logits at the masked share of positions) of random tokens at the study's sequence length: latency at batch 1, throughput at batch ${LATENCY.batch} (tokens/s); one untimed warm-up, then the median of up to ${LATENCY.repsB1} (batch 1) and ${LATENCY.repsB32} (batch ${LATENCY.batch}) timed calls, fewer once they add up to ${LATENCY.capMs.b1} ms and ${LATENCY.capMs.b32} ms; measured in the study's own process on its backend and threads, one point at a time. Latency is specific to this machine and thread count: it is compared within this study only`;
 
 /** A forward of B sequences (nothing is read back). */
 type Forward = (B: number) => void;
@@ -104,14 +104,21 @@ function batches(cfg: ModelConfig, T: number, share: number): (B: number) => LmB
 
 const denseMemo = new WeakMap<Transformer<Float32Array>, Speed>();
 
-/** The dense model's speed, measured once per loaded model. */
-function denseSpeed(run: LoadedRun, T: number, share: number): Speed {
-  const m = run.model;
-  let s = denseMemo.get(m);
+/**
+ * The dense model's speed, measured once per loaded model: its fp32 weights on the compressed
+ * runtime (every layer on the fp32 kernels), so that dense and compressed run the same code.
+ */
+function denseSpeed(run: LoadedRun, be: Backend<Float32Array>, T: number, share: number): Speed {
+  const t = run.model;
+  let s = denseMemo.get(t);
   if (!s) {
+    const stored = new Map(
+      t.layout.specs.map((x) => [x.name, { kind: 'dense' as const, values: t.p.get(x.name) }]),
+    );
+    const m = compressedModelFrom(be, t.cfg, t.layout, stored);
     const b = batches(m.cfg, T, share);
-    s = speedOf((B) => m.forwardLm(b(B), { train: false, grad: false }), T);
-    denseMemo.set(m, s);
+    s = speedOf((B) => m.forwardLm(b(B)), T);
+    denseMemo.set(t, s);
   }
   return s;
 }
@@ -162,7 +169,7 @@ export function pointLatency(
   const m = loadCompressedModel(path.join(dir, CONTAINER_FILE), be);
   const b = batches(m.cfg, T, shape.maskedShare);
   const comp = speedOf((B) => m.forwardLm(b(B)), T);
-  const dense = denseSpeed(load(), T, shape.maskedShare);
+  const dense = denseSpeed(load(), be, T, shape.maskedShare);
   const rec: LatencyRecord = {
     ...want,
     latency_ms_b1: comp.latency_ms_b1,

@@ -141,7 +141,8 @@ function point(
 /** Made-up latencies: dense ∝ parameters, int8 at 0.5×, fewer bits a little faster, pruning from 70%. */
 function latency(s: SizeSpec, bits: number | null, sparsity: number | null): LatencyRecord {
   const dense = s.params / 2e5;
-  const f = bits !== null ? 0.5 - (8 - bits) * 0.03 : sparsity !== null && sparsity >= 0.7 ? 1.2 - sparsity : 1;
+  const f =
+    bits !== null ? 0.5 - (8 - bits) * 0.03 : sparsity !== null && sparsity >= 0.7 ? 1.2 - sparsity : 1;
   return {
     version: 1,
     sha256: '',

@@ -39,7 +39,10 @@ test('the quality-vs-latency figure draws every timed point and the front over l
 test('the compression table gives latency, its ratio to dense and throughput when measured', () => {
   const r = fixture();
   const html = compressionTable(r.compression, '', r.data.unigram_ppl);
-  assert.match(html, /<th[^>]*>latency b1, ms<\/th><th[^>]*>latency vs dense<\/th><th[^>]*>tokens\/s b32<\/th>/);
+  assert.match(
+    html,
+    /<th[^>]*>latency b1, ms<\/th><th[^>]*>latency vs dense<\/th><th[^>]*>tokens\/s b32<\/th>/,
+  );
   const int8 = r.compression.find((p) => p.bits === 8)!;
   const l = int8.latency!;
   assert.ok(html.includes(`>${l.latency_ms_b1.toFixed(2)}</td>`));

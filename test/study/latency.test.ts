@@ -40,7 +40,12 @@ test('every point of a real compression grid gets a positive latency and through
   for (const p of pts) {
     const l = p.latency;
     assert.ok(l, `${p.setting} has a latency`);
-    for (const k of ['latency_ms_b1', 'tokens_per_s_b32', 'dense_latency_ms_b1', 'dense_tokens_per_s_b32'] as const)
+    for (const k of [
+      'latency_ms_b1',
+      'tokens_per_s_b32',
+      'dense_latency_ms_b1',
+      'dense_tokens_per_s_b32',
+    ] as const)
       assert.ok(Number.isFinite(l[k]) && l[k] > 0, `${p.setting} ${k} = ${l[k]}`);
     assert.equal(l.threads, 1);
     assert.equal(l.seq_len, 64, 'the run’s sequence length');

@@ -34,11 +34,7 @@ const isQuant = (p: CompressionPoint) => p.bits !== null && p.method === 'rtn';
 const isPrune = (p: CompressionPoint) => p.method === 'magnitude';
 
 /** Points of one setting of one size, seeds together (latency: those measured, their mean). */
-function groups(
-  points: CompressionPoint[],
-  kind: Kind,
-  measure: (p: CompressionPoint) => number,
-): Group[] {
+function groups(points: CompressionPoint[], kind: Kind, measure: (p: CompressionPoint) => number): Group[] {
   const keep = points.filter((p) =>
     kind === 'both'
       ? p.latency !== undefined && (p.method === 'dense' || isQuant(p) || isPrune(p))
@@ -89,9 +85,7 @@ function machineCaveat(points: CompressionPoint[]): string[] {
   const on = [
     ...new Set(points.flatMap((p) => (p.latency ? [`${p.latency.cpu}, ${p.latency.threads} threads`] : []))),
   ];
-  return on.length
-    ? [`latency measured on ${on.join('; ')}: specific to that machine and thread count`]
-    : [];
+  return on.length ? [`latency measured on ${on.join('; ')}: specific to that machine and thread count`] : [];
 }
 
 function sideSums(g: Group, sums: PointSums, accuracy: boolean): ArrayLike<number>[] {
