@@ -34,8 +34,8 @@ export const LATENCY_FILE = 'latency.json';
 
 export const LATENCY_PROTOCOL = `each compressed container loaded by the compressed runtime (weights as stored: int8 × int8-per-token kernels for 8-bit, weight-only k-bit kernels for 2–7 bits, CSR for weights at least 85% sparse, fp32 otherwise) and its dense model (fp32 weights on the same runtime), timed on the masked-LM forward (logits at the masked share of positions) of random tokens at the study's sequence length: latency at batch 1, throughput at batch ${LATENCY.batch} (tokens/s); one untimed warm-up, then the median of up to ${LATENCY.repsB1} (batch 1) and ${LATENCY.repsB32} (batch ${LATENCY.batch}) timed calls, fewer once they add up to ${LATENCY.capMs.b1} ms and ${LATENCY.capMs.b32} ms; measured in the study's own process on its backend and threads, one point at a time. Latency is specific to this machine and thread count: it is compared within this study only`;
 
-/** A forward of B sequences (nothing is read back). */
-type Forward = (B: number) => void;
+/** A forward of a batch (nothing is read back). */
+type Forward = (b: LmBatch) => void;
 
 export interface Timed {
   ms: number;
@@ -79,26 +79,16 @@ interface Speed {
   reps: { b1: number; b32: number };
 }
 
-function speedOf(forward: Forward, T: number): Speed {
-  const b1 = timeMedian(() => forward(1), LATENCY.repsB1, LATENCY.capMs.b1);
-  const bN = timeMedian(() => forward(LATENCY.batch), LATENCY.repsB32, LATENCY.capMs.b32);
+/** Latency at batch 1 and throughput at batch LATENCY.batch of `forward` on a model of `cfg`. */
+function speedOf(forward: Forward, cfg: ModelConfig, T: number, share: number): Speed {
+  const one = timingBatch(cfg, 1, T, share);
+  const many = timingBatch(cfg, LATENCY.batch, T, share);
+  const b1 = timeMedian(() => forward(one), LATENCY.repsB1, LATENCY.capMs.b1);
+  const bN = timeMedian(() => forward(many), LATENCY.repsB32, LATENCY.capMs.b32);
   return {
     latency_ms_b1: b1.ms,
-    tokens_per_s_b32: (LATENCY.batch * T) / (bN.ms / 1000),
+    tokens_per_s_b32: (many.B * many.T) / (bN.ms / 1000),
     reps: { b1: b1.reps, b32: bN.reps },
-  };
-}
-
-/** Batches by size, built once per model and shape. */
-function batches(cfg: ModelConfig, T: number, share: number): (B: number) => LmBatch {
-  const m = new Map<number, LmBatch>();
-  return (B) => {
-    let b = m.get(B);
-    if (!b) {
-      b = timingBatch(cfg, B, T, share);
-      m.set(B, b);
-    }
-    return b;
   };
 }
 
@@ -116,8 +106,7 @@ function denseSpeed(run: LoadedRun, be: Backend<Float32Array>, T: number, share:
       t.layout.specs.map((x) => [x.name, { kind: 'dense' as const, values: t.p.get(x.name) }]),
     );
     const m = compressedModelFrom(be, t.cfg, t.layout, stored);
-    const b = batches(m.cfg, T, share);
-    s = speedOf((B) => m.forwardLm(b(B)), T);
+    s = speedOf((b) => m.forwardLm(b), m.cfg, T, share);
     denseMemo.set(t, s);
   }
   return s;
@@ -167,8 +156,7 @@ export function pointLatency(
   const known = cachedRecord(file, want);
   if (known) return known;
   const m = loadCompressedModel(path.join(dir, CONTAINER_FILE), be);
-  const b = batches(m.cfg, T, shape.maskedShare);
-  const comp = speedOf((B) => m.forwardLm(b(B)), T);
+  const comp = speedOf((b) => m.forwardLm(b), m.cfg, T, shape.maskedShare);
   const dense = denseSpeed(load(), be, T, shape.maskedShare);
   const rec: LatencyRecord = {
     ...want,

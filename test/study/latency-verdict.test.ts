@@ -5,9 +5,10 @@
 // warm-up, the median of at most `reps` calls, fewer once they exceed the cap).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { resolveModelConfig } from '../../src/model/config.ts';
 import { claim3 } from '../../src/study/claims/claim3.ts';
 import { latencyFront, type PointSums } from '../../src/study/compress-grid.ts';
-import { timeMedian } from '../../src/study/latency.ts';
+import { timeMedian, timingBatch } from '../../src/study/latency.ts';
 import type { CompressionPoint, LatencyRecord } from '../../src/study/types.ts';
 import { addRun, context, point, size, world } from './verdict-fixture.ts';
 
@@ -46,7 +47,7 @@ function timed(m: PointSums, ms: number | null, o: Parameters<typeof point>[1]):
 }
 
 /**
- * s: dense at 10 ms, int8 at 6 ms (both light); l: dense 40 ms, int8 15 ms, int4 9 ms, 90% pruned
+ * s: dense at 10 ms, int8 at 6 ms (both light), 90% pruned at 5.5 ms; l: dense 40 ms, int8 15 ms, int4 9 ms, 90% pruned
  * 5 ms, and a 50% pruned point with no measured latency. Rule: s dense (10 ms) meets l int4 (9 ms,
  * the slowest within 10), s int8 (6 ms) meets l pruned 90% (5 ms).
  */
@@ -61,6 +62,17 @@ function grid(m: PointSums, l: { int4: number; p90: number }, s = { dense: 0.1, 
       bytes: 100,
       dense: s.dense,
       comp: s.int8,
+    }),
+    // heavily pruned: not a light point, so it meets no larger point though l's 90% fits in its 5.5 ms
+    timed(m, 5.5, {
+      size: 's',
+      method: 'magnitude',
+      setting: '90%:global',
+      sparsity: 0.9,
+      bytes: 240,
+      nonzero: 40,
+      dense: s.dense,
+      comp: s.dense + 0.3,
     }),
     timed(m, 40, { size: 'l', method: 'dense', setting: 'fp32', bytes: 1600, dense: 0, comp: 0 }),
     timed(m, 15, {
@@ -218,4 +230,22 @@ test('timing: one untimed warm-up, then the median of at most `reps` calls, fewe
   calls = 0;
   const c = timeMedian(f, 5, 1, now);
   assert.deepEqual([c.reps, calls], [1, 2], 'at least one timed call');
+});
+
+test('the timing batch: B sequences of T in-vocabulary tokens, targets at the masked share of positions (encoder)', () => {
+  const cfg = resolveModelConfig({
+    family: 'encoder',
+    d_model: 64,
+    n_layers: 1,
+    n_heads: 2,
+    d_ff: 256,
+    vocab: 300,
+    max_len: 64,
+  });
+  const b = timingBatch(cfg, 32, 64, 0.15);
+  assert.deepEqual([b.B, b.T, b.tokens.length, b.targets.length], [32, 64, 2048, 2048]);
+  assert.ok(b.tokens.every((t) => t >= 0 && t < 300));
+  const share = b.targets.filter((t) => t >= 0).length / b.targets.length;
+  assert.ok(Math.abs(share - 0.15) < 0.02, `targets at ${share} of positions`);
+  assert.equal(b.keyMask, null);
 });
