@@ -1,5 +1,6 @@
 // Vega-Lite specs for the compression figures: perplexity vs bytes (quantization), vs non-zero
-// parameters (pruning), the Pareto frontiers, and fine-tuned accuracy. Draws; computes no result.
+// parameters (pruning), the Pareto frontiers (bytes, non-zeros, measured latency), and fine-tuned
+// accuracy. Draws; computes no result.
 import { NEAR_UNIGRAM, NEAR_UNIGRAM_LABEL, nearUnigram } from '../study/baseline.ts';
 import type { CompressionPoint, StudyResults } from '../study/types.ts';
 import { meanLabels, placedLabels } from './labels.ts';
@@ -19,13 +20,19 @@ import {
   sizeLabel,
 } from './style.ts';
 
-type XField = 'bytes' | 'nonzero_params';
+type XField = 'bytes' | 'nonzero_params' | 'latency';
 type Metric = 'ppl' | 'accuracy';
 
 const X_TITLE: Record<XField, string> = {
   bytes: 'compressed model size, bytes (log scale)',
   nonzero_params: 'non-zero parameters (log scale)',
+  latency: 'latency at batch 1, ms (log scale)',
 };
+
+/** The point's value on the x axis (latency: NaN where none was measured). */
+function xOf(p: CompressionPoint, x: XField): number {
+  return x === 'latency' ? (p.latency?.latency_ms_b1 ?? Number.NaN) : p[x];
+}
 
 const ACCURACY: Spec = {
   field: 'y',
@@ -40,7 +47,7 @@ function xEnc(x: XField, rows: Spec[]): Spec {
     'x',
     X_TITLE[x],
     rows.map((p) => Number(p['x'])),
-    '~s',
+    x === 'latency' ? '~r' : '~s',
   );
 }
 
@@ -54,7 +61,7 @@ function yEnc(metric: Metric, rows: Spec[]): Spec {
 }
 
 function pointLabel(p: CompressionPoint, x: XField): string {
-  if (x === 'bytes' && finite(p.bits)) return `${p.bits}b`;
+  if (x !== 'nonzero_params' && finite(p.bits)) return `${p.bits}b`;
   if (finite(p.sparsity)) return `${Math.round(p.sparsity * 100)}%`;
   return p.setting;
 }
@@ -87,7 +94,7 @@ function rows(r: StudyResults, pts: CompressionPoint[], x: XField, metric: Metri
   return pts.flatMap((p) => {
     const y = metric === 'ppl' ? p.ppl : p.accuracy;
     const hasBar = metric === 'ppl' && positive(p.ppl_low) && positive(p.ppl_high);
-    if (!positive(p[x]) || !(metric === 'ppl' ? positive(y) : finite(y))) return [];
+    if (!positive(xOf(p, x)) || !(metric === 'ppl' ? positive(y) : finite(y))) return [];
     return [
       {
         size: sizeLabel(r, p.size_id),
@@ -95,7 +102,7 @@ function rows(r: StudyResults, pts: CompressionPoint[], x: XField, metric: Metri
         method: p.method,
         setting: p.setting,
         seed: p.seed,
-        x: p[x],
+        x: xOf(p, x),
         y,
         lo: hasBar ? p.ppl_low : y,
         hi: hasBar ? p.ppl_high : y,
@@ -229,9 +236,33 @@ function compressionSpec(r: StudyResults, all: CompressionPoint[], plot: Compres
   };
 }
 
+const FRONT_WHAT: Record<XField, string> = {
+  bytes: 'compressed bytes',
+  nonzero_params: 'non-zero parameters',
+  latency: 'latency at batch 1',
+};
+
+/** Where the latencies were measured (the latency front's subtitle). */
+function measuredOn(r: StudyResults): string[] {
+  const on = [
+    ...new Set(
+      r.compression.flatMap((p) =>
+        p.latency
+          ? [
+              `${p.latency.cpu}, ${p.latency.threads} threads, ${p.latency.backend} backend, ${p.latency.seq_len} tokens`,
+            ]
+          : [],
+      ),
+    ),
+  ];
+  return on.length ? [`latency measured on ${on.join('; ')}: specific to that machine`] : [];
+}
+
 /** Figure 6: every compression point faint, the Pareto frontier bold, frontier points labelled. */
 function paretoSpec(r: StudyResults, x: XField): Spec | null {
-  const front = x === 'bytes' ? r.pareto.bytes : r.pareto.nonzero;
+  const front = { bytes: r.pareto.bytes, nonzero_params: r.pareto.nonzero, latency: r.pareto.latency ?? [] }[
+    x
+  ];
   const all = rows(r, r.compression, x, 'ppl');
   const fr: Spec[] = rows(r, front, x, 'ppl').map((p) => ({
     ...p,
@@ -241,7 +272,7 @@ function paretoSpec(r: StudyResults, x: XField): Spec | null {
   fr.sort((a, b) => Number(a['x']) - Number(b['x']));
   const xe = xEnc(x, all);
   const y = yEnc('ppl', all);
-  const what = x === 'bytes' ? 'compressed bytes' : 'non-zero parameters';
+  const what = FRONT_WHAT[x];
   const layers: Spec[] = [
     {
       data: { values: all },
@@ -272,10 +303,12 @@ function paretoSpec(r: StudyResults, x: XField): Spec | null {
       true,
     ),
   ];
-  const sub = `faint: every compressed and dense model; black steps: lowest perplexity at most that many ${what}`;
+  const most = x === 'latency' ? 'at most that latency' : `at most that many ${what}`;
+  const sub = `faint: every compressed and dense model${x === 'latency' ? ' with a measured latency' : ''}; black steps: lowest perplexity ${most}`;
   return {
     ...base(r, `Pareto frontier: perplexity vs ${what}, all sizes and methods`, [
       sub,
+      ...(x === 'latency' ? measuredOn(r) : []),
       ...nearNote(r, r.compression),
     ]),
     layer: nonEmpty(layers),
@@ -360,6 +393,17 @@ function paretoFinetuneFigures(r: StudyResults): Figure[] {
       skipped:
         r.pareto.nonzero.length === 0
           ? 'this study has no Pareto points over non-zero parameters'
+          : undefined,
+    },
+    {
+      id: 'fig-6c-pareto-latency',
+      title: 'Quality vs latency: Pareto frontier over measured latency',
+      caption:
+        'Perplexity against the latency at batch 1 measured on this machine (the compressed runtime runs each form as stored). Claim 3 at equal latency: if the frontier is made of the larger sizes compressed, a compressed large model is the better buy for a latency budget here. Latency is specific to the machine and thread count.',
+      spec: paretoSpec(r, 'latency'),
+      skipped:
+        (r.pareto.latency ?? []).length === 0
+          ? 'this study has no measured latencies (older studies did not measure them)'
           : undefined,
     },
     {

@@ -239,9 +239,22 @@ export function sizesTable(r: StudyResults): string {
   );
 }
 
+/** A point's measured latency (ms at batch 1), its ratio to its dense model's, and tokens/s at batch 32. */
+function latencyCells(p: CompressionPoint): string[] {
+  const l = p.latency;
+  if (!l) return [0, 1, 2].map(() => numCell(null, MISSING));
+  const ratio = l.latency_ms_b1 / l.dense_latency_ms_b1;
+  return [
+    numCell(l.latency_ms_b1, fmtFixed(l.latency_ms_b1, 2)),
+    numCell(ratio, `${fmtFixed(ratio, 2)}×`),
+    numCell(l.tokens_per_s_b32, fmtInt(Math.round(l.tokens_per_s_b32))),
+  ];
+}
+
 /**
  * One row per compressed (or dense) evaluation, its perplexity marked when near the unigram
- * baseline and its evaluation tokens beside it; accuracy column only when some point has one.
+ * baseline and its evaluation tokens beside it; accuracy column only when some point has one,
+ * latency columns only when some point has a measured latency.
  */
 export function compressionTable(
   points: CompressionPoint[],
@@ -250,6 +263,7 @@ export function compressionTable(
 ): string {
   if (points.length === 0) return `<p class="note">${esc(empty)}</p>`;
   const withAcc = points.some((p) => isNum(p.accuracy));
+  const withLat = points.some((p) => p.latency !== undefined);
   const rows = points.map((p) => {
     const cells = [
       textCell(p.size_id),
@@ -267,6 +281,7 @@ export function compressionTable(
       numCell(p.top1, fmtPct(p.top1)),
     ];
     if (withAcc) cells.push(numCell(p.accuracy, fmtPct(p.accuracy)));
+    if (withLat) cells.push(...latencyCells(p));
     return cells;
   });
   const head = [
@@ -284,7 +299,8 @@ export function compressionTable(
     'KL vs dense',
     'top-1 agreement',
   ];
-  return table('compression', withAcc ? [...head, 'accuracy'] : head, rows);
+  const lat = withLat ? ['latency b1, ms', 'latency vs dense', 'tokens/s b32'] : [];
+  return table('compression', [...head, ...(withAcc ? ['accuracy'] : []), ...lat], rows);
 }
 
 function defList(entries: Array<[string, string]>): string {

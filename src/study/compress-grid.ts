@@ -8,8 +8,11 @@ import type { Backend } from '../engine/backend.ts';
 import { type CompressResult, compressRun } from '../eval/model-eval.ts';
 import { type LoadedRun, loadSnapshot, loadTrainedRun } from '../train/load.ts';
 import { Progress } from '../train/progress.ts';
+import type { SavedRunConfig } from '../train/run.ts';
+import { readJson } from '../train/rundir.ts';
+import { denseLatency, pointLatency } from './latency.ts';
 import type { StudyPreset } from './presets.ts';
-import type { CompressionPoint } from './types.ts';
+import type { CompressionPoint, LatencyRecord } from './types.ts';
 
 export interface GridSetting {
   tag: string;
@@ -80,6 +83,7 @@ function point(
   g: GridSetting | null,
   r: CompressResult,
   sums: PointSums,
+  latency: LatencyRecord | null = null,
 ): CompressionPoint {
   const s = g ? r.compressed : r.dense;
   const p: CompressionPoint = {
@@ -103,6 +107,7 @@ function point(
     top1: g ? (s.top1 ?? 1) : 1,
     step: r.step,
     ...(s.accuracy !== null ? { accuracy: s.accuracy } : {}),
+    ...(latency ? { latency } : {}),
   };
   sums.set(p, {
     dense: r.dense.window_nll,
@@ -133,6 +138,24 @@ export interface GridRun {
   runDir: string;
 }
 
+/** What the latency measurement needs of a run: its sequence length, masked share and family. */
+function timingShape(runDir: string) {
+  const saved = readJson<SavedRunConfig>(path.join(runDir, 'config.json'), `config of run ${runDir}`);
+  return {
+    seqLen: saved.config.data.seq_len,
+    maskedShare: saved.config.data.mlm_prob,
+    family: saved.model.family,
+  };
+}
+
+export interface GridOptions {
+  /**
+   * Measure each point's latency and throughput (src/study/latency.ts) on this process's backend
+   * and threads: the study's own process does; a queue worker (another machine) does not.
+   */
+  latency?: boolean;
+}
+
 /** Compress one run over the grid (cached per setting under outDir/compress/<run>/<tag>). */
 export function compressGrid(
   run: GridRun,
@@ -141,9 +164,12 @@ export function compressGrid(
   be: Backend<Float32Array>,
   log: (m: string) => void,
   sums: PointSums,
+  o: GridOptions = {},
 ): CompressionPoint[] {
   const base = path.join(outDir, 'compress', run.id);
   const load = lazyRun(run.runDir, be, log);
+  const shape = o.latency ? timingShape(run.runDir) : null;
+  let denseRec: LatencyRecord | null = null;
   const cached = (tag: string, spec: CompressSpec, make: () => CompressResult): CompressResult =>
     cachedResult(path.join(base, tag), spec) ?? make();
   const points: CompressionPoint[] = [];
@@ -170,9 +196,11 @@ export function compressGrid(
       return compressRun(ft, g.spec, dir, be, { calibBatches: 8, log, reference: load() });
     });
     first ??= r;
-    points.push(point(run, g, r, sums));
+    const lat = shape ? pointLatency(dir, r.sha256, load, be, shape) : null;
+    denseRec ??= lat ? denseLatency(lat) : null;
+    points.push(point(run, g, r, sums, lat));
   }
-  if (first) points.unshift(point(run, null, first, sums));
+  if (first) points.unshift(point(run, null, first, sums, denseRec));
   return points;
 }
 
@@ -245,4 +273,10 @@ export function paretoFront(
     }
   }
   return out;
+}
+
+/** The Pareto front over measured latency at batch 1: every point that has one, methods together. */
+export function latencyFront(points: CompressionPoint[]): CompressionPoint[] {
+  const timed = points.filter((p) => p.latency !== undefined && p.matched_to === undefined);
+  return paretoFront(timed, (p) => p.latency!.latency_ms_b1);
 }

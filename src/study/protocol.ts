@@ -3,6 +3,7 @@
 import { ADAMW_DEFAULTS } from '../engine/optim.ts';
 import { TIE_SE } from '../eval/paired.ts';
 import { GRID_PROTOCOL } from './compress-grid.ts';
+import { LATENCY_PROTOCOL } from './latency.ts';
 import type { StudyPreset } from './presets.ts';
 
 export interface ProtocolInputs {
@@ -32,9 +33,10 @@ export function studyProtocol(o: ProtocolInputs): Record<string, string> {
       'unigram perplexity of the same targets under add-one-smoothed training-split counts; a model within 5% of it is marked "near the unigram baseline" and makes claim 2 inconclusive',
     noise: `every comparison is paired over the shared windows: the difference of mean losses with a cluster standard error over windows; with several seeds, seeds are averaged first and the standard error of the per-seed means is added in quadrature (no best-of-many selection). A difference within ${TIE_SE} standard errors is a tie. Differences are reported in nats per token × 100 (≈ % in perplexity).`,
     verdicts:
-      'claim 1: the largest size of each sweep against every smaller one at the full budget (annealed); claim 1a: adjacent sizes at equal training tokens in their constant-rate phase; claim 2: the loss increase under compression, (a) same training time, smallest vs largest of each sweep, (b) a larger model’s snapshot matched to a smaller model’s final dense quality (closest, within its standard error), or, when none matches (the smaller model is the better one), the smaller model’s snapshot matched to the larger model’s final quality, each family (quantization, pruning) one piece of evidence, "inconclusive" when (a) and (b) disagree, when (b) could not be formed, or when a model is near the unigram baseline; claim 3: each lightly compressed smaller point (dense, 8-bit; or ≤ 30% pruned) against each larger size’s least compressed setting that fits in its bytes (or non-zeros), chosen by that rule, never by quality. A verdict needs a two-to-one majority of decided comparisons.',
+      'claim 1: the largest size of each sweep against every smaller one at the full budget (annealed); claim 1a: adjacent sizes at equal training tokens in their constant-rate phase; claim 2: the loss increase under compression, (a) same training time, smallest vs largest of each sweep, (b) a larger model’s snapshot matched to a smaller model’s final dense quality (closest, within its standard error), or, when none matches (the smaller model is the better one), the smaller model’s snapshot matched to the larger model’s final quality, each family (quantization, pruning) one piece of evidence, "inconclusive" when (a) and (b) disagree, when (b) could not be formed, or when a model is near the unigram baseline; claim 3: each lightly compressed smaller point (dense, 8-bit; or ≤ 30% pruned) against each larger size’s least compressed setting that fits in its bytes (or non-zeros), chosen by that rule, never by quality; at equal latency, each lightly compressed smaller point (dense, 8-bit or ≤ 30% pruned) against each larger size’s slowest quantization or pruning setting whose measured latency at batch 1 (seeds averaged) is not above it. A verdict needs a two-to-one majority of decided comparisons.',
     matched: `quality-matched compression uses int${p.matched.quant} round-to-nearest and ${Math.round(100 * p.matched.prune)}% global magnitude pruning`,
     ...GRID_PROTOCOL,
+    latency: LATENCY_PROTOCOL,
     seeds: `${p.seeds.length} (${p.seeds.join(', ')})`,
     scaling:
       'L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022) fitted to the annealed points (N non-embedding parameters, D training tokens; Huber loss on log loss, δ 1e-3, Nelder–Mead from a grid of starts); tokens/s = k·N^−γ fitted to the measured throughputs; N_opt(t) minimises L(N, t·k·N^−γ); 95% intervals from 200 bootstrap resamples of the runs',

@@ -16,7 +16,7 @@ import { claim3 } from './claims/claim3.ts';
 import type { ClaimContext } from './claims/common.ts';
 import { nearUnigram } from './claims/common.ts';
 import { readRun, readWindows } from './collect.ts';
-import { compressGrid, type PointSums, paretoFront } from './compress-grid.ts';
+import { compressGrid, latencyFront, type PointSums, paretoFront } from './compress-grid.ts';
 import { compressJobs } from './compress-jobs.ts';
 import { Evidence } from './evidence.ts';
 import { type Executor, type Job, LocalExecutor } from './executor.ts';
@@ -136,7 +136,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   if (ex.remote) await runJobs(ex, compressJobs(plan, o.preset, o.outDir, 'pretrain'), 'compression', log);
   const sums: PointSums = new Map();
   const compression: CompressionPoint[] = plan.flatMap((r) =>
-    compressGrid(r, o.preset, o.outDir, o.be, log, sums),
+    compressGrid(r, o.preset, o.outDir, o.be, log, sums, { latency: true }),
   );
   const ctx: ClaimContext = {
     sizes,
@@ -155,6 +155,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     claim2(ctx, compression, matched, sums),
     claim3(ctx, compression, sums, 'bytes'),
     claim3(ctx, compression, sums, 'nonzero'),
+    claim3(ctx, compression, sums, 'latency'),
   ];
   if (ft) verdicts.push(claim3(ctx, ft.compression, sums, 'accuracy'));
   log('[study] fitting the loss law (bootstrap over runs)');
@@ -235,6 +236,7 @@ function resultsDoc(
         compression.filter((p) => p.bits === null),
         (p) => p.nonzero_params,
       ),
+      latency: latencyFront(compression),
     },
     finetune: ft,
     verdicts,

@@ -109,6 +109,34 @@ export interface Frontier {
   crossings: Crossing[];
 }
 
+/**
+ * A point's measured speed on the study's machine (src/study/latency.ts): the model on the compressed
+ * runtime, and its dense model timed the same way. Machine- and thread-specific.
+ */
+export interface LatencyRecord {
+  /** the timing protocol's version */
+  version: number;
+  /** sha256 of the container timed ('' for a dense point) */
+  sha256: string;
+  cpu: string;
+  backend: string;
+  threads: number;
+  /** tokens per sequence */
+  seq_len: number;
+  /** the throughput batch (sequences) */
+  batch: number;
+  /** median forward time of one sequence, ms */
+  latency_ms_b1: number;
+  /** tokens per second at the throughput batch */
+  tokens_per_s_b32: number;
+  /** the same figures of the point's dense model */
+  dense_latency_ms_b1: number;
+  dense_tokens_per_s_b32: number;
+  /** timed calls behind each median (after one warm-up each) */
+  reps: { b1: number; b32: number };
+  dense_reps: { b1: number; b32: number };
+}
+
 export interface CompressionPoint {
   run_id: string;
   size_id: string;
@@ -141,6 +169,8 @@ export interface CompressionPoint {
   sha256?: string;
   /** a compressed snapshot of a larger model: the smaller size whose final dense quality it matches */
   matched_to?: string;
+  /** measured latency and throughput (the pretraining grid's points; absent in older studies) */
+  latency?: LatencyRecord;
 }
 
 /** One paired comparison a verdict made. */
@@ -161,7 +191,7 @@ export interface Comparison {
 export type VerdictWord = 'supported' | 'not supported' | 'inconclusive';
 
 export interface Verdict {
-  /** "1", "1a", "2", "3-bytes", "3-nonzero", "3-accuracy", "width-depth", … */
+  /** "1", "1a", "2", "3-bytes", "3-nonzero", "3-latency", "3-accuracy", "width-depth", … */
   claim: string;
   statement: string;
   verdict: VerdictWord;
@@ -223,8 +253,8 @@ export interface StudyResults {
   compression: CompressionPoint[];
   /** compressed snapshots matched in dense quality to smaller models (claim 2, comparison b) */
   matched: CompressionPoint[];
-  /** points on the Pareto frontier (lowest ppl for at most that many bytes / non-zeros) */
-  pareto: { bytes: CompressionPoint[]; nonzero: CompressionPoint[] };
+  /** points on the Pareto frontier (lowest ppl for at most that many bytes / non-zeros / ms at batch 1) */
+  pareto: { bytes: CompressionPoint[]; nonzero: CompressionPoint[]; latency?: CompressionPoint[] };
   finetune: null | {
     task: string;
     compression: CompressionPoint[];

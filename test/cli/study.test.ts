@@ -53,7 +53,7 @@ const results = () =>
 test('the quick study trains every size, compresses each over the grid, and writes the report with verdicts', () => {
   const json = study().json!;
   const claims = (json.verdicts as Array<{ claim: string; reason: string }>).map((v) => v.claim);
-  assert.deepEqual(claims, ['1', '1a', '2', '3-bytes', '3-nonzero']);
+  assert.deepEqual(claims, ['1', '1a', '2', '3-bytes', '3-nonzero', '3-latency']);
   for (const v of json.verdicts as Array<{ reason: string; verdict: string }>) {
     assert.match(v.reason, /too short to be evidence/);
     assert.equal(v.verdict, 'inconclusive');
@@ -99,6 +99,14 @@ test('the quick study trains every size, compresses each over the grid, and writ
     assert.ok(p.bytes < dense.bytes, `${p.run_id} ${p.setting} is not smaller than dense`);
   }
   assert.ok(r.pareto.bytes.length >= 1);
+  // every point of the grid, dense included, has its latency measured
+  for (const p of r.compression)
+    assert.ok(
+      (p.latency?.latency_ms_b1 ?? 0) > 0 && p.latency!.threads >= 1,
+      `${p.run_id} ${p.setting} latency`,
+    );
+  assert.ok((r.pareto.latency ?? []).length >= 1);
+  assert.match(r.protocol['latency']!, /specific to this machine/);
   assert.deepEqual(r.frontier.annealed_times, [6, 12]);
   assert.equal(r.frontier.best.length, 2);
   assert.match(r.protocol['evaluation']!, /stratified by source/);

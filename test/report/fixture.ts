@@ -3,7 +3,13 @@
 import { Rng } from '../../src/engine/rng.ts';
 import { frontier, timeGrid } from '../../src/study/fits.ts';
 import { scalingFit } from '../../src/study/scaling.ts';
-import type { CompressionPoint, SizeSpec, StudyResults, TrainedRun } from '../../src/study/types.ts';
+import type {
+  CompressionPoint,
+  LatencyRecord,
+  SizeSpec,
+  StudyResults,
+  TrainedRun,
+} from '../../src/study/types.ts';
 
 const SIZES: Array<[string, number, number]> = [
   // id, d_model, n_layers
@@ -128,6 +134,29 @@ function point(
     tokens: 20000,
     kl: hurt / 2,
     top1: 1 - hurt / 4,
+    latency: latency(s, bits, sparsity),
+  };
+}
+
+/** Made-up latencies: dense ∝ parameters, int8 at 0.5×, fewer bits a little faster, pruning from 70%. */
+function latency(s: SizeSpec, bits: number | null, sparsity: number | null): LatencyRecord {
+  const dense = s.params / 2e5;
+  const f =
+    bits !== null ? 0.5 - (8 - bits) * 0.03 : sparsity !== null && sparsity >= 0.7 ? 1.2 - sparsity : 1;
+  return {
+    version: 1,
+    sha256: '',
+    cpu: 'Fixture CPU @ 2.0GHz',
+    backend: 'native',
+    threads: 2,
+    seq_len: 128,
+    batch: 32,
+    latency_ms_b1: dense * f,
+    tokens_per_s_b32: (32 * 128 * 1000) / (20 * dense * f),
+    dense_latency_ms_b1: dense,
+    dense_tokens_per_s_b32: (32 * 128 * 1000) / (20 * dense),
+    reps: { b1: 5, b32: 3 },
+    dense_reps: { b1: 5, b32: 3 },
   };
 }
 
@@ -145,8 +174,9 @@ function compression(sizes: SizeSpec[], runs: TrainedRun[]): CompressionPoint[] 
 }
 
 /** Lowest perplexity for at most that many bytes / non-zeros, over seed-0 points. */
-function pareto(pts: CompressionPoint[], key: 'bytes' | 'nonzero_params'): CompressionPoint[] {
-  const sorted = pts.filter((p) => p.seed === 0).sort((a, b) => a[key] - b[key]);
+function pareto(pts: CompressionPoint[], key: 'bytes' | 'nonzero_params' | 'latency'): CompressionPoint[] {
+  const x = (p: CompressionPoint) => (key === 'latency' ? p.latency!.latency_ms_b1 : p[key]);
+  const sorted = pts.filter((p) => p.seed === 0).sort((a, b) => x(a) - x(b));
   const out: CompressionPoint[] = [];
   for (const p of sorted) if (out.length === 0 || p.ppl < out[out.length - 1]!.ppl) out.push(p);
   return out;
@@ -258,7 +288,11 @@ export function fixture(opts: FixtureOptions = {}): StudyResults {
     scaling: scalingFit(sizes, runs, fr, budget, 20),
     compression: comp,
     matched: [],
-    pareto: { bytes: pareto(comp, 'bytes'), nonzero: pareto(comp, 'nonzero_params') },
+    pareto: {
+      bytes: pareto(comp, 'bytes'),
+      nonzero: pareto(comp, 'nonzero_params'),
+      latency: pareto(comp, 'latency'),
+    },
     finetune: opts.finetune
       ? {
           task: 'polarity',

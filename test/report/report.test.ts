@@ -34,7 +34,7 @@ test('a full study renders every figure as inline SVG plus SVG and PNG files', a
   const dir = path.join(tmp, 'full');
   const out = await writeReport(r, dir);
   const figs = allFigures(r);
-  assert.equal(figs.length, 11);
+  assert.equal(figs.length, 12);
   assert.ok(
     figs.every((f) => f.spec !== null),
     `skipped: ${figs.filter((f) => !f.spec).map((f) => f.id)}`,
@@ -118,7 +118,7 @@ test('text from the results is escaped in the HTML and in the figures; missing a
   const r = fixture({ compression: false, dataName: '<script>alert("x")</script> & co' });
   r.verdicts[0]!.evidence = '<img src=x onerror=alert(1)>';
   r.protocol['<b>bold</b>'] = 'a "quoted" <i>value</i>';
-  r.pareto = { bytes: [], nonzero: [] };
+  r.pareto = { bytes: [], nonzero: [], latency: [] };
   const dir = path.join(tmp, 'bare');
   const out = await writeReport(r, dir);
   assert.deepEqual(out.warnings, []);
@@ -138,6 +138,7 @@ test('text from the results is escaped in the HTML and in the figures; missing a
     'fig-5-pruning',
     'fig-6a-pareto-bytes',
     'fig-6b-pareto-nonzero',
+    'fig-6c-pareto-latency',
     'fig-7a-finetune-bytes',
     'fig-7b-finetune-nonzero',
   ]);

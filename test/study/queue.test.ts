@@ -137,13 +137,14 @@ const exact = ['--steps', '30', '--threads', '1', '--deterministic'];
 
 /** What must not depend on where a job ran: everything but timings and paths. */
 function comparable(r: StudyResults) {
-  const drop = new Set(['wall_s', 'run_dir', 'elapsed_s', 'created', 'tokens_per_s', 'mfu']);
+  const drop = new Set(['wall_s', 'run_dir', 'elapsed_s', 'created', 'tokens_per_s', 'mfu', 'latency']);
   const clean = (x: unknown) => JSON.parse(JSON.stringify(x, (k, v) => (drop.has(k) ? undefined : v)));
   const last = r.frontier.times.length - 1;
   return {
     runs: clean(r.runs.map(({ curve, ...run }) => ({ ...run, final: curve[curve.length - 1]?.loss }))),
     compression: clean(r.compression),
-    verdicts: r.verdicts.map((v) => (v.claim === '1' ? v.verdict : v)), // claim 1's text names crossing times
+    // claim 1's text names crossing times; claim 3 at equal latency pairs by measured latencies
+    verdicts: r.verdicts.filter((v) => v.claim !== '3-latency').map((v) => (v.claim === '1' ? v.verdict : v)),
     optimal: r.frontier.compute_optimal,
     atBudget: r.frontier.per_size.map((s) => [s.size_id, s.ppl[last]]),
   };
@@ -191,6 +192,16 @@ test('two workers on the queue give the local executor’s losses, compression r
   assert.ok(envs.length >= 1, 'the environment of at least one job process was read');
   for (const e of envs) assert.ok(!e.includes(PASSWORD), 'a job process received the Redis password');
   assert.deepEqual(comparable(queued), comparable(local));
+  // the study's own process times every point (the workers that compressed them do not)
+  for (const r of [local, queued])
+    assert.ok(
+      r.compression.every((p) => (p.latency?.latency_ms_b1 ?? 0) > 0 && p.latency!.threads === 1),
+      'every point has its latency on the study’s thread',
+    );
+  assert.deepEqual(
+    queued.verdicts.map((v) => v.claim),
+    ['1', '1a', '2', '3-bytes', '3-nonzero', '3-latency'],
+  );
   assert.equal(queued.runs.length, 3);
   assert.ok(queued.runs.every((x) => x.steps === 30));
   assert.ok(log.includes('[queue] 3/3 done'), log.join('\n'));
