@@ -11,17 +11,19 @@ import type { CompressSpec } from '../compress/compress.ts';
 import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
+import { int8WeightBytes } from '../engine/int8.ts';
 import type { Scorer } from '../eval/metrics.ts';
 import type { ClassBatch, LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { clsHeadForward, type HeadTape, lmHeadForward } from '../model/heads.ts';
-import type { Ctx, LinearImpl } from '../model/layers.ts';
-import { linearOfWeight, modelStacks } from '../model/names.ts';
+import type { Ctx, LinearImpl, TiedEmbedding } from '../model/layers.ts';
+import { HEAD_NAMES, linearOfWeight, modelStacks } from '../model/names.ts';
 import { buildLayout, type Layout, type ParamSpec, ParamViews } from '../model/params.ts';
 import { type StackSpec, stackForward } from '../model/stack.ts';
 import { Workspace } from '../model/workspace.ts';
 import { encoderForward, type LayerWidth } from './encoder.ts';
 import { cutLayer, cutSpec, liveUnits } from './structured.ts';
+import { int8Embedding, int8Tied } from './tied-embedding.ts';
 import {
   DEFAULT_SPARSE_MIN,
   type FormOptions,
@@ -100,6 +102,8 @@ export class CompressedModel {
     /** heads and FFN width per encoder layer (cut layers narrower than the config) */
     readonly widths: readonly LayerWidth[],
     readonly outlierThreshold: number,
+    /** the tied token embedding as int8 (then it is not among the kept fp32 tensors), or null */
+    readonly tiedInt8: Int8Weights | null = null,
   ) {
     if (cfg.family === 'encdec')
       throw new InputError(
@@ -114,7 +118,10 @@ export class CompressedModel {
         ? { key: 'dec', names: dec, causal: true }
         : { key: 'enc', names: enc, causal: false };
     this.impls = new Map([...forms].map(([k, f]) => [k, linearImpl(be, f, { outlierThreshold })]));
+    this.tied = tiedInt8 ? int8Tied(be, tiedInt8, outlierThreshold) : undefined;
   }
+
+  private readonly tied: TiedEmbedding<Float32Array> | undefined;
 
   /** The int8 layers by prefix (the int8 runtime's view). */
   get int8(): ReadonlyMap<string, Int8Weights> {
@@ -138,6 +145,7 @@ export class CompressedModel {
       seed: 0,
       site: 0,
       linear: this.impls,
+      ...(this.tied ? { tied: this.tied } : {}),
     };
   }
 
@@ -186,6 +194,7 @@ export class CompressedModel {
   weightBytes(): WeightBytes {
     const by = { int8: 0, kbit: 0, csr: 0 };
     for (const f of this.forms.values()) by[f.kind] += formBytes(f);
+    if (this.tiedInt8) by.int8 += int8WeightBytes(this.tiedInt8);
     const fp32 = this.params.byteLength;
     const held = by.int8 + by.kbit + by.csr + fp32;
     return { int8: by.int8, kbit: by.kbit, sparse: by.csr, fp32, held, dense: this.full.total * 4 };
@@ -250,7 +259,9 @@ export function compressedModelFrom(
   });
   const forms = new Map<string, WeightForm>();
   const keptSpecs: ParamSpec[] = [];
+  const tied = int8Embedding(HEAD_NAMES.tokEmb, stored.get(HEAD_NAMES.tokEmb)!);
   for (const s of layout.specs) {
+    if (tied && s.name === HEAD_NAMES.tokEmb) continue;
     const c = cut.get(s.name);
     if (c) {
       keptSpecs.push(cutSpec(s, c.shape));
@@ -264,7 +275,7 @@ export function compressedModelFrom(
   const params = be.alloc(kept.total);
   for (const s of kept.specs)
     params.set(cut.get(s.name)?.values ?? materialize(stored.get(s.name)!, s.size), s.offset);
-  return new CompressedModel(be, cfg, layout, kept, params, forms, widths, opts.outlierThreshold);
+  return new CompressedModel(be, cfg, layout, kept, params, forms, widths, opts.outlierThreshold, tied);
 }
 
 /** Loads a compressed container (model.safetensors of tlc compress) keeping its weights as stored. */
