@@ -8,7 +8,7 @@
 // are cut out of encoders only (a pruned decoder runs its zeros at full width).
 
 import type { CompressSpec } from '../compress/compress.ts';
-import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
+import { materialize, openStoredContainer, type StoredSource } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import { int8WeightBytes } from '../engine/int8.ts';
@@ -235,7 +235,7 @@ export function compressedModelFrom(
   be: Backend<Float32Array>,
   cfg: ModelConfig,
   layout: Layout,
-  stored: ReadonlyMap<string, StoredTensor>,
+  stored: StoredSource,
   o: RuntimeOptions = {},
 ): CompressedModel {
   const opts: FormOptions = {
@@ -243,7 +243,7 @@ export function compressedModelFrom(
     sparseMin: o.sparseMin ?? DEFAULT_SPARSE_MIN,
   };
   for (const s of layout.specs)
-    if (!stored.get(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
+    if (!stored.has(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
   // heads and neurons are cut out of encoders only (encoderForward); a decoder keeps full width
   const live: ReturnType<typeof liveUnits> =
     cfg.family === 'encoder' ? liveUnits(cfg, layout, stored) : new Map();
@@ -284,8 +284,13 @@ export function loadCompressedModel(
   be: Backend<Float32Array>,
   o: RuntimeOptions = {},
 ): CompressedModel {
-  const c = readStoredContainer(file, buildLayout);
-  return compressedModelFrom(be, c.model, c.layout, c.stored, o);
+  // tensor by tensor from the file: the peak holds the model's final forms plus one tensor read
+  const c = openStoredContainer(file, buildLayout);
+  try {
+    return compressedModelFrom(be, c.model, c.layout, c.stored, o);
+  } finally {
+    c.close();
+  }
 }
 
 /** Kept names for existing callers (the int8 runtime is now this runtime). */
@@ -294,7 +299,7 @@ export function int8ModelFrom(
   be: Backend<Float32Array>,
   cfg: ModelConfig,
   layout: Layout,
-  stored: ReadonlyMap<string, StoredTensor>,
+  stored: StoredSource,
   outlierThreshold = DEFAULT_OUTLIER_THRESHOLD,
 ): CompressedModel {
   return compressedModelFrom(be, cfg, layout, stored, { outlierThreshold });
