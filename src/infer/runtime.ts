@@ -11,7 +11,6 @@ import type { CompressSpec } from '../compress/compress.ts';
 import { materialize, openStoredContainer, type StoredSource } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
-import { int8WeightBytes } from '../engine/int8.ts';
 import type { Scorer } from '../eval/metrics.ts';
 import type { ClassBatch, LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -23,7 +22,7 @@ import { type StackSpec, stackForward } from '../model/stack.ts';
 import { Workspace } from '../model/workspace.ts';
 import { encoderForward, type LayerWidth } from './encoder.ts';
 import { cutLayer, cutSpec, liveUnits } from './structured.ts';
-import { int8Embedding, int8Tied } from './tied-embedding.ts';
+import { type TiedForm, tiedBytes, tiedEmbedding, tiedFormOf } from './tied-embedding.ts';
 import {
   DEFAULT_SPARSE_MIN,
   type FormOptions,
@@ -50,9 +49,20 @@ export const RUNTIME_FORMS: ReadonlyArray<{ name: string; flags: string[]; spec:
     spec: { quant: 'int8', method: 'rtn', prune: null, embeddings: false },
   },
   {
+    // the tied embedding int8 too: the lookup and the output projection on int8 (tied-embedding.ts)
+    name: 'int8-emb',
+    flags: ['--quant', 'int8', '--embeddings'],
+    spec: { quant: 'int8', method: 'rtn', prune: null, embeddings: true },
+  },
+  {
     name: 'int4-g32',
     flags: ['--quant', 'int4:group32:sym'],
     spec: { quant: 'int4:group32:sym', method: 'rtn', prune: null, embeddings: false },
+  },
+  {
+    name: 'int4-g32-emb',
+    flags: ['--quant', 'int4:group32:sym', '--embeddings'],
+    spec: { quant: 'int4:group32:sym', method: 'rtn', prune: null, embeddings: true },
   },
   {
     name: 'sparse90',
@@ -102,8 +112,8 @@ export class CompressedModel {
     /** heads and FFN width per encoder layer (cut layers narrower than the config) */
     readonly widths: readonly LayerWidth[],
     readonly outlierThreshold: number,
-    /** the tied token embedding as int8 (then it is not among the kept fp32 tensors), or null */
-    readonly tiedInt8: Int8Weights | null = null,
+    /** the tied token embedding in its stored int8 / k-bit form (then not among the kept fp32 tensors), or null */
+    readonly tiedForm: TiedForm | null = null,
   ) {
     if (cfg.family === 'encdec')
       throw new InputError(
@@ -118,7 +128,7 @@ export class CompressedModel {
         ? { key: 'dec', names: dec, causal: true }
         : { key: 'enc', names: enc, causal: false };
     this.impls = new Map([...forms].map(([k, f]) => [k, linearImpl(be, f, { outlierThreshold })]));
-    this.tied = tiedInt8 ? int8Tied(be, tiedInt8, outlierThreshold) : undefined;
+    this.tied = tiedForm ? tiedEmbedding(be, tiedForm, outlierThreshold) : undefined;
   }
 
   private readonly tied: TiedEmbedding<Float32Array> | undefined;
@@ -194,7 +204,7 @@ export class CompressedModel {
   weightBytes(): WeightBytes {
     const by = { int8: 0, kbit: 0, csr: 0 };
     for (const f of this.forms.values()) by[f.kind] += formBytes(f);
-    if (this.tiedInt8) by.int8 += int8WeightBytes(this.tiedInt8);
+    if (this.tiedForm) by[this.tiedForm.kind] += tiedBytes(this.tiedForm);
     const fp32 = this.params.byteLength;
     const held = by.int8 + by.kbit + by.csr + fp32;
     return { int8: by.int8, kbit: by.kbit, sparse: by.csr, fp32, held, dense: this.full.total * 4 };
@@ -259,7 +269,7 @@ export function compressedModelFrom(
   });
   const forms = new Map<string, WeightForm>();
   const keptSpecs: ParamSpec[] = [];
-  const tied = int8Embedding(HEAD_NAMES.tokEmb, stored.get(HEAD_NAMES.tokEmb)!);
+  const tied = tiedFormOf(HEAD_NAMES.tokEmb, stored.get(HEAD_NAMES.tokEmb)!);
   for (const s of layout.specs) {
     if (tied && s.name === HEAD_NAMES.tokEmb) continue;
     const c = cut.get(s.name);
