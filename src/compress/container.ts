@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sha256File } from '../data/fetch/cache.ts';
 import { CorruptError, TlcError } from '../engine/errors.ts';
-import { type Dtype, readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
+import { type Dtype, openSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import { type ModelConfig, modelConfigSchema } from '../model/config.ts';
 import type { Layout } from '../model/params.ts';
 import { getFormat, packCodes, type QuantTensor, unpackCodes } from './quant/formats.ts';
@@ -246,6 +246,75 @@ export interface StoredContainer {
   bytes: number;
 }
 
+/** Stored tensors by parameter name: a Map, or an open container that reads each when asked. */
+export interface StoredSource {
+  get(name: string): StoredTensor | undefined;
+  has(name: string): boolean;
+}
+
+export interface OpenContainer extends Omit<StoredContainer, 'stored'> {
+  /** each `get` reads that parameter's tensors from the file now (nothing is cached) */
+  stored: StoredSource;
+  close(): void;
+}
+
+/**
+ * Open a container for a loader that converts parameter by parameter: the sha256, the metadata
+ * and the file's layout are checked now; each parameter's tensors are read (and checked) when it
+ * is asked for, so the loader's peak memory holds one parameter of the file, not all of it.
+ */
+export function openStoredContainer(
+  file: string,
+  layoutFor: (model: ModelConfig) => Layout,
+  o: { sha256?: string } = {},
+): OpenContainer {
+  const want = o.sha256 ? { sha256: o.sha256, where: 'the caller' } : recordedSha256(file);
+  if (want) checkSha256(file, want);
+  const r = openSafetensors(file);
+  try {
+    const bad = (what: string) => new CorruptError(`${file}: ${what}`, RECREATE);
+    const { model, info, spec, source } = parseMeta(file, r.metadata);
+    const layout = layoutFor(model);
+    for (const s of layout.specs) if (!info[s.name]) throw bad(`no entry for parameter ${s.name}`);
+    const entry = (name: string) => {
+      const e = r.read(name);
+      if (!e) throw bad(`missing tensor ${name}`);
+      return e.data;
+    };
+    // buffers read by the reader are their own and aligned: a Float32Array view copies nothing
+    const f32 = (name: string) => {
+      const d = entry(name);
+      return new Float32Array(d.buffer, d.byteOffset, d.byteLength / 4);
+    };
+    const specs = new Map(layout.specs.map((s) => [s.name, s]));
+    let closed = false;
+    const stored: StoredSource = {
+      has: (name) => specs.has(name),
+      get(name) {
+        const s = specs.get(name);
+        if (!s) return undefined;
+        if (closed) throw new Error(`${file}: read of ${name} after the container was closed`);
+        try {
+          return storedTensor(s, info[s.name]!, f32, entry, (n) => r.has(n));
+        } catch (e) {
+          if (e instanceof CorruptError) throw e;
+          throw bad(
+            `parameter ${s.name} cannot be read back: ${e instanceof TlcError ? e.message : String(e)}`,
+          );
+        }
+      },
+    };
+    const close = () => {
+      closed = true;
+      r.close();
+    };
+    return { stored, layout, model, spec, source, bytes: fs.statSync(file).size, close };
+  } catch (e) {
+    r.close();
+    throw e;
+  }
+}
+
 /**
  * Read a container's tensors in their stored form (for a runtime that keeps them so). The file is
  * first checked against `o.sha256`, else against the sha256 its result.json recorded (when there is one).
@@ -255,37 +324,14 @@ export function readStoredContainer(
   layoutFor: (model: ModelConfig) => Layout,
   o: { sha256?: string } = {},
 ): StoredContainer {
-  const want = o.sha256 ? { sha256: o.sha256, where: 'the caller' } : recordedSha256(file);
-  if (want) checkSha256(file, want);
-  const { tensors, metadata } = readSafetensors(file);
-  const bad = (what: string) => new CorruptError(`${file}: ${what}`, RECREATE);
-  const { model, info, spec, source } = parseMeta(file, metadata);
-  const layout = layoutFor(model);
-  const f32 = (name: string) => {
-    const e = tensors.get(name);
-    if (!e) throw bad(`missing tensor ${name}`);
-    return new Float32Array(e.data.buffer.slice(e.data.byteOffset, e.data.byteOffset + e.data.byteLength));
-  };
-  const u8 = (name: string) => {
-    const e = tensors.get(name);
-    if (!e) throw bad(`missing tensor ${name}`);
-    return e.data;
-  };
-  const stored = new Map<string, StoredTensor>();
-  for (const s of layout.specs) {
-    const i = info[s.name];
-    if (!i) throw bad(`no entry for parameter ${s.name}`);
-    try {
-      stored.set(
-        s.name,
-        storedTensor(s, i, f32, u8, (n) => tensors.has(n)),
-      );
-    } catch (e) {
-      if (e instanceof CorruptError) throw e;
-      throw bad(`parameter ${s.name} cannot be read back: ${e instanceof TlcError ? e.message : String(e)}`);
-    }
+  const c = openStoredContainer(file, layoutFor, o);
+  try {
+    const stored = new Map<string, StoredTensor>();
+    for (const s of c.layout.specs) stored.set(s.name, c.stored.get(s.name)!);
+    return { stored, layout: c.layout, model: c.model, spec: c.spec, source: c.source, bytes: c.bytes };
+  } finally {
+    c.close();
   }
-  return { stored, layout, model, spec, source, bytes: fs.statSync(file).size };
 }
 
 /**

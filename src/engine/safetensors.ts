@@ -312,7 +312,13 @@ function checkLayout(file: string, entries: RawEntry[], dataLen: number): void {
 }
 
 /** Read and fully validate a safetensors file. Tensor data are views into one buffer holding the data section. */
-export function readSafetensors(file: string): SafetensorsFile {
+/** The validated header of an open file: its entries (offsets into the data section) and metadata. */
+function openChecked(file: string): {
+  fd: number;
+  entries: RawEntry[];
+  metadata: Record<string, string>;
+  dataStart: number;
+} {
   requireLittleEndianHost();
   let fd: number;
   try {
@@ -335,9 +341,20 @@ export function readSafetensors(file: string): SafetensorsFile {
       throw corrupt(file, `header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
     const headerLen = Number(n64);
     const { entries, metadata } = parseHeader(file, readExactly(fd, file, headerLen, 8));
-    const dataLen = size - 8 - headerLen;
-    checkLayout(file, entries, dataLen);
-    const data = readExactly(fd, file, dataLen, 8 + headerLen);
+    checkLayout(file, entries, size - 8 - headerLen);
+    return { fd, entries, metadata, dataStart: 8 + headerLen };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** Read and fully validate a safetensors file. Tensor data are views into one buffer holding the data section. */
+export function readSafetensors(file: string): SafetensorsFile {
+  const { fd, entries, metadata, dataStart } = openChecked(file);
+  try {
+    const dataLen = fs.fstatSync(fd).size - dataStart;
+    const data = readExactly(fd, file, dataLen, dataStart);
     const tensors = new Map<string, TensorEntry>();
     for (const e of entries) {
       tensors.set(e.name, {
@@ -350,6 +367,46 @@ export function readSafetensors(file: string): SafetensorsFile {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A validated safetensors file whose tensors are read from disk one at a time, when asked for. */
+export interface SafetensorsReader {
+  metadata: Record<string, string>;
+  has(name: string): boolean;
+  /** one tensor's bytes, read now into a buffer of its own (4-byte aligned), or undefined: no such tensor */
+  read(name: string): TensorEntry | undefined;
+  close(): void;
+}
+
+/**
+ * Open a safetensors file and validate its header and layout, reading no tensor yet: a loader that
+ * converts tensor by tensor holds one tensor's bytes at a time, never the whole file.
+ */
+export function openSafetensors(file: string): SafetensorsReader {
+  const { fd, entries, metadata, dataStart } = openChecked(file);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  let open = true;
+  return {
+    metadata,
+    has: (name) => byName.has(name),
+    read(name) {
+      const e = byName.get(name);
+      if (!e) return undefined;
+      if (!open) throw new Error(`safetensors reader of ${file} is closed`);
+      const data = new Uint8Array(e.end - e.begin);
+      let done = 0;
+      while (done < data.length) {
+        const n = fs.readSync(fd, data, done, data.length - done, dataStart + e.begin + done);
+        if (n === 0) throw corrupt(file, `tensor "${name}" ends past the end of the file (it was truncated)`);
+        done += n;
+      }
+      return { dtype: e.dtype, shape: e.shape, data };
+    },
+    close() {
+      if (open) fs.closeSync(fd);
+      open = false;
+    },
+  };
 }
 
 function copyAs<T extends Float32Array | Int32Array>(

@@ -5,9 +5,16 @@
 // sublayer of a cut width. Full-width layers compute exactly what stackForward does.
 import type { AttnShape, FloatArray } from '../engine/backend.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from '../model/layers.ts';
 import {
-  HEAD_NAMES,
+  type Ctx,
+  embedTokens,
+  layernorm,
+  linearForward,
+  mlp,
+  residualForward,
+  type Sublayer,
+} from '../model/layers.ts';
+import {
   type LinearNames,
   type MlpNames,
   modelStacks,
@@ -93,14 +100,14 @@ export function encoderForward<A extends FloatArray>(
   T: number,
   keyMask: Uint8Array | null,
 ): A {
-  const { be, ws, p } = ctx;
+  const { ws, p } = ctx;
   const C = cfg.d_model;
   const N = B * T;
   const pre = cfg.norm === 'pre';
   const hd = C / cfg.n_heads;
   const names = modelStacks(cfg).enc;
   const emb = ws.f('enc.emb', N * C); // (B, T, C)
-  be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), p.get(names.posEmb), B, T, C);
+  embedTokens(ctx, emb, tokens, p.get(names.posEmb), B, T, C);
   let x = pre ? emb : layernorm(ctx, 'enc.embln', names.embLn, emb, N, C).out;
   names.blocks.forEach((blk, i) => {
     const w = widths[i]!;

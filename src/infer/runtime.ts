@@ -8,20 +8,21 @@
 // are cut out of encoders only (a pruned decoder runs its zeros at full width).
 
 import type { CompressSpec } from '../compress/compress.ts';
-import { materialize, readStoredContainer, type StoredTensor } from '../compress/container.ts';
+import { materialize, openStoredContainer, type StoredSource } from '../compress/container.ts';
 import type { Backend, Int8Weights } from '../engine/backend.ts';
 import { InputError } from '../engine/errors.ts';
 import type { Scorer } from '../eval/metrics.ts';
 import type { ClassBatch, LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { clsHeadForward, type HeadTape, lmHeadForward } from '../model/heads.ts';
-import type { Ctx, LinearImpl } from '../model/layers.ts';
-import { linearOfWeight, modelStacks } from '../model/names.ts';
+import type { Ctx, LinearImpl, TiedEmbedding } from '../model/layers.ts';
+import { HEAD_NAMES, linearOfWeight, modelStacks } from '../model/names.ts';
 import { buildLayout, type Layout, type ParamSpec, ParamViews } from '../model/params.ts';
 import { type StackSpec, stackForward } from '../model/stack.ts';
 import { Workspace } from '../model/workspace.ts';
 import { encoderForward, type LayerWidth } from './encoder.ts';
 import { cutLayer, cutSpec, liveUnits } from './structured.ts';
+import { type TiedForm, tiedBytes, tiedEmbedding, tiedFormOf } from './tied-embedding.ts';
 import {
   DEFAULT_SPARSE_MIN,
   type FormOptions,
@@ -48,9 +49,20 @@ export const RUNTIME_FORMS: ReadonlyArray<{ name: string; flags: string[]; spec:
     spec: { quant: 'int8', method: 'rtn', prune: null, embeddings: false },
   },
   {
+    // the tied embedding int8 too: the lookup and the output projection on int8 (tied-embedding.ts)
+    name: 'int8-emb',
+    flags: ['--quant', 'int8', '--embeddings'],
+    spec: { quant: 'int8', method: 'rtn', prune: null, embeddings: true },
+  },
+  {
     name: 'int4-g32',
     flags: ['--quant', 'int4:group32:sym'],
     spec: { quant: 'int4:group32:sym', method: 'rtn', prune: null, embeddings: false },
+  },
+  {
+    name: 'int4-g32-emb',
+    flags: ['--quant', 'int4:group32:sym', '--embeddings'],
+    spec: { quant: 'int4:group32:sym', method: 'rtn', prune: null, embeddings: true },
   },
   {
     name: 'sparse90',
@@ -100,6 +112,8 @@ export class CompressedModel {
     /** heads and FFN width per encoder layer (cut layers narrower than the config) */
     readonly widths: readonly LayerWidth[],
     readonly outlierThreshold: number,
+    /** the tied token embedding in its stored int8 / k-bit form (then not among the kept fp32 tensors), or null */
+    readonly tiedForm: TiedForm | null = null,
   ) {
     if (cfg.family === 'encdec')
       throw new InputError(
@@ -114,7 +128,10 @@ export class CompressedModel {
         ? { key: 'dec', names: dec, causal: true }
         : { key: 'enc', names: enc, causal: false };
     this.impls = new Map([...forms].map(([k, f]) => [k, linearImpl(be, f, { outlierThreshold })]));
+    this.tied = tiedForm ? tiedEmbedding(be, tiedForm, outlierThreshold) : undefined;
   }
+
+  private readonly tied: TiedEmbedding<Float32Array> | undefined;
 
   /** The int8 layers by prefix (the int8 runtime's view). */
   get int8(): ReadonlyMap<string, Int8Weights> {
@@ -138,6 +155,7 @@ export class CompressedModel {
       seed: 0,
       site: 0,
       linear: this.impls,
+      ...(this.tied ? { tied: this.tied } : {}),
     };
   }
 
@@ -186,6 +204,7 @@ export class CompressedModel {
   weightBytes(): WeightBytes {
     const by = { int8: 0, kbit: 0, csr: 0 };
     for (const f of this.forms.values()) by[f.kind] += formBytes(f);
+    if (this.tiedForm) by[this.tiedForm.kind] += tiedBytes(this.tiedForm);
     const fp32 = this.params.byteLength;
     const held = by.int8 + by.kbit + by.csr + fp32;
     return { int8: by.int8, kbit: by.kbit, sparse: by.csr, fp32, held, dense: this.full.total * 4 };
@@ -226,7 +245,7 @@ export function compressedModelFrom(
   be: Backend<Float32Array>,
   cfg: ModelConfig,
   layout: Layout,
-  stored: ReadonlyMap<string, StoredTensor>,
+  stored: StoredSource,
   o: RuntimeOptions = {},
 ): CompressedModel {
   const opts: FormOptions = {
@@ -234,7 +253,7 @@ export function compressedModelFrom(
     sparseMin: o.sparseMin ?? DEFAULT_SPARSE_MIN,
   };
   for (const s of layout.specs)
-    if (!stored.get(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
+    if (!stored.has(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
   // heads and neurons are cut out of encoders only (encoderForward); a decoder keeps full width
   const live: ReturnType<typeof liveUnits> =
     cfg.family === 'encoder' ? liveUnits(cfg, layout, stored) : new Map();
@@ -250,7 +269,9 @@ export function compressedModelFrom(
   });
   const forms = new Map<string, WeightForm>();
   const keptSpecs: ParamSpec[] = [];
+  const tied = tiedFormOf(HEAD_NAMES.tokEmb, stored.get(HEAD_NAMES.tokEmb)!);
   for (const s of layout.specs) {
+    if (tied && s.name === HEAD_NAMES.tokEmb) continue;
     const c = cut.get(s.name);
     if (c) {
       keptSpecs.push(cutSpec(s, c.shape));
@@ -264,7 +285,7 @@ export function compressedModelFrom(
   const params = be.alloc(kept.total);
   for (const s of kept.specs)
     params.set(cut.get(s.name)?.values ?? materialize(stored.get(s.name)!, s.size), s.offset);
-  return new CompressedModel(be, cfg, layout, kept, params, forms, widths, opts.outlierThreshold);
+  return new CompressedModel(be, cfg, layout, kept, params, forms, widths, opts.outlierThreshold, tied);
 }
 
 /** Loads a compressed container (model.safetensors of tlc compress) keeping its weights as stored. */
@@ -273,8 +294,13 @@ export function loadCompressedModel(
   be: Backend<Float32Array>,
   o: RuntimeOptions = {},
 ): CompressedModel {
-  const c = readStoredContainer(file, buildLayout);
-  return compressedModelFrom(be, c.model, c.layout, c.stored, o);
+  // tensor by tensor from the file: the peak holds the model's final forms plus one tensor read
+  const c = openStoredContainer(file, buildLayout);
+  try {
+    return compressedModelFrom(be, c.model, c.layout, c.stored, o);
+  } finally {
+    c.close();
+  }
 }
 
 /** Kept names for existing callers (the int8 runtime is now this runtime). */
@@ -283,7 +309,7 @@ export function int8ModelFrom(
   be: Backend<Float32Array>,
   cfg: ModelConfig,
   layout: Layout,
-  stored: ReadonlyMap<string, StoredTensor>,
+  stored: StoredSource,
   outlierThreshold = DEFAULT_OUTLIER_THRESHOLD,
 ): CompressedModel {
   return compressedModelFrom(be, cfg, layout, stored, { outlierThreshold });

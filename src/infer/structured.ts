@@ -5,7 +5,7 @@
 // for F' live neurons. The cut model gives the masked model's outputs exactly (the dropped units
 // added zeros). Quantized layers are not cut (their k-bit codes cannot lose columns within a scale
 // group): they run at full width on their own kernels.
-import { materialize, type StoredTensor } from '../compress/container.ts';
+import { materialize, type StoredSource } from '../compress/container.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { type BlockNames, modelStacks } from '../model/names.ts';
 import type { Layout, ParamSpec } from '../model/params.ts';
@@ -35,11 +35,7 @@ const cutWeights = (b: BlockNames): string[] => [
  * stored in fp32, dense or sparse) and has a dead unit, by layer prefix; layers absent from the
  * map run as stored.
  */
-export function liveUnits(
-  cfg: ModelConfig,
-  layout: Layout,
-  stored: ReadonlyMap<string, StoredTensor>,
-): Map<string, LayerUnits> {
+export function liveUnits(cfg: ModelConfig, layout: Layout, stored: StoredSource): Map<string, LayerUnits> {
   const C = cfg.d_model;
   const hd = C / cfg.n_heads;
   const out = new Map<string, LayerUnits>();
@@ -83,7 +79,7 @@ function takeCols(w: Float32Array, rows: number, cols: number, keep: readonly nu
 export function cutLayer(
   cfg: ModelConfig,
   layout: Layout,
-  stored: ReadonlyMap<string, StoredTensor>,
+  stored: StoredSource,
   blk: BlockNames,
   u: LayerUnits,
 ): Map<string, { shape: number[]; values: Float32Array }> {

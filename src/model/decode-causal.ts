@@ -12,8 +12,17 @@ import { InputError } from '../engine/errors.ts';
 import type { LmBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
 import type { HeadTape } from './heads.ts';
-import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from './layers.ts';
-import { HEAD_NAMES, modelStacks, type SelfAttnNames, type StackNames, selfAttnNames } from './names.ts';
+import {
+  type Ctx,
+  embedTokens,
+  layernorm,
+  linearForward,
+  mlp,
+  residualForward,
+  type Sublayer,
+  tiedOutput,
+} from './layers.ts';
+import { modelStacks, type SelfAttnNames, type StackNames, selfAttnNames } from './names.ts';
 import { type StackSpec, stackForward } from './stack.ts';
 import type { Transformer } from './transformer.ts';
 
@@ -129,7 +138,7 @@ export class CausalCache<A extends FloatArray> {
   /** Logits (rows with a target, V) of the tied output embedding over h. */
   private head(h: A, targets: Int32Array): A {
     const { cfg, ctx } = this;
-    const { be, ws, p } = ctx;
+    const { be, ws } = ctx;
     const C = cfg.d_model;
     let n = 0;
     const idx = ws.i32('cdec.head.idx', targets.length);
@@ -139,7 +148,7 @@ export class CausalCache<A extends FloatArray> {
     const hsel = ws.f('cdec.head.h', n * C);
     be.gatherRows(hsel, h, idx.subarray(0, n), n, C);
     const logits = ws.f('cdec.head.logits', n * cfg.vocab);
-    be.linearForward(logits, hsel, p.get(HEAD_NAMES.tokEmb), null, n, C, cfg.vocab);
+    tiedOutput(ctx, logits, hsel, null, n, C, cfg.vocab);
     return logits;
   }
 
@@ -164,7 +173,7 @@ export class CausalCache<A extends FloatArray> {
     const { names } = this;
     const emb = ws.f('cinc.emb', n * C); // (n, 1, C): token + position len[r] of each row
     const pos = ws.f('cinc.pos', n * C);
-    be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), null, n, 1, C);
+    embedTokens(ctx, emb, tokens, null, n, 1, C);
     be.gatherRows(pos, p.get(names.posEmb), this.len, n, C);
     be.add(emb, emb, pos, n * C);
     for (let r = 0; r < n; r++) this.mask[r * Tcap + this.len[r]!] = 1;
@@ -178,7 +187,7 @@ export class CausalCache<A extends FloatArray> {
     });
     const h = pre ? layernorm(ctx, 'cinc.lnf', names.lnF, x, n, C).out : x;
     const logits = ws.f('cinc.logits', n * cfg.vocab); // (n, V), the tied output embedding
-    be.linearForward(logits, h, p.get(HEAD_NAMES.tokEmb), null, n, C, cfg.vocab);
+    tiedOutput(ctx, logits, h, null, n, C, cfg.vocab);
     for (let r = 0; r < n; r++) this.len[r]!++;
     return logits;
   }

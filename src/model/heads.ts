@@ -2,7 +2,15 @@
 // plain for decoder/encdec), computed only at the positions that carry a target, and the
 // classification head on the first token. Loss is the mean cross-entropy over counted rows.
 import type { FloatArray } from '../engine/backend.ts';
-import { type Ctx, type LnCache, layernorm, layernormBack, linearBackward, linearForward } from './layers.ts';
+import {
+  type Ctx,
+  type LnCache,
+  layernorm,
+  layernormBack,
+  linearBackward,
+  linearForward,
+  tiedOutput,
+} from './layers.ts';
 import { HEAD_NAMES } from './names.ts';
 
 const { tokEmb, lmHead, cls } = HEAD_NAMES;
@@ -106,7 +114,7 @@ export function lmHeadForward<A extends FloatArray>(
     x = ln.out;
   }
   const logits = ws.f('head.logits', n * V); // (n, V)
-  be.linearForward(logits, x, p.get(tokEmb), transform ? p.get(lmHead.bias) : null, n, C, V); // tied E
+  tiedOutput(ctx, logits, x, transform ? p.get(lmHead.bias) : null, n, C, V); // tied E
   const l = loss(ctx, logits, tg, n, V, grad, smoothing, rowLosses);
   return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
 }

@@ -6,6 +6,7 @@ import { hash32 } from '../engine/rng.ts';
 import {
   type CrossAttnNames,
   crossAttnNames,
+  HEAD_NAMES,
   type LinearNames,
   type MlpNames,
   mlpNames,
@@ -35,6 +36,47 @@ export interface Ctx<A extends FloatArray> {
   linear?: ReadonlyMap<string, LinearImpl<A>>;
   /** @deprecated the int8 runtime's earlier hook, kept for existing callers: use `linear` */
   int8?: { weights: ReadonlyMap<string, Int8Weights>; outlierThreshold: number };
+  /**
+   * Inference with the tied token embedding held compressed (its fp32 weight need not exist in
+   * `p`): the lookup and the output projection run on this form; forward only.
+   */
+  tied?: TiedEmbedding<A>;
+}
+
+/** The tied token embedding E (V, C) in some compressed form: its lookup and its output projection. */
+export interface TiedEmbedding<A extends FloatArray> {
+  /** out (B*T, C) = E[tokens] + pos (T, C) broadcast over B when pos is given */
+  lookup(out: A, tokens: Int32Array, pos: A | null, B: number, T: number, C: number): void;
+  /** out (n, V) = x E^T + bias */
+  head(out: A, x: A, bias: A | null, n: number, C: number, V: number): void;
+}
+
+/** out (B*T, C) = E[tokens] (+ pos): the token embedding as the context holds it (fp32 in p, or ctx.tied). */
+export function embedTokens<A extends FloatArray>(
+  ctx: Ctx<A>,
+  out: A,
+  tokens: Int32Array,
+  pos: A | null,
+  B: number,
+  T: number,
+  C: number,
+): void {
+  if (ctx.tied) ctx.tied.lookup(out, tokens, pos, B, T, C);
+  else ctx.be.embeddingForward(out, tokens, ctx.p.get(HEAD_NAMES.tokEmb), pos, B, T, C);
+}
+
+/** out (n, V) = x E^T + bias: the tied output projection, on the form the context holds E in. */
+export function tiedOutput<A extends FloatArray>(
+  ctx: Ctx<A>,
+  out: A,
+  x: A,
+  bias: A | null,
+  n: number,
+  C: number,
+  V: number,
+): void {
+  if (ctx.tied) ctx.tied.head(out, x, bias, n, C, V);
+  else ctx.be.linearForward(out, x, ctx.p.get(HEAD_NAMES.tokEmb), bias, n, C, V);
 }
 
 /** A linear layer's forward with its weight held in some compressed form: out (N, Out) = inp W^T + bias. */

@@ -9,6 +9,7 @@ import {
   type DropCache,
   dropout,
   dropoutBack,
+  embedTokens,
   type LnCache,
   layernorm,
   layernormBack,
@@ -65,13 +66,13 @@ export function stackForward<A extends FloatArray>(
   keyMask: Uint8Array | null,
   cross: CrossInput<A> | null,
 ): StackTape<A> {
-  const { be, ws, p } = ctx;
+  const { ws, p } = ctx;
   const C = cfg.d_model;
   const N = B * T;
   const pre = cfg.norm === 'pre';
   const { names } = spec;
   const emb = ws.f(`${spec.key}.emb`, N * C); // (B, T, C)
-  be.embeddingForward(emb, tokens, p.get(HEAD_NAMES.tokEmb), p.get(names.posEmb), B, T, C);
+  embedTokens(ctx, emb, tokens, p.get(names.posEmb), B, T, C);
   const embLn = pre ? null : layernorm(ctx, names.embLn.prefix, names.embLn, emb, N, C);
   const x0 = embLn ? embLn.out : emb;
   let x = ctx.dropout > 0 ? ws.f(`${spec.key}.x0`, N * C) : x0;

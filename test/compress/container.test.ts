@@ -6,7 +6,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { type CompressSpec, compressModel } from '../../src/compress/compress.ts';
-import { packMask, readContainer, unpackMask, writeContainer } from '../../src/compress/container.ts';
+import {
+  materialize,
+  openStoredContainer,
+  packMask,
+  readContainer,
+  readStoredContainer,
+  unpackMask,
+  writeContainer,
+} from '../../src/compress/container.ts';
 import { sha256File } from '../../src/data/fetch/cache.ts';
 import { CorruptError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
@@ -176,5 +184,21 @@ test('malformed metadata in a container is one CorruptError naming the entry, ne
       },
     );
   }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('an opened container reads each parameter from the file when asked, and nothing after close', () => {
+  const { dir, file } = writtenContainer();
+  const c = openStoredContainer(file, layoutOf);
+  const whole = readStoredContainer(file, layoutOf);
+  for (const s of c.layout.specs) {
+    const a = c.stored.get(s.name)!;
+    const b = c.stored.get(s.name)!;
+    assert.notEqual(a, b, `${s.name}: read afresh, not cached`);
+    assert.deepEqual(materialize(a, s.size), materialize(whole.stored.get(s.name)!, s.size), s.name);
+  }
+  assert.equal(c.stored.get('no.such.tensor'), undefined);
+  c.close();
+  assert.throws(() => c.stored.get(c.layout.specs[0]!.name), /closed/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
