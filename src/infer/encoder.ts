@@ -5,15 +5,7 @@
 // sublayer of a cut width. Full-width layers compute exactly what stackForward does.
 import type { AttnShape, FloatArray } from '../engine/backend.ts';
 import type { ModelConfig } from '../model/config.ts';
-import {
-  type Ctx,
-  embedTokens,
-  layernorm,
-  linearForward,
-  mlp,
-  residualForward,
-  type Sublayer,
-} from '../model/layers.ts';
+import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from '../model/layers.ts';
 import {
   type LinearNames,
   type MlpNames,
@@ -21,6 +13,7 @@ import {
   type SelfAttnNames,
   selfAttnNames,
 } from '../model/names.ts';
+import { embedTokens } from '../model/tied.ts';
 
 /** Heads and FFN width of each encoder layer (full: n_heads and d_ff). */
 export interface LayerWidth {

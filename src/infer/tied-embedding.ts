@@ -8,7 +8,7 @@ import type { StoredTensor } from '../compress/container.ts';
 import type { Backend, Int8Weights, KbitWeights } from '../engine/backend.ts';
 import { int8WeightBytes } from '../engine/int8.ts';
 import { kbitWeightBytes } from '../engine/kbit.ts';
-import type { TiedEmbedding } from '../model/layers.ts';
+import type { TiedEmbedding } from '../model/tied.ts';
 import { INT8_FORMAT, int8FromQuant } from './int8-weights.ts';
 import { kbitFromQuant } from './kbit-weights.ts';
 

@@ -12,18 +12,10 @@ import { InputError } from '../engine/errors.ts';
 import type { LmBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
 import type { HeadTape } from './heads.ts';
-import {
-  type Ctx,
-  embedTokens,
-  layernorm,
-  linearForward,
-  mlp,
-  residualForward,
-  type Sublayer,
-  tiedOutput,
-} from './layers.ts';
+import { type Ctx, layernorm, linearForward, mlp, residualForward, type Sublayer } from './layers.ts';
 import { modelStacks, type SelfAttnNames, type StackNames, selfAttnNames } from './names.ts';
 import { type StackSpec, stackForward } from './stack.ts';
+import { embedTokens, tiedOutput } from './tied.ts';
 import type { Transformer } from './transformer.ts';
 
 /** What cached generation needs of a decoder: its config and a forward-only context over its weights. */

@@ -2,16 +2,9 @@
 // plain for decoder/encdec), computed only at the positions that carry a target, and the
 // classification head on the first token. Loss is the mean cross-entropy over counted rows.
 import type { FloatArray } from '../engine/backend.ts';
-import {
-  type Ctx,
-  type LnCache,
-  layernorm,
-  layernormBack,
-  linearBackward,
-  linearForward,
-  tiedOutput,
-} from './layers.ts';
+import { type Ctx, type LnCache, layernorm, layernormBack, linearBackward, linearForward } from './layers.ts';
 import { HEAD_NAMES } from './names.ts';
+import { tiedOutput } from './tied.ts';
 
 const { tokEmb, lmHead, cls } = HEAD_NAMES;
 

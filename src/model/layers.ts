@@ -6,7 +6,6 @@ import { hash32 } from '../engine/rng.ts';
 import {
   type CrossAttnNames,
   crossAttnNames,
-  HEAD_NAMES,
   type LinearNames,
   type MlpNames,
   mlpNames,
@@ -15,6 +14,7 @@ import {
   selfAttnNames,
 } from './names.ts';
 import type { ParamViews } from './params.ts';
+import type { TiedEmbedding } from './tied.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface Ctx<A extends FloatArray> {
@@ -41,42 +41,6 @@ export interface Ctx<A extends FloatArray> {
    * `p`): the lookup and the output projection run on this form; forward only.
    */
   tied?: TiedEmbedding<A>;
-}
-
-/** The tied token embedding E (V, C) in some compressed form: its lookup and its output projection. */
-export interface TiedEmbedding<A extends FloatArray> {
-  /** out (B*T, C) = E[tokens] + pos (T, C) broadcast over B when pos is given */
-  lookup(out: A, tokens: Int32Array, pos: A | null, B: number, T: number, C: number): void;
-  /** out (n, V) = x E^T + bias */
-  head(out: A, x: A, bias: A | null, n: number, C: number, V: number): void;
-}
-
-/** out (B*T, C) = E[tokens] (+ pos): the token embedding as the context holds it (fp32 in p, or ctx.tied). */
-export function embedTokens<A extends FloatArray>(
-  ctx: Ctx<A>,
-  out: A,
-  tokens: Int32Array,
-  pos: A | null,
-  B: number,
-  T: number,
-  C: number,
-): void {
-  if (ctx.tied) ctx.tied.lookup(out, tokens, pos, B, T, C);
-  else ctx.be.embeddingForward(out, tokens, ctx.p.get(HEAD_NAMES.tokEmb), pos, B, T, C);
-}
-
-/** out (n, V) = x E^T + bias: the tied output projection, on the form the context holds E in. */
-export function tiedOutput<A extends FloatArray>(
-  ctx: Ctx<A>,
-  out: A,
-  x: A,
-  bias: A | null,
-  n: number,
-  C: number,
-  V: number,
-): void {
-  if (ctx.tied) ctx.tied.head(out, x, bias, n, C, V);
-  else ctx.be.linearForward(out, x, ctx.p.get(HEAD_NAMES.tokEmb), bias, n, C, V);
 }
 
 /** A linear layer's forward with its weight held in some compressed form: out (N, Out) = inp W^T + bias. */

@@ -9,7 +9,6 @@ import {
   type DropCache,
   dropout,
   dropoutBack,
-  embedTokens,
   type LnCache,
   layernorm,
   layernormBack,
@@ -21,6 +20,7 @@ import {
   selfAttention,
 } from './layers.ts';
 import { HEAD_NAMES, type NormNames, type StackNames } from './names.ts';
+import { embedTokens } from './tied.ts';
 
 export interface StackSpec {
   /** workspace key of this stack: "enc" (encoder, or the source side of encdec) or "dec" (decoder, or the target side) */

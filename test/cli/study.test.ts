@@ -144,7 +144,7 @@ test('re-running skips finished runs, and the report reads its numbers from the 
       `compute-optimal size at 12 s: \\S+ \\(perplexity [\\d.]+ on ${r0.data.eval.tokens} evaluation tokens; unigram baseline`,
     ),
   );
-  assert.equal((stdout.match(/^claim \S+: inconclusive — too short to be evidence/gm) ?? []).length, 5);
+  assert.equal((stdout.match(/^claim \S+: inconclusive — too short to be evidence/gm) ?? []).length, 6);
   const after = results();
   const run = after.runs.find((x) => x.id === target.id)!;
   assert.ok(Math.abs(run.final_ppl - 1e6) < 1, `report shows ${run.final_ppl}, the edited metric says 1e6`);
