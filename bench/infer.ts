@@ -347,6 +347,20 @@ function large(work: string, d: number, L: number, V: number, maxLen: number, nE
   );
   const onnx = { fp32: path.join(dir, FP32_FILE), int8: path.join(dir, INT8_FILE) };
   const evalFile = path.join(dir, 'eval.json');
+  const missing = RUNTIME_FORMS.filter((f) => !fs.existsSync(containers[f.name]!));
+  if (fs.existsSync(evalFile) && missing.length > 0) {
+    // a cached model from before a form was added: write the missing containers (same seed, same weights)
+    const m = new Transformer(createTsBackend('f32'), cfg, seed);
+    for (const f of missing) {
+      fs.mkdirSync(path.dirname(containers[f.name]!), { recursive: true });
+      const c = compressModel(m, f.spec, null);
+      writeContainer(containers[f.name]!, m.layout, c.stored, {
+        model: cfg,
+        spec: f.spec,
+        source: 'random init',
+      });
+    }
+  }
   if (!fs.existsSync(evalFile)) {
     log(`writing the random-weight decoder d${d} L${L} V${V} into ${dir}`);
     fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
