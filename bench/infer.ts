@@ -347,33 +347,24 @@ function large(work: string, d: number, L: number, V: number, maxLen: number, nE
   );
   const onnx = { fp32: path.join(dir, FP32_FILE), int8: path.join(dir, INT8_FILE) };
   const evalFile = path.join(dir, 'eval.json');
-  const missing = RUNTIME_FORMS.filter((f) => !fs.existsSync(containers[f.name]!));
-  if (fs.existsSync(evalFile) && missing.length > 0) {
-    // a cached model from before a form was added: write the missing containers (same seed, same weights)
-    const m = new Transformer(createTsBackend('f32'), cfg, seed);
-    for (const f of missing) {
-      fs.mkdirSync(path.dirname(containers[f.name]!), { recursive: true });
-      const c = compressModel(m, f.spec, null);
-      writeContainer(containers[f.name]!, m.layout, c.stored, {
-        model: cfg,
-        spec: f.spec,
-        source: 'random init',
-      });
-    }
+  const fresh = !fs.existsSync(evalFile);
+  // every form's container, once; a cached model from before a form was added gains only the missing ones
+  const missing = RUNTIME_FORMS.filter((f) => fresh || !fs.existsSync(containers[f.name]!));
+  if (missing.length === 0)
+    return { name: `large-decoder-d${d}-L${L}`, cfg, dense: { seed }, containers, onnx, evalFile };
+  const m = new Transformer(createTsBackend('f32'), cfg, seed);
+  for (const f of missing) {
+    fs.mkdirSync(path.dirname(containers[f.name]!), { recursive: true });
+    const c = compressModel(m, f.spec, null);
+    writeContainer(containers[f.name]!, m.layout, c.stored, {
+      model: cfg,
+      spec: f.spec,
+      source: 'random init',
+    });
   }
-  if (!fs.existsSync(evalFile)) {
+  if (fresh) {
     log(`writing the random-weight decoder d${d} L${L} V${V} into ${dir}`);
     fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-    const m = new Transformer(createTsBackend('f32'), cfg, seed);
-    for (const f of RUNTIME_FORMS) {
-      fs.mkdirSync(path.dirname(containers[f.name]!), { recursive: true });
-      const c = compressModel(m, f.spec, null);
-      writeContainer(containers[f.name]!, m.layout, c.stored, {
-        model: cfg,
-        spec: f.spec,
-        source: 'random init',
-      });
-    }
     writeOnnxFile(onnx.fp32, cfg, (n) => m.p.get(n), { int8: null, kind: 'causal' });
     writeOnnxFile(onnx.int8, cfg, (n) => m.p.get(n), { int8: DEFAULT_INT8_SCHEME, kind: 'causal' });
     const T = Math.min(64, maxLen);
