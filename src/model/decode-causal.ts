@@ -28,7 +28,7 @@ export interface CausalLm<A extends FloatArray> {
 export function denseCausalLm<A extends FloatArray>(m: Transformer<A>): CausalLm<A> {
   return {
     cfg: m.cfg,
-    inferCtx: () => ({ be: m.be, ws: m.ws, p: m.p, g: m.g, dropout: 0, seed: 0, site: 0 }),
+    inferCtx: () => ({ be: m.be, ws: m.evalWs, p: m.p, g: m.g, dropout: 0, seed: 0, site: 0 }),
   };
 }
 
@@ -104,8 +104,9 @@ export class CausalCache<A extends FloatArray> {
       targets[r * P + p.length - 1] = 0; // a logits row at the last prompt position; the loss is unused
     });
     const spec: StackSpec = { key: 'cdec', names: this.names, causal: true };
-    const st = stackForward(ctx, cfg, spec, tokens, B, P, keyMask, null);
-    st.blocks.forEach((blk, i) => {
+    // each layer's keys/values are copied as the forward passes it: a forward-only workspace
+    // reuses a layer's buffers two layers on
+    const st = stackForward(ctx, cfg, spec, tokens, B, P, keyMask, null, (i, blk) => {
       const qkv = blk.subs[0]!.cache.sub.saved[0]!; // (B, P, 3C) of this layer's self-attention
       const cache = this.self[i]!;
       prompts.forEach((p, r) => {

@@ -38,7 +38,7 @@ export interface CrossInput<A extends FloatArray> {
   mask: Uint8Array | null;
 }
 
-interface BlockTape<A extends FloatArray> {
+export interface BlockTape<A extends FloatArray> {
   /** each sublayer (attn, xattn, mlp) with its norm and what its forward saved; key names its buffers */
   subs: Array<{ key: string; ln: NormNames; sub: Sublayer<A>; cache: ResCache<A> }>;
 }
@@ -65,6 +65,8 @@ export function stackForward<A extends FloatArray>(
   T: number,
   keyMask: Uint8Array | null,
   cross: CrossInput<A> | null,
+  /** called after each block with what it saved (before a later block may reuse its buffers) */
+  onBlock?: (i: number, blk: BlockTape<A>) => void,
 ): StackTape<A> {
   const { ws, p } = ctx;
   const C = cfg.d_model;
@@ -94,6 +96,7 @@ export function stackForward<A extends FloatArray>(
     }
     run(blk.mlp.prefix, blk.ln2, mlp<A>(blk.mlp, N, C, cfg.d_ff));
     blocks.push({ subs });
+    onBlock?.(blocks.length - 1, { subs });
   }
   const lnf = pre ? layernorm(ctx, names.lnF.prefix, names.lnF, x, N, C) : null;
   return { spec, B, T, tokens, embLn, drop, blocks, lnf, out: lnf ? lnf.out : x };

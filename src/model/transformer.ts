@@ -44,6 +44,8 @@ export class Transformer<A extends FloatArray> {
   readonly p: ParamViews<A>;
   readonly g: ParamViews<A>;
   readonly ws: Workspace<A>;
+  /** forward-only buffers (no gradient asked): two layers' worth, shared by all layers */
+  readonly evalWs: Workspace<A>;
   private readonly enc: StackSpec;
   private readonly dec: StackSpec;
 
@@ -58,6 +60,7 @@ export class Transformer<A extends FloatArray> {
     this.p = new ParamViews(this.layout, this.params);
     this.g = new ParamViews(this.layout, this.grads);
     this.ws = new Workspace(be);
+    this.evalWs = new Workspace(be, true);
     initParams(be, this.layout, this.params, cfg, seed);
     const { enc, dec } = modelStacks(cfg);
     this.enc = { key: 'enc', names: enc, causal: false };
@@ -71,7 +74,7 @@ export class Transformer<A extends FloatArray> {
   private ctx(o: ForwardOptions): Ctx<A> {
     return {
       be: this.be,
-      ws: this.ws,
+      ws: o.grad ? this.ws : this.evalWs,
       p: this.p,
       g: this.g,
       dropout: o.train ? this.cfg.dropout : 0,

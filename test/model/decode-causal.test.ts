@@ -90,7 +90,7 @@ const backends: Array<[string, () => Backend<FloatArray>, number]> = [
 for (const [name, makeBe, tol] of backends) {
   for (const norm of ['pre', 'post'] as const) {
     test(`cached generation equals recomputing the prefix (${name}, ${norm}-LN)`, () => {
-      const cfg = tinyConfig('decoder', { norm, max_len: 12, init_std: 0.3 });
+      const cfg = tinyConfig('decoder', { norm, max_len: 12, init_std: 0.3, n_layers: 3 });
       const m = new Transformer(makeBe(), cfg, 7);
       const fwd: LmForward<FloatArray> = (b) => m.forwardLm(b, { train: false, grad: false }).head;
       check(cfg, denseCausalLm(m), fwd, tol, `${name} ${norm}`);
