@@ -55,7 +55,7 @@ test('forward-only encdec logits equal an unshared workspace’s', () => {
   const m = new Transformer(createTsBackend('f64'), cfg, 6);
   const a = lmBatch(cfg.vocab, 2, 7, 3, false);
   const t = lmBatch(cfg.vocab, 2, 6, 4, true);
-  const b = { B: 2, Ts: 7, Tt: 6, src: a.tokens, srcMask: a.keyMask, tgtIn: t.tokens, tgtOut: t.targets };
+  const b = { B: 2, Ts: 7, Tt: 6, src: a.tokens, srcMask: a.keyMask!, tgtIn: t.tokens, tgtOut: t.targets };
   const infer = Float64Array.from(m.forwardSeq2Seq(b, { train: false, grad: false }).head.logits);
   unshare(m);
   assert.deepEqual(Float64Array.from(m.forwardSeq2Seq(b, { train: false, grad: false }).head.logits), infer);
