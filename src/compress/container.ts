@@ -250,6 +250,8 @@ export interface StoredContainer {
 export interface StoredSource {
   get(name: string): StoredTensor | undefined;
   has(name: string): boolean;
+  /** each `get` returns buffers of its own, which the caller may convert in place (a streamed read) */
+  fresh?: boolean;
 }
 
 export interface OpenContainer extends Omit<StoredContainer, 'stored'> {
@@ -289,6 +291,7 @@ export function openStoredContainer(
     const specs = new Map(layout.specs.map((s) => [s.name, s]));
     let closed = false;
     const stored: StoredSource = {
+      fresh: true,
       has: (name) => specs.has(name),
       get(name) {
         const s = specs.get(name);

@@ -252,6 +252,7 @@ export function compressedModelFrom(
   const opts: FormOptions = {
     outlierThreshold: o.outlierThreshold ?? DEFAULT_OUTLIER_THRESHOLD,
     sparseMin: o.sparseMin ?? DEFAULT_SPARSE_MIN,
+    inPlace: stored.fresh === true,
   };
   for (const s of layout.specs)
     if (!stored.has(s.name)) throw new InputError(`compressed model: no stored tensor for ${s.name}`);
@@ -270,7 +271,7 @@ export function compressedModelFrom(
   });
   const forms = new Map<string, WeightForm>();
   const keptSpecs: ParamSpec[] = [];
-  const tied = tiedFormOf(HEAD_NAMES.tokEmb, stored.get(HEAD_NAMES.tokEmb)!);
+  const tied = tiedFormOf(HEAD_NAMES.tokEmb, stored.get(HEAD_NAMES.tokEmb)!, opts.inPlace);
   for (const s of layout.specs) {
     if (tied && s.name === HEAD_NAMES.tokEmb) continue;
     const c = cut.get(s.name);

@@ -15,9 +15,9 @@ import { kbitFromQuant } from './kbit-weights.ts';
 export type TiedForm = { kind: 'int8'; w: Int8Weights } | { kind: 'kbit'; w: KbitWeights };
 
 /** The form a stored tied embedding runs in, or null (a dense or pruned-only one stays fp32). */
-export function tiedFormOf(name: string, t: StoredTensor): TiedForm | null {
+export function tiedFormOf(name: string, t: StoredTensor, inPlace = false): TiedForm | null {
   if (t.kind !== 'quant') return null;
-  if (t.q.format === INT8_FORMAT) return { kind: 'int8', w: int8FromQuant(name, t.q, t.mask) };
+  if (t.q.format === INT8_FORMAT) return { kind: 'int8', w: int8FromQuant(name, t.q, t.mask, inPlace) };
   return { kind: 'kbit', w: kbitFromQuant(t.q, t.mask) };
 }
 

@@ -28,6 +28,8 @@ export const DEFAULT_SPARSE_MIN = 0.85;
 export interface FormOptions {
   outlierThreshold: number;
   sparseMin: number;
+  /** the stored tensors' buffers are the loader's own (StoredSource.fresh): int8 codes convert in place */
+  inPlace?: boolean;
 }
 
 /** The compressed form of a linear weight (rows, cols) as stored, or null: keep it in fp32. */
@@ -36,10 +38,11 @@ export function formOf(
   rows: number,
   cols: number,
   t: StoredTensor,
-  o: Pick<FormOptions, 'sparseMin'>,
+  o: Pick<FormOptions, 'sparseMin' | 'inPlace'>,
 ): WeightForm | null {
   if (t.kind === 'quant') {
-    if (t.q.format === INT8_FORMAT) return { kind: 'int8', w: int8FromQuant(name, t.q, t.mask) };
+    if (t.q.format === INT8_FORMAT)
+      return { kind: 'int8', w: int8FromQuant(name, t.q, t.mask, o.inPlace === true) };
     return { kind: 'kbit', format: t.q.format, w: kbitFromQuant(t.q, t.mask) };
   }
   if (t.kind === 'sparse') {

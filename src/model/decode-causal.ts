@@ -32,6 +32,9 @@ export function denseCausalLm<A extends FloatArray>(m: Transformer<A>): CausalLm
   };
 }
 
+/** the CausalCache that holds each workspace's cache buffers now (a newer one takes them over) */
+const owners = new WeakMap<object, object>();
+
 function noBackward(): never {
   throw new Error('incremental decoding has no backward');
 }
@@ -51,7 +54,8 @@ export class CausalCache<A extends FloatArray> {
   private readonly names: StackNames;
   /** per layer (maxRows, Tcap, 2C): key | value of each filled position */
   private self: A[];
-  private spare: A[];
+  /** the gather target of reorder, made at the first reorder (a single stream never needs it) */
+  private spare: A[] | null = null;
   /** (n, Tcap) 1 = a filled cache position */
   private mask = new Uint8Array(0);
 
@@ -70,8 +74,11 @@ export class CausalCache<A extends FloatArray> {
     this.names = modelStacks(this.cfg).dec;
     this.Tcap = Math.max(1, Math.min(Tcap, this.cfg.max_len));
     const size = maxRows * this.Tcap * 2 * this.cfg.d_model;
-    this.self = this.names.blocks.map(() => this.ctx.be.alloc(size));
-    this.spare = this.names.blocks.map(() => this.ctx.be.alloc(size));
+    // the caches live in the model's workspace: a new CausalCache (the next request) reuses the
+    // last one's memory instead of allocating its own while the old one waits for the collector
+    const { ws } = this.ctx;
+    this.self = this.names.blocks.map((_, i) => ws.f(`cdec.cache.L${i}`, size));
+    owners.set(ws, this);
   }
 
   /**
@@ -80,6 +87,7 @@ export class CausalCache<A extends FloatArray> {
    * position (B, V) (a workspace view, valid until the next forward).
    */
   prefill(prompts: readonly Int32Array[]): A {
+    this.checkOwner();
     const { cfg, ctx, Tcap } = this;
     const { be } = ctx;
     const B = prompts.length;
@@ -128,6 +136,11 @@ export class CausalCache<A extends FloatArray> {
     return this.head(st.out, targets);
   }
 
+  private checkOwner(): void {
+    if (owners.get(this.ctx.ws) !== this)
+      throw new Error('cached generation: a newer CausalCache on the same model took over this one’s cache');
+  }
+
   /** Logits (rows with a target, V) of the tied output embedding over h. */
   private head(h: A, targets: Int32Array): A {
     const { cfg, ctx } = this;
@@ -150,6 +163,7 @@ export class CausalCache<A extends FloatArray> {
    * logits (n, V) (a workspace view, valid until the next forward).
    */
   step(tokens: Int32Array): A {
+    this.checkOwner();
     const { n, Tcap, cfg, ctx } = this;
     const { be, ws, p } = ctx;
     if (tokens.length !== n)
@@ -224,15 +238,20 @@ export class CausalCache<A extends FloatArray> {
 
   /** Keep the live rows `keep` (indices into the current rows, repeats allowed), in that order. */
   reorder(keep: Int32Array): void {
+    this.checkOwner();
     const { be } = this.ctx;
     const { Tcap } = this;
     const m = keep.length;
     for (const r of keep) if (r < 0 || r >= this.n) throw new Error(`reorder: row ${r} of ${this.n}`);
-    if (m > 0)
+    if (m > 0) {
+      const row = Tcap * 2 * this.cfg.d_model;
+      const spare = (this.spare ??= this.self.map(() => be.alloc(this.maxRows * row)));
+
       this.self.forEach((c, i) => {
-        be.gatherRows(this.spare[i]!, c, keep, m, Tcap * 2 * this.cfg.d_model);
-        [this.self[i], this.spare[i]] = [this.spare[i]!, c];
+        be.gatherRows(spare[i]!, c, keep, m, row);
+        [this.self[i], spare[i]] = [spare[i]!, c];
       });
+    }
     const mask = new Uint8Array(m * Tcap);
     keep.forEach((r, i) => {
       mask.set(this.mask.subarray(r * Tcap, (r + 1) * Tcap), i * Tcap);

@@ -254,7 +254,7 @@ export function mlp<A extends FloatArray>(
       const { be, ws } = ctx;
       const w = mlpNames(key);
       const h = ws.f(w.fc.prefix, N * F); // (N, F) pre-activation
-      const a = ws.f(`${key}.gelu`, N * F); // gelu(h)
+      const a = ws.shareLayers ? h : ws.f(`${key}.gelu`, N * F); // gelu(h); forward only: over h
       const out = ws.f(w.proj.prefix, N * C);
       linearForward(ctx, h, u, n.fc, N, C, F);
       be.geluForward(a, h, N * F);

@@ -73,25 +73,6 @@ void runInt8Gemm(const Int8Gemm& g, int64_t M, int64_t K, int64_t N, const uint8
   ctx.strm.wait();
 }
 
-// Outlier input channels: those whose largest |x| over the rows exceeds `thr` (none when thr is inf).
-std::vector<int64_t> outlierChannels(const float* x, int64_t N, int64_t In, double thr) {
-  std::vector<int64_t> cols;
-  if (!(thr < INFINITY)) return cols;
-  std::vector<float> mx(static_cast<size_t>(In), 0.0f);
-  float* m = mx.data();
-  for (int64_t n = 0; n < N; n++) {
-    const float* r = x + n * In;
-#pragma omp simd
-    for (int64_t j = 0; j < In; j++) {
-      const float a = std::fabs(r[j]);
-      m[j] = a > m[j] ? a : m[j];
-    }
-  }
-  for (int64_t j = 0; j < In; j++)
-    if (mx[j] > thr) cols.push_back(j);
-  return cols;
-}
-
 // v clamped to [0, 255] (compares, not fmin/fmax, so the loop vectorizes; v is never NaN here).
 inline double clamp255(double v) { return v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v; }
 
@@ -117,6 +98,29 @@ void quantizeRow(const float* x, int64_t In, const uint8_t* outlier, uint8_t* co
   *zp = static_cast<int32_t>(z);
 }
 
+// Quantizes row x into codes assuming no outlier channel (the common case) and raises colMax[j] to
+// |x[j]|: one read of the row for both, so the outlier search costs no pass of its own.
+void quantizeRowNoOutliers(const float* x, int64_t In, float* colMax, uint8_t* codes, double* sa,
+                           int32_t* zp) {
+  float mn = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+  for (int64_t j = 0; j < In; j++) {
+    const float v = x[j];
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+    const float a = std::fabs(v);
+    colMax[j] = a > colMax[j] ? a : colMax[j];
+  }
+  const double s = mx > mn ? (static_cast<double>(mx) - mn) / 255 : 1.0;
+  const double inv = 1.0 / s;
+  const double z = clamp255(std::floor(-static_cast<double>(mn) * inv + 0.5));
+#pragma omp simd
+  for (int64_t j = 0; j < In; j++)
+    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(clamp255(std::floor(x[j] * inv + 0.5) + z)));
+  *sa = s;
+  *zp = static_cast<int32_t>(z);
+}
+
 struct Int8Args {
   float* out;
   const float* inp;
@@ -127,7 +131,8 @@ struct Int8Args {
   int64_t N, In, Out;
 };
 
-// out[n, o] = (acc - zp_n rowSum_o) sa_n scale_o + outlier channels in double + bias_o.
+// out[n, o] = (acc - zp_n rowSum_o) sa_n scale_o + outlier channels in double + bias_o. acc may be
+// out's own memory: each element is read before the same element is written.
 void dequantize(const Int8Args& a, const int32_t* acc, const double* sa, const int32_t* zp,
                 const std::vector<int64_t>& cols) {
 #pragma omp parallel for schedule(static) if (a.N * a.Out > kParMin)
@@ -155,22 +160,46 @@ void dequantize(const Int8Args& a, const int32_t* acc, const double* sa, const i
   }
 }
 
-void linearInt8(const Int8Args& a, double thr) {
-  const std::vector<int64_t> cols = outlierChannels(a.inp, a.N, a.In, thr);
-  std::vector<uint8_t> outlier(static_cast<size_t>(a.In), 0);
+// Quantizes every row: first as if no channel were an outlier, finding each channel's largest |x| on
+// the way; only when some channel exceeds thr (outliers are channels over thr in any row) are the
+// rows quantized again with those channels left out. Returns the outlier channels.
+std::vector<int64_t> quantizeRows(const Int8Args& a, double thr, uint8_t* cp, double* sa, int32_t* zp) {
+  const int64_t In = a.In;
+  const int nt = (a.N * In > kParMin) ? omp_get_max_threads() : 1;
+  std::vector<float> colMax(static_cast<size_t>(nt * In), 0.0f);
+  float* cm = colMax.data();
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t n = 0; n < a.N; n++)
+    quantizeRowNoOutliers(a.inp + n * In, In, cm + omp_get_thread_num() * In, cp + n * In, &sa[n], &zp[n]);
+  std::vector<int64_t> cols;
+  if (!(thr < INFINITY)) return cols;
+  for (int64_t j = 0; j < In; j++) {
+    float m = cm[j];
+    for (int t = 1; t < nt; t++) m = cm[t * In + j] > m ? cm[t * In + j] : m;
+    if (m > thr) cols.push_back(j);
+  }
+  if (cols.empty()) return cols;
+  std::vector<uint8_t> outlier(static_cast<size_t>(In), 0);
   for (int64_t j : cols) outlier[j] = 1;
+  const uint8_t* isOut = outlier.data();
+#pragma omp parallel for schedule(static) if (a.N * In > kParMin)
+  for (int64_t n = 0; n < a.N; n++) quantizeRow(a.inp + n * In, In, isOut, cp + n * In, &sa[n], &zp[n]);
+  return cols;
+}
+
+void linearInt8(const Int8Args& a, double thr) {
   thread_local std::vector<uint8_t> codes;
-  thread_local std::vector<int32_t> acc;
   codes.resize(static_cast<size_t>(a.N * a.In));
-  acc.resize(static_cast<size_t>(a.N * a.Out));
   std::vector<double> sa(static_cast<size_t>(a.N));
   std::vector<int32_t> zp(static_cast<size_t>(a.N));
   uint8_t* cp = codes.data();  // this thread's buffers: the pool threads must not name their own
-  const uint8_t* isOut = outlier.data();
-#pragma omp parallel for schedule(static) if (a.N * a.In > kParMin)
-  for (int64_t n = 0; n < a.N; n++) quantizeRow(a.inp + n * a.In, a.In, isOut, cp + n * a.In, &sa[n], &zp[n]);
-  runInt8Gemm(int8GemmFor(a.N, a.In, a.Out), a.N, a.In, a.Out, cp, a.q, acc.data());
-  dequantize(a, acc.data(), sa.data(), zp.data(), cols);
+  const std::vector<int64_t> cols = quantizeRows(a, thr, cp, sa.data(), zp.data());
+  // the int32 products go into the output's own bytes (an int32 and a float are both 4 bytes) and
+  // are dequantized in place: no (N, Out) accumulator is held (at batch 32 x 128 the tied head's
+  // would be 0.5 GB)
+  int32_t* acc = reinterpret_cast<int32_t*>(a.out);
+  runInt8Gemm(int8GemmFor(a.N, a.In, a.Out), a.N, a.In, a.Out, cp, a.q, acc);
+  dequantize(a, acc, sa.data(), zp.data(), cols);
 }
 
 View<int8_t> i8Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {

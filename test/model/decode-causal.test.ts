@@ -148,3 +148,21 @@ test('mistakes are InputErrors: not a decoder, empty or too long prompts, a full
   cache.prefill([new Int32Array(4).fill(6)]);
   assert.throws(() => cache.step(Int32Array.from([6])), /is full \(4 positions\)/);
 });
+
+test('a new cache on the same model reuses the last one’s memory; the old one refuses to run on', () => {
+  const cfg = tinyConfig('decoder', { max_len: 12, init_std: 0.3 });
+  const m = new Transformer(createTsBackend('f64'), cfg, 5);
+  const lm = denseCausalLm(m);
+  const ps = prompts(cfg.vocab, [2, 3], 4);
+  const empty = m.evalWs.floatBytes();
+  const first = new CausalCache(lm, 2, 10);
+  const cacheBytes = cfg.n_layers * 2 * 10 * 2 * cfg.d_model * 8; // (rows, Tcap, 2C) f64 per layer
+  assert.equal(m.evalWs.floatBytes() - empty, cacheBytes, 'the cache lives in the workspace');
+  first.prefill(ps);
+  const before = m.evalWs.floatBytes();
+  const second = new CausalCache(lm, 2, 10);
+  assert.equal(m.evalWs.floatBytes(), before, 'no new cache memory');
+  const a = Float64Array.from(second.prefill(ps));
+  assert.throws(() => first.step(Int32Array.from([7, 8])), /a newer CausalCache on the same model took over/);
+  assert.deepEqual(Float64Array.from(new CausalCache(lm, 2, 10).prefill(ps)), a);
+});
