@@ -69,6 +69,8 @@ describe('linearKbitForward', () => {
     [4, 64, 64],
     [5, 77, 19],
     [2, 256, 24], // whole 64-byte blocks per row: the lane path for 2, 4 and 8 bits
+    [1, 256, 7], // one row: output rows four at a time, and a remainder of 3
+    [1, 512, 3], // one row, fewer output rows than four
     [5, 512, 9],
     [17, 150, 40],
     [70, 256, 96],
