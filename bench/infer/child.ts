@@ -39,14 +39,14 @@ function openTlc(job: Job): TlcModel {
     const t =
       'run' in m.dense ? loadRunModel(m.dense.run, be).model : new Transformer(be, m.cfg, m.dense.seed);
     return {
-      forward: (b) => t.forwardLm(b, { train: false, grad: false }).head.logits,
+      forward: (b) => t.forwardLm(b, { train: false, grad: false, loss: false }).head.logits,
       causal: denseCausalLm(t),
       bytes: t.layout.total * 4,
     };
   }
   const q = loadInt8Model(m.containers[job.form]!, be);
   const w = q.weightBytes();
-  return { forward: (b) => q.forwardLm(b).logits, causal: q, bytes: w.held };
+  return { forward: (b) => q.forwardLm(b, { loss: false }).logits, causal: q, bytes: w.held };
 }
 
 export async function child(job: Job): Promise<Record<string, unknown>> {

@@ -177,7 +177,8 @@ export class CompressedModel {
   }
 
   /** Logits at the positions of `b` whose target is not -1 (eval mode; the loss uses those targets). */
-  forwardLm(b: LmBatch): HeadTape<Float32Array> {
+  /** `loss: false`: the logits alone (no cross-entropy over them) */
+  forwardLm(b: LmBatch, o: { loss?: boolean } = {}): HeadTape<Float32Array> {
     const { B, T, tokens } = b;
     this.checkBatch(tokens, B, T);
     const ctx = this.inferCtx();
@@ -185,7 +186,8 @@ export class CompressedModel {
       ? encoderForward(ctx, this.cfg, this.widths, tokens, B, T, b.keyMask)
       : stackForward(ctx, this.cfg, this.spec, tokens, B, T, b.keyMask, null).out;
     const mlm = this.cfg.family === 'encoder';
-    return lmHeadForward(ctx, out, b.targets, this.cfg.d_model, this.cfg.vocab, mlm, false);
+    const { d_model: C, vocab: V } = this.cfg;
+    return lmHeadForward(ctx, out, b.targets, C, V, mlm, false, 0, false, o.loss !== false);
   }
 
   private checkBatch(tokens: Int32Array, B: number, T: number): void {

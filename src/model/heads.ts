@@ -88,6 +88,8 @@ export function lmHeadForward<A extends FloatArray>(
   grad: boolean,
   smoothing = 0,
   rowLosses = false,
+  /** false: the logits alone (scoring throughput, as an exported graph gives them), no loss */
+  withLoss = true,
 ): HeadTape<A> {
   const { be, ws, p } = ctx;
   const { idx, tg } = selectTargets(ws, 'head', targets);
@@ -108,7 +110,9 @@ export function lmHeadForward<A extends FloatArray>(
   }
   const logits = ws.f('head.logits', n * V); // (n, V)
   tiedOutput(ctx, logits, x, transform ? p.get(lmHead.bias) : null, n, C, V); // tied E
-  const l = loss(ctx, logits, tg, n, V, grad, smoothing, rowLosses);
+  const l = withLoss
+    ? loss(ctx, logits, tg, n, V, grad, smoothing, rowLosses)
+    : { dlogits: null, losses: null, sum: Number.NaN, count: 0 };
   return { idx, targets: tg, hsel, dense, act, ln, logits, V, ...l };
 }
 

@@ -23,6 +23,8 @@ export interface ForwardOptions {
   labelSmoothing?: number;
   /** also return each counted position's loss (tape.head.losses), for per-window statistics */
   rowLosses?: boolean;
+  /** false: the LM head's logits alone, no loss (forwardLm without grad); default true */
+  loss?: boolean;
 }
 
 export interface Tape<A extends FloatArray> {
@@ -119,6 +121,7 @@ export class Transformer<A extends FloatArray> {
       o.grad,
       0,
       o.rowLosses === true,
+      o.grad || o.loss !== false,
     );
     return this.tape('lm', ctx, isEnc ? st : null, isEnc ? null : st, head);
   }

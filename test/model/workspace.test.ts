@@ -73,3 +73,22 @@ test('the compressed runtime (shared buffers) gives the logits of an unshared wo
   (q as unknown as { ws: Workspace<Float32Array> }).ws = new Workspace(be);
   assert.deepEqual(Float32Array.from(q.forwardLm(b).logits), shared);
 });
+
+test('loss: false gives the same logits without the cross-entropy (dense and compressed)', () => {
+  const be = loadNativeBackend();
+  const cfg = tinyConfig('decoder', { n_layers: 2, d_model: 24, n_heads: 2, init_std: 0.3 });
+  const m = new Transformer(be, cfg, 8);
+  const b = lmBatch(cfg.vocab, 2, 8, 6, true);
+  const withLoss = m.forwardLm(b, { train: false, grad: false });
+  assert.ok(Number.isFinite(withLoss.head.sum) && withLoss.head.count > 0);
+  const want = Float32Array.from(withLoss.head.logits);
+  const bare = m.forwardLm(b, { train: false, grad: false, loss: false }).head;
+  assert.deepEqual(Float32Array.from(bare.logits), want);
+  assert.equal(bare.count, 0);
+  const c = compressModel(m, { quant: 'int8', method: 'rtn', prune: null, embeddings: false }, null);
+  const q = int8ModelFrom(be, cfg, m.layout, c.stored);
+  const qWant = Float32Array.from(q.forwardLm(b).logits);
+  const qBare = q.forwardLm(b, { loss: false });
+  assert.deepEqual(Float32Array.from(qBare.logits), qWant);
+  assert.equal(qBare.count, 0);
+});
