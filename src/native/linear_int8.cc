@@ -5,12 +5,18 @@
 // cached per shape (rows as a runtime dimension when they are not a multiple of 64).
 #include <dnnl.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "common.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#include <immintrin.h>
+#define TLC_INT8_GEMV 1
+#endif
 
 namespace tlc {
 namespace {
@@ -72,6 +78,32 @@ void runInt8Gemm(const Int8Gemm& g, int64_t M, int64_t K, int64_t N, const uint8
   g.prim.execute(ctx.strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   ctx.strm.wait();
 }
+
+#if TLC_INT8_GEMV
+// Few rows (decoding): acc (N, Out) = codes (N, In) u8 x q (Out, In) s8, four weight rows at a time,
+// each 64 codes one VNNI u8 x s8 dot product; the weight rows are read in their stored layout, so
+// nothing is copied or reordered (oneDNN's matmul reorders the weight on every call). Exact in int32,
+// as the GEMM is.
+constexpr int64_t kGemvRows = 4;
+
+void int8Gemv(const uint8_t* codes, const int8_t* q, int64_t N, int64_t In, int64_t Out, int32_t* acc) {
+#pragma omp parallel for schedule(static) if (Out * In > kParMin)
+  for (int64_t o0 = 0; o0 < Out; o0 += 4) {
+    const int r = static_cast<int>(std::min<int64_t>(4, Out - o0));
+    for (int64_t n = 0; n < N; n++) {
+      __m512i a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+      for (int64_t k = 0; k < In; k += 64) {
+        const __mmask64 m = In - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (In - k)) - 1;
+        const __m512i x = _mm512_maskz_loadu_epi8(m, codes + n * In + k);
+        for (int i = 0; i < r; i++)
+          a[i] = _mm512_dpbusd_epi32(a[i], x, _mm512_maskz_loadu_epi8(m, q + (o0 + i) * In + k));
+      }
+      for (int i = 0; i < r; i++) acc[n * Out + o0 + i] = _mm512_reduce_add_epi32(a[i]);
+    }
+  }
+}
+#endif
 
 // v clamped to [0, 255] (compares, not fmin/fmax, so the loop vectorizes; v is never NaN here).
 inline double clamp255(double v) { return v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v; }
@@ -198,7 +230,11 @@ void linearInt8(const Int8Args& a, double thr) {
   // are dequantized in place: no (N, Out) accumulator is held (at batch 32 x 128 the tied head's
   // would be 0.5 GB)
   int32_t* acc = reinterpret_cast<int32_t*>(a.out);
-  runInt8Gemm(int8GemmFor(a.N, a.In, a.Out), a.N, a.In, a.Out, cp, a.q, acc);
+#if TLC_INT8_GEMV
+  if (a.N <= kGemvRows) int8Gemv(cp, a.q, a.N, a.In, a.Out, acc);
+  else
+#endif
+    runInt8Gemm(int8GemmFor(a.N, a.In, a.Out), a.N, a.In, a.Out, cp, a.q, acc);
   dequantize(a, acc, sa.data(), zp.data(), cols);
 }
 

@@ -50,6 +50,8 @@ describe('linearInt8Forward', () => {
   const shapes = [
     [1, 256, 256],
     [1, 13, 5],
+    [3, 200, 10], // few rows (the VNNI dot-product path): a 64-code tail, 4 + 4 + 2 output rows
+    [4, 64, 7],
     [7, 29, 31],
     [64, 64, 48],
     [128, 256, 768],
