@@ -11,7 +11,8 @@
 // top-1 agreement against tlc fp32). Flags: --quick (a smoke run: small shapes, 20 training steps,
 // one process per configuration, 1 thread), --work DIR, --threads 1,2,
 // --steps N (training), --large-d/--large-layers/--large-vocab, --seq, --batch, --new, --reps,
-// --models encoder,decoder,large and --forms fp32,int8,…,ort-int8 (subsets; tlc fp32 always runs).
+// --models encoder,decoder,large and --forms fp32,int8,…,ort-int8 (subsets; tlc fp32 always runs),
+// --rounds N (every configuration once per round, in turn; each figure the median over rounds).
 // The child runs from a bundle (dist/bench/infer-child.mjs, built at the start of each run with
 // esbuild, as scripts/build-cli.mjs builds the CLI), so its peak RSS is a served model's, without
 // the TypeScript loader. Files: bench/infer/common.ts (the job), child.ts, models.ts.
@@ -24,7 +25,7 @@ import * as esbuild from 'esbuild';
 import { loadNativeBackend } from '../src/engine/native-backend.ts';
 import { RUNTIME_FORMS } from '../src/infer/runtime.ts';
 import type { ModelConfig } from '../src/model/config.ts';
-import type { EvalBatch, Job } from './infer/common.ts';
+import { type EvalBatch, type Job, median } from './infer/common.ts';
 import { large, log, ROOT, trained } from './infer/models.ts';
 
 interface Best {
@@ -58,6 +59,7 @@ const { values: a } = parseArgs({
     new: { type: 'string' },
     reps: { type: 'string' },
     models: { type: 'string' },
+    rounds: { type: 'string' },
     forms: { type: 'string' },
   },
 });
@@ -200,6 +202,7 @@ async function parent(): Promise<void> {
       : [...new Set([1, 2, 4, 8, 16, cores].filter((t) => t <= cores))];
   const steps = posInt('steps', a.steps, quick ? 20 : 600);
   const reps = posInt('reps', a.reps, quick ? 1 : 5);
+  const rounds = posInt('rounds', a.rounds, 1);
   const nEval = quick ? 1 : 2;
   const [d, L, V] = quick
     ? [
@@ -250,29 +253,50 @@ async function parent(): Promise<void> {
       reps,
     };
     const rows: Array<Row & { logits: string }> = [];
+    // every configuration once per round, the rounds one after another: a slow spell of the machine
+    // falls on every configuration of a round alike, and each figure is the median over the rounds
+    type Run = {
+      threads: number;
+      round: number;
+      serve: Record<string, unknown>;
+      batch: Record<string, unknown>;
+    };
+    const runs = new Map<string, Run[]>(configs.map((c) => [`${m.name}-${c.engine}-${c.form}`, []]));
+    for (let round = 0; round < rounds; round++)
+      for (const c of configs) {
+        const id = `${m.name}-${c.engine}-${c.form}`;
+        for (const t of threads) {
+          log(`${id}, ${t} thread(s)${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''}`);
+          const job = (mode: Job['mode']): Job => ({
+            model: m,
+            ...c,
+            threads: t,
+            mode,
+            shape,
+            logitsFile: path.join(work, `logits-${id}.f32`),
+          });
+          if (quick) {
+            const both = runChild(job('both')); // one process: a smoke run, its RSS not the serving one
+            runs.get(id)!.push({ threads: t, round, serve: both, batch: both });
+          } else
+            runs
+              .get(id)!
+              .push({ threads: t, round, serve: runChild(job('serve')), batch: runChild(job('batch')) });
+        }
+      }
     for (const c of configs) {
       const id = `${m.name}-${c.engine}-${c.form}`;
-      const per = threads.map((t) => {
-        log(`${id}, ${t} thread(s)`);
-        const job = (mode: Job['mode']): Job => ({
-          model: m,
-          ...c,
-          threads: t,
-          mode,
-          shape,
-          logitsFile: path.join(work, `logits-${id}.f32`),
+      const per = runs.get(id)!;
+      /** the best thread count's median over the rounds */
+      const best = (pick: (x: Run) => number | undefined, lower: boolean) => {
+        const at = threads.flatMap((t) => {
+          const v = per
+            .filter((x) => x.threads === t)
+            .flatMap((x) => (pick(x) === undefined ? [] : [pick(x)!]));
+          return v.length > 0 ? [{ value: median(v), threads: t }] : [];
         });
-        if (quick) {
-          const both = runChild(job('both')); // one process: a smoke run, its RSS not the serving one
-          return { threads: t, serve: both, batch: both };
-        }
-        return { threads: t, serve: runChild(job('serve')), batch: runChild(job('batch')) };
-      });
-      const best = (pick: (x: (typeof per)[number]) => number | undefined, lower: boolean) => {
-        const ok = per.filter((x) => pick(x) !== undefined);
-        if (ok.length === 0) return null;
-        const x = ok.reduce((p, q) => ((lower ? pick(q)! < pick(p)! : pick(q)! > pick(p)!) ? q : p));
-        return { value: pick(x)!, threads: x.threads };
+        if (at.length === 0) return null;
+        return at.reduce((p, q) => ((lower ? q.value < p.value : q.value > p.value) ? q : p));
       };
       rows.push({
         engine: c.engine,

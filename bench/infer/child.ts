@@ -9,7 +9,6 @@ import { loadInt8Model } from '../../src/infer/runtime.ts';
 import type { LmBatch } from '../../src/model/batch.ts';
 import { CausalCache, type CausalLm, denseCausalLm } from '../../src/model/decode-causal.ts';
 import { Transformer } from '../../src/model/transformer.ts';
-import { loadRunModel } from '../../src/train/load.ts';
 import { type EvalBatch, type Job, median, randomTokens } from './common.ts';
 
 /**
@@ -31,13 +30,16 @@ interface TlcModel {
   bytes: number;
 }
 
-function openTlc(job: Job): TlcModel {
+async function openTlc(job: Job): Promise<TlcModel> {
   const m = job.model;
   const precision: LinearPrecision = job.form === 'bf16' ? 'bf16' : 'fp32';
   const be = loadNativeBackend({ threads: job.threads, precision });
   if (job.form === 'fp32' || job.form === 'bf16') {
+    // a training run's loader (and the data code it imports) only for the trained models
     const t =
-      'run' in m.dense ? loadRunModel(m.dense.run, be).model : new Transformer(be, m.cfg, m.dense.seed);
+      'run' in m.dense
+        ? (await import('../../src/train/load.ts')).loadRunModel(m.dense.run, be).model
+        : new Transformer(be, m.cfg, m.dense.seed);
     return {
       forward: (b) => t.forwardLm(b, { train: false, grad: false, loss: false }).head.logits,
       causal: denseCausalLm(t),
@@ -69,7 +71,7 @@ export async function child(job: Job): Promise<Record<string, unknown>> {
   ) => Promise<{ logits: Float32Array; ms: number }>;
   let decode: (() => Promise<number[]>) | null = null;
   if (job.engine === 'tlc') {
-    const m = openTlc(job);
+    const m = await openTlc(job);
     out['model_bytes'] = m.bytes;
     forward = async (b, t, ids, mask) => {
       const s = performance.now();

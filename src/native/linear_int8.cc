@@ -28,7 +28,7 @@ constexpr size_t kMaxCached = 256;
 
 struct Int8Gemm {
   dnnl::matmul prim;
-  memory::desc a, b, c;
+  memory::desc a, b, c, scratch;
   bool rt;
 };
 
@@ -37,6 +37,9 @@ struct Int8Context {
   dnnl::stream strm{eng};
   std::unordered_map<std::string, Int8Gemm> cache;
   std::mutex mu;
+  // one scratchpad for every cached primitive (user mode), as matmul.cc's: oneDNN's default gives
+  // each primitive its own for its lifetime, a few MB held per cached shape
+  std::vector<uint8_t> scratch;
 };
 
 Int8Context& int8Context() {
@@ -63,8 +66,11 @@ Int8Gemm int8GemmFor(int64_t M, int64_t K, int64_t N) {
   if (ctx.cache.size() >= kMaxCached) ctx.cache.clear();
   Int8Gemm g{};
   int8Descs(m, K, N, &g.a, &g.b, &g.c);
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(g.a, g.b, g.c), ctx.eng);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(g.a, g.b, g.c), attr, ctx.eng);
   g.prim = dnnl::matmul(pd);
+  g.scratch = pd.scratchpad_desc();
   g.rt = rt;
   return ctx.cache.emplace(key, g).first->second;
 }
@@ -75,7 +81,11 @@ void runInt8Gemm(const Int8Gemm& g, int64_t M, int64_t K, int64_t N, const uint8
   memory::desc da = g.a, db = g.b, dc = g.c;
   if (g.rt) int8Descs(M, K, N, &da, &db, &dc);
   memory am(da, ctx.eng, const_cast<uint8_t*>(a)), bm(db, ctx.eng, const_cast<int8_t*>(b)), cm(dc, ctx.eng, c);
-  g.prim.execute(ctx.strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  const size_t need = g.scratch.get_size() + 64;  // + 64: room to align the start
+  if (ctx.scratch.size() < need) ctx.scratch.resize(need);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(ctx.scratch.data());
+  memory sm(g.scratch, ctx.eng, reinterpret_cast<void*>((base + 63) & ~uintptr_t{63}));
+  g.prim.execute(ctx.strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}});
   ctx.strm.wait();
 }
 
