@@ -53,6 +53,7 @@ export async function finetuneArm(
       o.be,
       log,
       sums,
+      { latency: true }, // timed on the classification forward (src/study/latency.ts)
     ),
   );
   return {

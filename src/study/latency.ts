@@ -1,16 +1,16 @@
 // Measured inference speed of the study's compressed points, on the machine and thread count the
 // study runs on: the compressed container loaded by the compressed runtime (weights as stored:
-// int8, k-bit, CSR; src/infer/runtime.ts) and its dense model on the same runtime, each timed on the masked-LM forward
-// at batch 1 (latency) and batch 32 (throughput) of the study's sequence length. Each point's
-// figures sit in latency.json beside its result.json, measured again when the container, the
-// machine, the threads or the protocol differ. Latency is machine-specific: it is compared only
-// within one study.
+// int8, k-bit, CSR; src/infer/runtime.ts) and its dense model on the same runtime, each timed on
+// the forward it serves (masked-LM, or a fine-tuned classifier's classification forward) at batch 1
+// (latency) and batch 32 (throughput) of the study's sequence length. Each point's figures sit in
+// latency.json beside its result.json, measured again when the container, the machine, the threads
+// or the protocol differ. Latency is machine-specific: it is compared only within one study.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONTAINER_FILE } from '../compress/container.ts';
 import type { Backend } from '../engine/backend.ts';
 import { machineInfo } from '../engine/machine.ts';
-import { compressedModelFrom, loadCompressedModel } from '../infer/runtime.ts';
+import { type CompressedModel, compressedModelFrom, loadCompressedModel } from '../infer/runtime.ts';
 import type { LmBatch } from '../model/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -32,10 +32,27 @@ export const LATENCY = {
 
 export const LATENCY_FILE = 'latency.json';
 
-export const LATENCY_PROTOCOL = `each compressed container loaded by the compressed runtime (weights as stored: int8 × int8-per-token kernels for 8-bit, weight-only k-bit kernels for 2–7 bits, CSR for weights at least 85% sparse, fp32 otherwise) and its dense model (fp32 weights on the same runtime), timed on the masked-LM forward (logits at the masked share of positions) of random tokens at the study's sequence length: latency at batch 1, throughput at batch ${LATENCY.batch} (tokens/s); one untimed warm-up, then the median of up to ${LATENCY.repsB1} (batch 1) and ${LATENCY.repsB32} (batch ${LATENCY.batch}) timed calls, fewer once they add up to ${LATENCY.capMs.b1} ms and ${LATENCY.capMs.b32} ms; measured in the study's own process on its backend and threads, one point at a time. Latency is specific to this machine and thread count: it is compared within this study only`;
+export const LATENCY_PROTOCOL = `each compressed container loaded by the compressed runtime (weights as stored: int8 × int8-per-token kernels for 8-bit, weight-only k-bit kernels for 2–7 bits, CSR for weights at least 85% sparse, fp32 otherwise) and its dense model (fp32 weights on the same runtime), timed on the forward it serves (a pretrained model: the masked-LM forward, logits at the masked share of positions; a fine-tuned classifier: the classification forward) of random tokens at the study's sequence length: latency at batch 1, throughput at batch ${LATENCY.batch} (tokens/s); one untimed warm-up, then the median of up to ${LATENCY.repsB1} (batch 1) and ${LATENCY.repsB32} (batch ${LATENCY.batch}) timed calls, fewer once they add up to ${LATENCY.capMs.b1} ms and ${LATENCY.capMs.b32} ms; measured in the study's own process on its backend and threads, one point at a time. Latency is specific to this machine and thread count: it is compared within this study only`;
 
 /** A forward of a batch (nothing is read back). */
 type Forward = (b: LmBatch) => void;
+
+/**
+ * What the model serves: a fine-tuned classifier (n_classes > 0) its classification forward, any
+ * other model its LM head's forward at the batch's targets.
+ */
+function servingForward(m: CompressedModel): Forward {
+  if (m.cfg.n_classes > 0)
+    return (b) =>
+      m.forwardCls({
+        B: b.B,
+        T: b.T,
+        tokens: b.tokens,
+        keyMask: new Uint8Array(b.B * b.T).fill(1),
+        labels: new Int32Array(b.B),
+      });
+  return (b) => m.forwardLm(b);
+}
 
 export interface Timed {
   ms: number;
@@ -106,7 +123,7 @@ function denseSpeed(run: LoadedRun, be: Backend<Float32Array>, T: number, share:
       t.layout.specs.map((x) => [x.name, { kind: 'dense' as const, values: t.p.get(x.name) }]),
     );
     const m = compressedModelFrom(be, t.cfg, t.layout, stored);
-    s = speedOf((b) => m.forwardLm(b), m.cfg, T, share);
+    s = speedOf(servingForward(m), m.cfg, T, share);
     denseMemo.set(t, s);
   }
   return s;
@@ -156,7 +173,7 @@ export function pointLatency(
   const known = cachedRecord(file, want);
   if (known) return known;
   const m = loadCompressedModel(path.join(dir, CONTAINER_FILE), be);
-  const comp = speedOf((b) => m.forwardLm(b), m.cfg, T, shape.maskedShare);
+  const comp = speedOf(servingForward(m), m.cfg, T, shape.maskedShare);
   const dense = denseSpeed(load(), be, T, shape.maskedShare);
   const rec: LatencyRecord = {
     ...want,

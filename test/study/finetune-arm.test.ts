@@ -48,6 +48,14 @@ test('tlc study --finetune: every size fine-tuned, compressed and scored on accu
   // dense + 2 bit widths + 1 sparsity per size, each with an accuracy
   assert.equal(ft.compression.length, 2 * 4);
   assert.ok(ft.compression.every((p) => typeof p.accuracy === 'number'));
+  // every fine-tuned point timed on the compressed runtime (the classification forward)
+  for (const p of ft.compression) {
+    assert.ok(
+      p.latency && p.latency.latency_ms_b1 > 0 && p.latency.tokens_per_s_b32 > 0,
+      `${p.size_id} ${p.method}`,
+    );
+    assert.ok(p.latency.dense_latency_ms_b1 > 0);
+  }
   const row = r.verdicts.find((v) => v.claim === '3-accuracy');
   assert.ok(row, 'claim 3 has its accuracy row');
   assert.ok(row.comparisons.length >= 1, row.evidence);
