@@ -1,8 +1,10 @@
 // The int8 x int8 inference linear kernel (Backend.linearInt8Forward): each input row is quantized to
-// u8 with its own scale and zero point (in double, exactly as the ts twin), oneDNN multiplies u8 x s8
-// into s32 (VNNI), and one pass dequantizes into the fp32 output with the zero-point compensation,
-// the outlier channels (added in double from the int8 weight) and the bias. The u8s8s32 primitive is
-// cached per shape (rows as a runtime dimension when they are not a multiple of 64).
+// u8 with its own scale and zero point (in double, exactly as the ts twin; the pass also finds the
+// outlier channels), multiplied u8 x s8 into s32 by oneDNN's matmul (VNNI; up to 4 rows by a VNNI
+// dot-product loop over the stored weight rows), the products written into the output's own bytes,
+// and one pass dequantizes them in place: the zero-point compensation exact in int32, the scales
+// in float (in double with outlier channels, which are added from the int8 weight), and the bias.
+// The u8s8s32 primitive is cached per shape (rows as a runtime dimension when not a multiple of 64).
 #include <dnnl.hpp>
 
 #include <algorithm>
@@ -183,14 +185,24 @@ void dequantize(const Int8Args& a, const int32_t* acc, const double* sa, const i
     const int32_t* r = acc + n * a.Out;
     float* y = a.out + n * a.Out;
     const double z = zp[n], san = sa[n];
-    if (cols.empty()) {
+    if (cols.empty() && a.In <= 32768) {
+      // in float, 16 lanes: the compensation acc - zp rowSum is exact in int32 (|acc| <= 255 * 127 * In
+      // and |zp rowSum| <= 255 * 127 * In, In <= 32768), then one rounding per operation
+      const int32_t zi = zp[n];
+      const float sf = static_cast<float>(san);
+      const int32_t* rs = a.rowSums;
+      const float* sc = a.scales;
+      if (a.bias) {
+        const float* b = a.bias;
 #pragma omp simd
-      for (int64_t o = 0; o < a.Out; o++) {
-        const double v = (static_cast<double>(r[o]) - z * a.rowSums[o]) * san * a.scales[o];
-        y[o] = static_cast<float>(a.bias ? v + a.bias[o] : v);
+        for (int64_t o = 0; o < a.Out; o++) y[o] = static_cast<float>(r[o] - zi * rs[o]) * (sf * sc[o]) + b[o];
+      } else {
+#pragma omp simd
+        for (int64_t o = 0; o < a.Out; o++) y[o] = static_cast<float>(r[o] - zi * rs[o]) * (sf * sc[o]);
       }
       continue;
     }
+    // outlier channels (or a very wide input): in double
     for (int64_t o = 0; o < a.Out; o++) {
       const double s = a.scales[o];
       double v = (static_cast<double>(r[o]) - z * a.rowSums[o]) * san * s;

@@ -1,6 +1,7 @@
 // Reference twin of the int8 x int8 inference linear kernel (Backend.linearInt8Forward): per-row
 // asymmetric u8 activation codes, exact integer products, dequantization in double, and the outlier
-// channels added in float. The native kernel computes the same codes and the same doubles.
+// channels added in float. The native kernel computes the same codes; it dequantizes in float (equal
+// to this double result within a few float roundings, the tests' tolerance).
 import type { FloatArray, Int8Weights } from '../backend.ts';
 import { checkLen, checkSize } from './check.ts';
 
