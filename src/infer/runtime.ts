@@ -121,7 +121,7 @@ export class CompressedModel {
         'the compressed runtime runs encoder and decoder models, this one is encdec',
         'translate with tlc translate, evaluate with tlc eval (weights dequantized)',
       );
-    this.ws = new Workspace(be, true); // forward only: two layers' buffers serve every layer
+    this.ws = new Workspace(be, true); // forward only: one set of layer buffers serves every layer
     this.p = new ParamViews(kept, params);
     const { enc, dec } = modelStacks(cfg);
     this.spec =

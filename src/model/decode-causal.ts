@@ -245,7 +245,8 @@ export class CausalCache<A extends FloatArray> {
     for (const r of keep) if (r < 0 || r >= this.n) throw new Error(`reorder: row ${r} of ${this.n}`);
     if (m > 0) {
       const row = Tcap * 2 * this.cfg.d_model;
-      const spare = (this.spare ??= this.self.map(() => be.alloc(this.maxRows * row)));
+      this.spare ??= this.self.map(() => be.alloc(this.maxRows * row));
+      const spare = this.spare;
 
       this.self.forEach((c, i) => {
         be.gatherRows(spare[i]!, c, keep, m, row);

@@ -227,7 +227,8 @@ test('heads: whole heads are pruned (q, k, v rows, bias, proj columns) and their
   for (const [i, s] of flat.entries()) assert.equal(s === 'pruned', norms[i]! <= cut, `head ${i}`);
   // forward: the attention output (before proj) of a pruned head is exactly zero
   applyMask(m.params, plan.mask);
-  const t = m.forwardLm(lmBatch(m.cfg.vocab, 2, 6, 3, true), { train: false, grad: false });
+  // grad: the training workspace keeps every layer's activations (a forward-only one shares them)
+  const t = m.forwardLm(lmBatch(m.cfg.vocab, 2, 6, 3, true), { train: false, grad: true });
   assert.ok(Number.isFinite(t.loss));
   t.dec!.blocks.forEach((blk, L) => {
     const att = blk.subs[0]!.cache.sub.saved[2]!; // (B*T, C)
@@ -285,7 +286,8 @@ test('neurons: whole FFN neurons (fc row + bias, proj column) are pruned and the
   }
   assert.equal(pruned[0]!.length + pruned[1]!.length, Math.round(0.3 * 2 * F));
   applyMask(m.params, plan.mask);
-  const t = m.forwardLm(lmBatch(m.cfg.vocab, 2, 6, 4, false), { train: false, grad: false });
+  // grad: the training workspace keeps every layer's activations (a forward-only one shares them)
+  const t = m.forwardLm(lmBatch(m.cfg.vocab, 2, 6, 4, false), { train: false, grad: true });
   t.enc!.blocks.forEach((blk, L) => {
     const a = blk.subs[1]!.cache.sub.saved[1]!; // gelu(h), (N, F)
     for (let j = 0; j < F; j++) {
