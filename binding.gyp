@@ -15,6 +15,7 @@
         "src/native/linear.cc",
         "src/native/linear_int8.cc",
         "src/native/linear_kbit.cc",
+        "src/native/linear_kbit_lanes.cc",
         "src/native/linear_sparse.cc",
         "src/native/decode.cc"
       ],
