@@ -1,5 +1,5 @@
 // The int8 x int8 inference linear kernel (Backend.linearInt8Forward): each input row is quantized to
-// u8 with its own scale and zero point (in double, exactly as the ts twin; the pass also finds the
+// u8 with its own scale and zero point (in float, exactly as the ts twin; the pass also finds the
 // outlier channels), multiplied u8 x s8 into s32 by oneDNN's matmul (VNNI; up to 4 rows by a VNNI
 // dot-product loop over the stored weight rows), the products written into the output's own bytes,
 // and one pass dequantizes them in place: the zero-point compensation exact in int32, the scales
@@ -117,11 +117,25 @@ void int8Gemv(const uint8_t* codes, const int8_t* q, int64_t N, int64_t In, int6
 }
 #endif
 
+// A row's scale s = (max - min) / 255, its inverse and zero point round(-min / s), all in float, each
+// one IEEE operation (so the ts twin reproduces them with Math.fround); rounding is to nearest, ties
+// to even (std::rint in the default mode), as ONNX's DynamicQuantizeLinear.
+struct RowScale {
+  float s, inv, z;
+};
+
 // v clamped to [0, 255] (compares, not fmin/fmax, so the loop vectorizes; v is never NaN here).
-inline double clamp255(double v) { return v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v; }
+inline float clamp255f(float v) { return v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v; }
+
+inline RowScale rowScale(float mn, float mx) {
+  const float s = mx > mn ? (mx - mn) / 255.0f : 1.0f;
+  const float inv = 1.0f / s;
+  return {s, inv, clamp255f(std::rint(-mn * inv))};
+}
+
 
 // Row n of x into u8 codes (outlier channels get the zero point, so they add nothing); its scale and
-// zero point. In double, as the ts twin: code = clamp(floor(x * (1 / sa) + 0.5) + zp, 0, 255).
+// zero point. In float, as the ts twin: code = clamp(rint(x * (1 / sa)) + zp, 0, 255).
 void quantizeRow(const float* x, int64_t In, const uint8_t* outlier, uint8_t* codes, double* sa, int32_t* zp) {
   float mn = 0.0f, mx = 0.0f;
 #pragma omp simd reduction(min : mn) reduction(max : mx)
@@ -130,16 +144,14 @@ void quantizeRow(const float* x, int64_t In, const uint8_t* outlier, uint8_t* co
     mn = v < mn ? v : mn;
     mx = v > mx ? v : mx;
   }
-  const double s = mx > mn ? (static_cast<double>(mx) - mn) / 255 : 1.0;
-  const double inv = 1.0 / s;
-  const double z = clamp255(std::floor(-static_cast<double>(mn) * inv + 0.5));
+  const RowScale r = rowScale(mn, mx);
 #pragma omp simd
   for (int64_t j = 0; j < In; j++) {
-    const double c = clamp255(std::floor(x[j] * inv + 0.5) + z);
-    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(outlier[j] ? z : c));
+    const float c = clamp255f(std::rint(x[j] * r.inv) + r.z);
+    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(outlier[j] ? r.z : c));
   }
-  *sa = s;
-  *zp = static_cast<int32_t>(z);
+  *sa = r.s;
+  *zp = static_cast<int32_t>(r.z);
 }
 
 // Quantizes row x into codes assuming no outlier channel (the common case) and raises colMax[j] to
@@ -155,14 +167,12 @@ void quantizeRowNoOutliers(const float* x, int64_t In, float* colMax, uint8_t* c
     const float a = std::fabs(v);
     colMax[j] = a > colMax[j] ? a : colMax[j];
   }
-  const double s = mx > mn ? (static_cast<double>(mx) - mn) / 255 : 1.0;
-  const double inv = 1.0 / s;
-  const double z = clamp255(std::floor(-static_cast<double>(mn) * inv + 0.5));
+  const RowScale r = rowScale(mn, mx);
 #pragma omp simd
   for (int64_t j = 0; j < In; j++)
-    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(clamp255(std::floor(x[j] * inv + 0.5) + z)));
-  *sa = s;
-  *zp = static_cast<int32_t>(z);
+    codes[j] = static_cast<uint8_t>(static_cast<int32_t>(clamp255f(std::rint(x[j] * r.inv) + r.z)));
+  *sa = r.s;
+  *zp = static_cast<int32_t>(r.z);
 }
 
 struct Int8Args {

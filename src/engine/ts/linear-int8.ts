@@ -1,6 +1,6 @@
 // Reference twin of the int8 x int8 inference linear kernel (Backend.linearInt8Forward): per-row
-// asymmetric u8 activation codes, exact integer products, dequantization in double, and the outlier
-// channels added in float. The native kernel computes the same codes; it dequantizes in float (equal
+// asymmetric u8 activation codes (in float, ties to even), exact integer products, dequantization
+// in double, and the outlier channels added in float. The native kernel computes the same codes; it dequantizes in float (equal
 // to this double result within a few float roundings, the tests' tolerance).
 import type { FloatArray, Int8Weights } from '../backend.ts';
 import { checkLen, checkSize } from './check.ts';
@@ -12,6 +12,13 @@ export function outlierChannels(inp: FloatArray, N: number, In: number, threshol
   for (let n = 0; n < N; n++)
     for (let j = 0; j < In; j++) if (Math.abs(inp[n * In + j]!) > threshold) out[j] = 1;
   return out;
+}
+
+/** v rounded to the nearest integer, ties to the even one (the default IEEE rounding, rint) */
+function roundHalfEven(v: number): number {
+  const fl = Math.floor(v);
+  const d = v - fl;
+  return d < 0.5 ? fl : d > 0.5 ? fl + 1 : fl % 2 === 0 ? fl : fl + 1;
 }
 
 /** Quantizes row x[off, off + In) (outlier channels excluded) into codes; returns its scale and zero point. */
@@ -30,11 +37,14 @@ function quantizeRow(
     if (v < mn) mn = v;
     if (v > mx) mx = v;
   }
-  const sa = mx > mn ? (mx - mn) / 255 : 1;
-  const inv = 1 / sa;
-  const zp = Math.min(255, Math.max(0, Math.floor(-mn * inv + 0.5)));
+  // float arithmetic, one IEEE operation at a time (Math.fround of a double result of two floats is
+  // the float result), rounding to nearest with ties to even: exactly the native kernel's
+  const f = Math.fround;
+  const sa = mx > mn ? f(f(mx - mn) / 255) : 1;
+  const inv = f(1 / sa);
+  const zp = Math.min(255, Math.max(0, roundHalfEven(f(-mn * inv))));
   for (let j = 0; j < In; j++) {
-    const c = Math.floor(x[off + j]! * inv + 0.5) + zp;
+    const c = roundHalfEven(f(x[off + j]! * inv)) + zp;
     codes[j] = outlier[j] ? zp : Math.min(255, Math.max(0, c));
   }
   return { sa, zp };
