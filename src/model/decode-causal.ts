@@ -113,7 +113,7 @@ export class CausalCache<A extends FloatArray> {
     });
     const spec: StackSpec = { key: 'cdec', names: this.names, causal: true };
     // each layer's keys/values are copied as the forward passes it: a forward-only workspace
-    // reuses a layer's buffers two layers on
+    // reuses one layer's buffers for the next
     const st = stackForward(ctx, cfg, spec, tokens, B, P, keyMask, null, (i, blk) => {
       const qkv = blk.subs[0]!.cache.sub.saved[0]!; // (B, P, 3C) of this layer's self-attention
       const cache = this.self[i]!;

@@ -46,7 +46,7 @@ export class Transformer<A extends FloatArray> {
   readonly p: ParamViews<A>;
   readonly g: ParamViews<A>;
   readonly ws: Workspace<A>;
-  /** forward-only buffers (no gradient asked): two layers' worth, shared by all layers */
+  /** forward-only buffers (no gradient asked): one layer's worth, shared by all layers */
   readonly evalWs: Workspace<A>;
   private readonly enc: StackSpec;
   private readonly dec: StackSpec;
